@@ -1,0 +1,75 @@
+"""The library's own error types.
+
+The core raises these; only the CLI and the app turn them into messages. Each one carries
+enough context (file, row, column, close matches, how to rebuild) to be shown as it is.
+"""
+from __future__ import annotations
+
+
+class MatcherError(Exception):
+    """Base class of every error the library raises on purpose."""
+
+
+class ConfigError(MatcherError, ValueError):
+    """A setting, weight or option has an unknown name or a bad value."""
+
+
+class ProfileValidationError(MatcherError, ValueError):
+    """A profile file or table breaks the schema.
+
+    `problems` lists every problem found (not only the first), each a dict with
+    file, row (1-based data row, header excluded), column, value and message.
+    """
+
+    def __init__(self, problems: list[dict], source: str = "<table>"):
+        self.problems = problems
+        self.source = source
+        shown = problems[:20]
+        lines = [f"{source}: {len(problems)} problem(s) in the profile data"]
+        for p in shown:
+            where = ", ".join(
+                part
+                for part in (
+                    f"row {p['row']}" if p.get("row") is not None else "",
+                    f"column {p['column']}" if p.get("column") else "",
+                )
+                if part
+            )
+            lines.append(f"  {where}: {p['message']}" if where else f"  {p['message']}")
+        if len(problems) > len(shown):
+            lines.append(f"  ... and {len(problems) - len(shown)} more")
+        super().__init__("\n".join(lines))
+
+
+class UnknownCityError(MatcherError, LookupError):
+    """A city name or id matches no profile; carries close matches to suggest."""
+
+    def __init__(self, query: str, suggestions: list[str] | None = None, country: str | None = None):
+        self.query = query
+        self.suggestions = suggestions or []
+        where = f" in {country}" if country else ""
+        msg = f"Unknown city '{query}'{where}."
+        if self.suggestions:
+            msg += " Did you mean: " + "; ".join(self.suggestions) + "?"
+        super().__init__(msg)
+
+
+class AmbiguousCityError(MatcherError, LookupError):
+    """A name matches several cities; the caller must name the country (or a city id)."""
+
+    def __init__(self, query: str, candidates: list[str]):
+        self.query = query
+        self.candidates = candidates
+        super().__init__(
+            f"'{query}' matches {len(candidates)} cities: "
+            + "; ".join(candidates)
+            + ". Name the country (--country CC) or pass the city id."
+        )
+
+
+class IndexMismatchError(MatcherError):
+    """A saved index does not belong to the current data, model or feature layout."""
+
+
+class IndexMissingError(MatcherError, FileNotFoundError):
+    """No usable index exists yet in the index folder."""

@@ -1,0 +1,124 @@
+"""Hit@k and MRR of twin recommendations against labelled pairs, beside baselines computed
+in the same run: random ranking and same-country-first (both as exact expectations), and the
+recommender restricted to one facet (size only, geography only)."""
+from __future__ import annotations
+
+from collections import defaultdict
+from math import comb
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from .errors import MatcherError, ProfileValidationError
+from .twins import TwinFilters, TwinRecommender
+
+PAIR_COLUMNS = ("city", "country_code", "peer", "peer_country_code", "relation", "source")
+
+
+def load_labelled_pairs(path: str | Path) -> pd.DataFrame:
+    path = Path(path)
+    try:
+        frame = pd.read_csv(path, dtype=str, keep_default_na=False)
+    except (OSError, pd.errors.ParserError, UnicodeDecodeError) as exc:
+        raise ProfileValidationError([{"file": str(path), "row": None, "column": None, "value": None,
+                                       "message": f"cannot read labelled pairs: {exc}"}], str(path)) from None
+    missing = [c for c in PAIR_COLUMNS[:4] if c not in frame.columns]
+    if missing:
+        raise ProfileValidationError([{"file": str(path), "row": None, "column": c, "value": None,
+                                       "message": f"required column '{c}' is missing"} for c in missing], str(path))
+    return frame
+
+
+def _first_hit_distribution(n: int, m: int) -> np.ndarray:
+    """P(first of m relevant items is at rank r), r = 1..n, for a uniformly random order."""
+    total = comb(n, m)
+    return np.array([comb(n - r, m - 1) / total for r in range(1, n - m + 2)])
+
+
+def _random_metrics(n: int, m: int, ks, offset: int = 0) -> dict:
+    dist = _first_hit_distribution(n, m)
+    ranks = np.arange(1, len(dist) + 1) + offset
+    out = {f"hit@{k}": float(dist[ranks <= k].sum()) for k in ks}
+    out["mrr"] = float((dist / ranks).sum())
+    return out
+
+
+def _observed_metrics(rank: float, ks) -> dict:
+    out = {f"hit@{k}": float(rank <= k) for k in ks}
+    out["mrr"] = 0.0 if not np.isfinite(rank) else 1.0 / rank
+    return out
+
+
+def evaluate_twins(recommender: TwinRecommender, pairs: pd.DataFrame, ks=(1, 5, 10),
+                   filters: TwinFilters | None = None) -> dict:
+    """Each labelled city queries the recommender; a hit is any of its labelled peers."""
+    filters = filters or TwinFilters()
+    partners: dict[str, dict[int, set[int]]] = defaultdict(lambda: defaultdict(set))
+    unresolved = []
+    for i, rec in enumerate(pairs.to_dict("records"), start=2):
+        try:
+            a = recommender.resolve(rec["city"], rec.get("country_code") or None)
+            b = recommender.resolve(rec["peer"], rec.get("peer_country_code") or None)
+        except MatcherError as exc:
+            unresolved.append(f"line {i}: {exc}")
+            continue
+        if a == b:
+            continue
+        for rel in ("all", rec.get("relation") or "unlabelled"):
+            partners[rel][a].add(b)
+            partners[rel][b].add(a)
+
+    systems = {
+        "recommender": None,
+        "size only": {f: (1.0 if f == "size" else 0.0) for f in recommender.featurizer.facet_slices_},
+        "geography only": {f: (1.0 if f == "geography" else 0.0) for f in recommender.featurizer.facet_slices_},
+    }
+    rankings = {name: {} for name in systems}
+    for q in partners["all"]:
+        for name, weights in systems.items():
+            rankings[name][q] = recommender.ranked_rows(q, weights=weights, filters=filters)
+
+    countries = recommender.profiles["country_code"].to_numpy(dtype=object)
+    report = {"n_pairs_file": int(len(pairs)), "unresolved": unresolved, "ks": list(ks), "relations": {}}
+    for rel, table in sorted(partners.items(), key=lambda kv: (kv[0] != "all", kv[0])):
+        sums: dict[str, dict[str, float]] = defaultdict(lambda: defaultdict(float))
+        for q, peers in table.items():
+            cand = rankings["recommender"][q]
+            cand_set = set(int(r) for r in cand)
+            rel_peers = peers & cand_set
+            n, m = len(cand), len(rel_peers)
+            for name in systems:
+                order = rankings[name][q]
+                ranks = [i + 1 for i, r in enumerate(order) if int(r) in rel_peers]
+                for key, v in _observed_metrics(min(ranks) if ranks else float("inf"), ks).items():
+                    sums[name][key] += v
+            if m == 0:
+                continue  # counted as misses above; no expectation to add for the baselines
+            for key, v in _random_metrics(n, m, ks).items():
+                sums["random (expected)"][key] += v
+            same = {int(r) for r in cand if countries[r] == countries[q]}
+            n1, m1 = len(same), len(rel_peers & same)
+            sc = _random_metrics(n1, m1, ks) if m1 else _random_metrics(n - n1, m, ks, offset=n1)
+            for key, v in sc.items():
+                sums["same country first (expected)"][key] += v
+        n_q = len(table)
+        report["relations"][rel] = {
+            "n_queries": n_q,
+            "metrics": {name: {k: v / n_q for k, v in vals.items()} for name, vals in sums.items()},
+        }
+    return report
+
+
+def format_report(report: dict) -> str:
+    lines = []
+    ks = report["ks"]
+    header = f"{'system':34s}" + "".join(f"{'hit@' + str(k):>9s}" for k in ks) + f"{'MRR':>9s}"
+    for rel, block in report["relations"].items():
+        lines.append(f"\n{rel} ({block['n_queries']} query cities)")
+        lines.append(header)
+        for name, m in block["metrics"].items():
+            lines.append(f"{name:34s}" + "".join(f"{m[f'hit@{k}']:9.3f}" for k in ks) + f"{m['mrr']:9.3f}")
+    if report["unresolved"]:
+        lines.append("\nunresolved pairs: " + "; ".join(report["unresolved"]))
+    return "\n".join(lines).lstrip("\n")

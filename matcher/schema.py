@@ -1,0 +1,398 @@
+"""The profile schema: columns, vocabularies (NetZeroCities city survey) and validation.
+
+Validation collects every problem with its file, row and column before it raises, so a user
+fixes a file in one pass, and a table is either loaded whole or not at all.
+"""
+from __future__ import annotations
+
+import csv
+import json
+import math
+import re
+from dataclasses import dataclass
+from functools import lru_cache
+from importlib import resources
+
+import numpy as np
+import pandas as pd
+from rapidfuzz import fuzz, process
+from unidecode import unidecode
+
+from .errors import ProfileValidationError
+
+MATURITY_LEVELS: tuple[str, ...] = ("starting", "developing", "advanced")  # ordinal, in this order
+
+
+@lru_cache(maxsize=1)
+def taxonomy() -> dict:
+    """The survey vocabularies (a copy of seed_data/taxonomy.json, which cites its sources)."""
+    return json.loads(resources.files("matcher.vocabulary").joinpath("taxonomy.json").read_text("utf-8"))
+
+
+@lru_cache(maxsize=1)
+def barrier_parents() -> dict[str, str]:
+    """Focus-group barrier wording -> the survey barrier it belongs to (editorial map, may be empty)."""
+    path = resources.files("matcher.vocabulary").joinpath("barrier_parents.csv")
+    if not path.is_file():
+        return {}
+    with path.open("r", encoding="utf-8", newline="") as fh:
+        return {row["label"]: (row.get("parent") or "").strip() for row in csv.DictReader(fh)}
+
+
+@lru_cache(maxsize=1)
+def vocabularies() -> dict[str, tuple[str, ...]]:
+    """Allowed values of each controlled list column, in survey order."""
+    tax = taxonomy()
+    survey_barriers = list(tax["barriers"])
+    extended = [label for label in barrier_parents() if label not in survey_barriers]
+    return {
+        "barriers": tuple(survey_barriers + sorted(extended)),
+        "priority_sectors": tuple(s for s in tax["priority_sectors"] if s != "Have not identified yet"),
+        "co_benefits": tuple(tax["co_benefits"]),
+        "funding_gaps": tuple(tax["funding_gaps"]),
+    }
+
+
+def survey_barriers() -> tuple[str, ...]:
+    return tuple(taxonomy()["barriers"])
+
+
+@dataclass(frozen=True)
+class Column:
+    name: str
+    kind: str  # "str", "float", "int", "bool", "list"
+    required: bool = False
+    help: str = ""
+
+
+COLUMNS: tuple[Column, ...] = (
+    Column("city_id", "str", help="stable id; 'gn<geonameid>' for GeoNames cities (generated when absent)"),
+    Column("name", "str", required=True, help="the city's usual name"),
+    Column("country_code", "str", required=True, help="ISO 3166-1 alpha-2"),
+    Column("country", "str"),
+    Column("ascii_name", "str"),
+    Column("alternate_names", "list", help="other names, exonyms, spellings"),
+    Column("admin1", "str"),
+    Column("entity_type", "str", help="city or region"),
+    Column("tier", "str", help="curated (climate sources) or universe (GeoNames only)"),
+    Column("lat", "float"),
+    Column("lon", "float"),
+    Column("population", "int"),
+    Column("population_source", "str"),
+    Column("languages", "list", help="ISO 639-1 codes"),
+    Column("networks", "list"),
+    Column("eu_mission", "bool", help="selected for the EU Mission 100 Climate-Neutral and Smart Cities"),
+    Column("net_zero_target_year", "int"),
+    Column("target_text", "str"),
+    Column("target_source", "str"),
+    Column("maturity", "str", help="starting, developing or advanced"),
+    Column("maturity_evidence", "str"),
+    Column("barriers", "list", help="survey barriers (or focus-group wording)"),
+    Column("priority_sectors", "list", help="survey priority sectors"),
+    Column("co_benefits", "list"),
+    Column("funding_gaps", "list"),
+    Column("needs", "list"),
+    Column("initiatives", "list"),
+    Column("focus_groups", "list"),
+    Column("narrative", "str", help="free text about the city's climate action; never made up"),
+    Column("has_climate_profile", "bool"),
+    Column("provenance", "str"),
+    Column("geonameid", "int"),
+)
+COLUMN_BY_NAME = {c.name: c for c in COLUMNS}
+
+# Which columns make each facet known (used for completeness and "not compared" reasons).
+FACET_COLUMNS: dict[str, tuple[str, ...]] = {
+    "size": ("population",),
+    "target": ("net_zero_target_year",),
+    "maturity": ("maturity",),
+    "barriers": ("barriers",),
+    "sectors": ("priority_sectors",),
+    "languages": ("languages",),
+    "co_benefits": ("co_benefits",),
+    "funding_gaps": ("funding_gaps",),
+    "geography": ("lat", "lon"),
+    "narrative": ("narrative",),
+}
+
+MAX_TEXT_CHARS = 20_000
+TARGET_YEAR_RANGE = (1990, 2100)
+_LANG_RE = re.compile(r"^[a-z]{2}$")
+_CC_RE = re.compile(r"^[A-Z]{2}$")
+
+
+def normalise_key(text: str) -> str:
+    """Fold accents, case and punctuation: 'Köln' -> 'koln', 'Saint-Étienne' -> 'saint etienne'."""
+    folded = unidecode(str(text)).lower()
+    return " ".join(re.sub(r"[^a-z0-9]+", " ", folded).split())
+
+
+def slug(text: str) -> str:
+    return normalise_key(text).replace(" ", "-")
+
+
+def _is_missing(value) -> bool:
+    if value is None:
+        return True
+    if isinstance(value, float) and math.isnan(value):
+        return True
+    if value is pd.NA or value is pd.NaT:
+        return True
+    return isinstance(value, str) and value.strip() == ""
+
+
+def _as_list(value) -> list[str] | None:
+    """Accept a list/array, a ';'-separated string or missing; None means 'not a list'."""
+    if isinstance(value, (list, tuple, np.ndarray)):
+        items = list(value)
+    elif _is_missing(value):
+        return []
+    elif isinstance(value, str):
+        items = value.split(";")
+    else:
+        return None
+    out = []
+    for item in items:
+        if _is_missing(item):
+            continue
+        if not isinstance(item, str):
+            item = str(item)
+        item = " ".join(item.split())
+        if item and item not in out:
+            out.append(item)
+    return out
+
+
+def _suggest(value: str, choices: tuple[str, ...]) -> str | None:
+    hit = process.extractOne(value, choices, scorer=fuzz.WRatio, processor=normalise_key, score_cutoff=70)
+    return hit[0] if hit else None
+
+
+class _Problems:
+    def __init__(self, source: str):
+        self.source = source
+        self.items: list[dict] = []
+
+    def add(self, row, column, value, message):
+        self.items.append(
+            {"file": self.source, "row": row, "column": column, "value": value, "message": message}
+        )
+
+
+def _check_vocab(items, column, vocab, row, problems) -> list[str]:
+    canonical = {normalise_key(v): v for v in vocab}
+    out = []
+    for item in items:
+        hit = canonical.get(normalise_key(item))
+        if hit is not None:
+            out.append(hit)
+            continue
+        noun = {"barriers": "barrier", "priority_sectors": "priority sector",
+                "co_benefits": "co-benefit", "funding_gaps": "funding gap"}[column]
+        guess = _suggest(item, vocab)
+        hint = f"; did you mean '{guess}'?" if guess else f". Allowed values: {'; '.join(vocab)}"
+        problems.add(row, column, item, f"'{item}' is not a known {noun}{hint}")
+    return out
+
+
+def validate_profiles(frame: pd.DataFrame, source: str = "<table>", first_row: int = 1) -> pd.DataFrame:
+    """Check a profile table and return it normalised (all columns, canonical wording, lists).
+
+    Raises ProfileValidationError listing every problem. `first_row` is the number shown for
+    the first data row (1 = the first row under the header).
+    """
+    problems = _Problems(source)
+    unknown = [c for c in frame.columns if c not in COLUMN_BY_NAME and not str(c).startswith("x_")]
+    for col in unknown:
+        guess = _suggest(str(col), tuple(COLUMN_BY_NAME))
+        hint = f"; did you mean '{guess}'?" if guess else ""
+        problems.add(None, str(col), None, f"unknown column '{col}'{hint} (prefix a column with x_ to keep your own)")
+    for col in COLUMNS:
+        if col.required and col.name not in frame.columns:
+            problems.add(None, col.name, None, f"required column '{col.name}' is missing")
+    if problems.items:
+        raise ProfileValidationError(problems.items, source)
+    if len(frame) == 0:
+        raise ProfileValidationError([{"file": source, "row": None, "column": None, "value": None,
+                                       "message": "the table has no data rows"}], source)
+
+    vocabs = vocabularies()
+    records = frame.to_dict("records")
+    out_rows = []
+    for i, rec in enumerate(records):
+        row_no = first_row + i
+        out = {}
+        for col in COLUMNS:
+            value = rec.get(col.name)
+            out[col.name] = _validate_cell(col, value, row_no, problems, vocabs)
+        for extra in frame.columns:
+            if str(extra).startswith("x_"):
+                out[extra] = rec.get(extra)
+        out_rows.append(out)
+
+    # Row-level rules.
+    seen: dict[str, int] = {}
+    for i, out in enumerate(out_rows):
+        row_no = first_row + i
+        if out["name"] is None:
+            continue
+        if out["city_id"] is None and out["country_code"] is not None:
+            out["city_id"] = f"x-{slug(out['name'])}-{out['country_code'].lower()}"
+        if out["city_id"] is not None:
+            if out["city_id"] in seen:
+                problems.add(row_no, "city_id", out["city_id"],
+                             f"duplicate city_id '{out['city_id']}' (first used on row {seen[out['city_id']]})")
+            else:
+                seen[out["city_id"]] = row_no
+        raw_lat, raw_lon = _is_missing(records[i].get("lat")), _is_missing(records[i].get("lon"))
+        if raw_lat != raw_lon:
+            problems.add(row_no, "lat" if raw_lat else "lon", None,
+                         "lat and lon must both be given or both be empty")
+        if out["ascii_name"] is None:
+            out["ascii_name"] = unidecode(out["name"])
+        if out["tier"] is None:
+            out["tier"] = "curated"
+        if out["entity_type"] is None:
+            out["entity_type"] = "city"
+        if out["eu_mission"] is None:
+            out["eu_mission"] = False
+    if problems.items:
+        raise ProfileValidationError(problems.items, source)
+
+    table = pd.DataFrame(out_rows)
+    for col in COLUMNS:
+        if col.kind == "int":
+            table[col.name] = pd.array(table[col.name], dtype="Int64")
+        elif col.kind == "float":
+            table[col.name] = pd.to_numeric(table[col.name], errors="coerce").astype("float64")
+        elif col.kind == "bool" and col.name != "has_climate_profile":
+            table[col.name] = table[col.name].astype(bool)
+    table["has_climate_profile"] = [
+        bool(v) if v is not None else _infer_climate_profile(r)
+        for v, r in zip(table["has_climate_profile"], out_rows)
+    ]
+    known = [known_facets(r) for r in out_rows]
+    table["known_facets"] = known
+    table["completeness"] = [len(k) / len(FACET_COLUMNS) for k in known]
+    return table.reset_index(drop=True)
+
+
+def _infer_climate_profile(row: dict) -> bool:
+    return bool(
+        row.get("net_zero_target_year") is not None
+        or row.get("eu_mission")
+        or row.get("networks")
+        or row.get("barriers") or row.get("priority_sectors") or row.get("needs")
+        or row.get("initiatives") or row.get("focus_groups") or row.get("maturity")
+        or row.get("co_benefits") or row.get("funding_gaps")
+    )
+
+
+def known_facets(row: dict) -> list[str]:
+    """The facets of a (validated) row that have a value."""
+    known = []
+    for facet, cols in FACET_COLUMNS.items():
+        values = [row.get(c) for c in cols]
+        if all(v is not None and not (isinstance(v, list) and not v) for v in values):
+            if not any(isinstance(v, float) and math.isnan(v) for v in values):
+                known.append(facet)
+    return known
+
+
+def _validate_cell(col: Column, value, row_no: int, problems: _Problems, vocabs):
+    name = col.name
+    if col.kind == "list":
+        items = _as_list(value)
+        if items is None:
+            problems.add(row_no, name, value, f"expected a list or ';'-separated text, got {type(value).__name__}")
+            return []
+        too_long = [x for x in items if len(x) > MAX_TEXT_CHARS]
+        if too_long:
+            problems.add(row_no, name, too_long[0][:40] + "...",
+                         f"an item is {len(too_long[0]):,} characters long (at most {MAX_TEXT_CHARS:,})")
+            return []
+        if name in vocabs:
+            return _check_vocab(items, name, vocabs[name], row_no, problems)
+        if name == "languages":
+            good = []
+            for code in items:
+                code_l = code.lower()
+                if _LANG_RE.match(code_l):
+                    good.append(code_l)
+                else:
+                    problems.add(row_no, name, code,
+                                 f"'{code}' is not an ISO 639-1 language code (two letters, e.g. 'en', 'de')")
+            return good
+        return items
+    if _is_missing(value):
+        if col.required:
+            problems.add(row_no, name, value, f"'{name}' is required and empty")
+        return None
+    if col.kind == "str":
+        text = str(value).strip() if not isinstance(value, bytes) else None
+        if text is None:
+            problems.add(row_no, name, value, "expected text")
+            return None
+        if len(text) > MAX_TEXT_CHARS:
+            problems.add(row_no, name, text[:40] + "...",
+                         f"text is {len(text):,} characters long (at most {MAX_TEXT_CHARS:,})")
+            return None
+        if name == "country_code":
+            text = text.upper()
+            if not _CC_RE.match(text):
+                problems.add(row_no, name, value, f"'{value}' is not an ISO 3166-1 alpha-2 country code (e.g. 'DE')")
+                return None
+        if name == "maturity":
+            key = text.lower()
+            if key not in MATURITY_LEVELS:
+                problems.add(row_no, name, value,
+                             f"'{value}' is not a maturity level; allowed values: {', '.join(MATURITY_LEVELS)}")
+                return None
+            return key
+        return text
+    if col.kind in ("float", "int"):
+        try:
+            number = float(value)
+        except (TypeError, ValueError):
+            problems.add(row_no, name, value, f"'{value}' is not a number")
+            return None
+        if not math.isfinite(number):
+            problems.add(row_no, name, value, f"'{value}' is not a finite number")
+            return None
+        if name == "lat" and not -90 <= number <= 90:
+            problems.add(row_no, name, value, f"latitude {value} is outside -90..90")
+            return None
+        if name == "lon" and not -180 <= number <= 180:
+            problems.add(row_no, name, value, f"longitude {value} is outside -180..180")
+            return None
+        if col.kind == "int":
+            if number != int(number):
+                problems.add(row_no, name, value, f"'{value}' is not a whole number")
+                return None
+            number = int(number)
+            if name == "population" and not 0 < number < 100_000_000:
+                problems.add(row_no, name, value, f"population {value} is outside 1..100,000,000")
+                return None
+            if name == "net_zero_target_year" and not TARGET_YEAR_RANGE[0] <= number <= TARGET_YEAR_RANGE[1]:
+                problems.add(row_no, name, value,
+                             f"target year {value} is outside {TARGET_YEAR_RANGE[0]}..{TARGET_YEAR_RANGE[1]}")
+                return None
+        return number
+    if col.kind == "bool":
+        if isinstance(value, (bool, np.bool_)):
+            return bool(value)
+        text = str(value).strip().lower()
+        if text in ("true", "yes", "1", "y", "t"):
+            return True
+        if text in ("false", "no", "0", "n", "f"):
+            return False
+        problems.add(row_no, name, value, f"'{value}' is not true/false")
+        return None
+    raise AssertionError(col.kind)
+
+
+def profile_from_dict(values: dict, source: str = "<profile>") -> pd.DataFrame:
+    """Validate one profile given as a dict (the app's form, a library caller) into a one-row table."""
+    values = dict(values)
+    values.setdefault("tier", "query")
+    return validate_profiles(pd.DataFrame([values]), source=source)

@@ -1,0 +1,71 @@
+"""Shared fixtures: the shipped data, a deterministic fake encoder for fast unit tests, and the
+real bundled model (loaded once per session) for the integration tests."""
+from __future__ import annotations
+
+import hashlib
+import os
+
+import numpy as np
+import pandas as pd
+import pytest
+
+os.environ.setdefault("HF_HUB_OFFLINE", "1")
+
+from matcher.io import load_profiles, shipped_profiles_path  # noqa: E402
+from matcher.twins import TwinRecommender  # noqa: E402
+
+
+class FakeEncoder:
+    """Deterministic stand-in for the model: texts sharing words get similar vectors."""
+
+    model_id = "fake-bag-of-words"
+    dim = 32
+
+    def __init__(self):
+        self.encoded = 0
+
+    def encode(self, texts):
+        self.encoded += len(texts)
+        out = np.zeros((len(texts), self.dim), dtype=np.float32)
+        for i, text in enumerate(texts):
+            for word in text.lower().split():
+                h = int(hashlib.sha256(word.encode()).hexdigest()[:8], 16)
+                out[i] += np.random.default_rng(h).normal(size=self.dim)
+            norm = np.linalg.norm(out[i])
+            if norm:
+                out[i] /= norm
+        return out
+
+
+@pytest.fixture(scope="session")
+def shipped_profiles() -> pd.DataFrame:
+    return load_profiles(shipped_profiles_path())
+
+
+@pytest.fixture(scope="session")
+def curated_profiles(shipped_profiles) -> pd.DataFrame:
+    """The curated tier only (a few hundred real cities): small enough for fast unit tests."""
+    return shipped_profiles[shipped_profiles["tier"] == "curated"].reset_index(drop=True)
+
+
+@pytest.fixture(scope="session")
+def fake_recommender(curated_profiles) -> TwinRecommender:
+    return TwinRecommender.from_profiles(curated_profiles, FakeEncoder())
+
+
+@pytest.fixture(scope="session")
+def real_encoder():
+    from matcher.features import SentenceTransformerEncoder
+
+    return SentenceTransformerEncoder()
+
+
+@pytest.fixture(scope="session")
+def real_index_dir(tmp_path_factory):
+    return tmp_path_factory.mktemp("twin_index")
+
+
+@pytest.fixture(scope="session")
+def real_recommender(real_encoder, real_index_dir) -> TwinRecommender:
+    """The shipped data with the real model, built once into a temporary index folder."""
+    return TwinRecommender.from_data(index_dir=real_index_dir, encoder=real_encoder, build="missing")

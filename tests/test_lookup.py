@@ -1,0 +1,64 @@
+"""City lookup: accents, exonyms, alternate names, ambiguity and close matches."""
+from __future__ import annotations
+
+import pandas as pd
+import pytest
+
+from matcher.errors import AmbiguousCityError, UnknownCityError
+from matcher.lookup import CityLookup
+from matcher.schema import validate_profiles
+
+
+@pytest.fixture(scope="module")
+def lookup(shipped_profiles):
+    return CityLookup(shipped_profiles)
+
+
+def _id(lookup, name, country=None):
+    return lookup.profiles.at[lookup.resolve(name, country), "city_id"]
+
+
+@pytest.mark.parametrize("variants", [
+    ("Köln", "Koln", "Cologne", "koeln", "KÖLN"),
+    ("Padova", "Padua"),
+    ("Munich", "München", "Muenchen"),
+    ("Gothenburg", "Göteborg"),
+])
+def test_variants_resolve_to_one_city(lookup, variants):
+    ids = {_id(lookup, v) for v in variants}
+    assert len(ids) == 1
+
+
+def test_small_towns_are_findable(lookup):
+    row = lookup.resolve("Fundao", "PT")
+    assert lookup.profiles.at[row, "name"] == "Fundão"
+    assert lookup.profiles.at[row, "population"] < 20_000
+
+
+def test_city_id_resolves_directly(lookup, shipped_profiles):
+    cid = shipped_profiles.iloc[5]["city_id"]
+    assert lookup.profiles.at[lookup.resolve(cid), "city_id"] == cid
+
+
+def test_unknown_name_suggests_close_matches(lookup):
+    with pytest.raises(UnknownCityError) as err:
+        lookup.resolve("Koeln am Rhein xyz")
+    assert isinstance(err.value.suggestions, list)
+    with pytest.raises(UnknownCityError) as err:
+        lookup.resolve("Barcelonna")
+    assert any(s.startswith("Barcelona (ES") for s in err.value.suggestions)
+
+
+def test_ambiguous_name_asks_for_the_country():
+    table = validate_profiles(pd.DataFrame([
+        {"name": "Newtown", "country_code": "GB", "population": 30_000},
+        {"name": "Newtown", "country_code": "IE", "population": 25_000},
+        {"name": "Bigtown", "country_code": "NO", "population": 300_000},
+        {"name": "Bigtown", "country_code": "NL", "population": 6_000},
+    ]))
+    lookup = CityLookup(table)
+    with pytest.raises(AmbiguousCityError, match="Name the country") as err:
+        lookup.resolve("Newtown")
+    assert len(err.value.candidates) == 2
+    assert table.at[lookup.resolve("Newtown", "ie"), "country_code"] == "IE"
+    assert table.at[lookup.resolve("Bigtown"), "country_code"] == "NO"  # 50x larger: the obvious one

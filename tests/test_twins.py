@@ -1,0 +1,132 @@
+"""Twin recommendations on the shipped curated cities with a fake encoder (fast)."""
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from matcher.config import normalise_weights
+from matcher.errors import ConfigError, UnknownCityError
+from matcher.schema import validate_profiles
+from matcher.twins import TwinFilters, TwinRecommender
+
+from .conftest import FakeEncoder
+
+
+def _exact_scores(rec: TwinRecommender, row: int, weights) -> np.ndarray:
+    """Independent reference: featurize everything again and sum the weighted block cosines."""
+    X = rec.featurizer.transform(rec.profiles).astype(np.float64)
+    w = normalise_weights(weights)
+    return sum(w[f] * (X[:, sl] @ X[row, sl]) for f, sl in rec.featurizer.facet_slices_.items())
+
+
+def test_explanations_add_up_to_the_score(fake_recommender):
+    result = fake_recommender.recommend("Milton Keynes", k=10)
+    assert len(result.matches) == 10
+    for m in result.matches:
+        assert abs(sum(c.contribution for c in m.explanation) - m.score) < 1e-6
+        assert {c.facet for c in m.explanation} == set(fake_recommender.featurizer.facet_slices_)
+        for c in m.explanation:
+            assert c.contribution == pytest.approx(c.weight * c.similarity)
+    scores = [m.score for m in result.matches]
+    assert scores == sorted(scores, reverse=True)
+
+
+@pytest.mark.parametrize("weights", [None, {"geography": 5, "size": 0.1}, {"barriers": 4, "narrative": 0}])
+def test_weights_rerank_without_rebuild_and_match_exact_computation(fake_recommender, weights):
+    rec = fake_recommender
+    row = rec.resolve("Milton Keynes")
+    result = rec.recommend("Milton Keynes", k=10, weights=weights)
+    exact = _exact_scores(rec, row, weights)
+    allowed = rec.candidate_mask(TwinFilters(), rec.profiles.iloc[row].to_dict(), row, False, [])
+    exact[~allowed] = -np.inf
+    top = np.argsort(-exact, kind="stable")[:10]
+    got = [rec.lookup.row_of_id(m.city_id) for m in result.matches]
+    assert np.allclose([m.score for m in result.matches], exact[top], atol=1e-5)
+    assert set(got) == set(top) or np.allclose(sorted(exact[got]), sorted(exact[top]), atol=1e-5)
+
+
+def test_weights_change_the_ranking(fake_recommender):
+    near = fake_recommender.recommend("Milton Keynes", k=5, weights={f: 0 for f in ("size", "narrative", "sectors", "barriers", "languages", "target", "maturity", "co_benefits", "funding_gaps")} | {"geography": 1})
+    size = fake_recommender.recommend("Milton Keynes", k=5, weights={"geography": 0, "narrative": 0, "sectors": 0, "barriers": 0, "languages": 0, "size": 1})
+    assert [m.city_id for m in near.matches] != [m.city_id for m in size.matches]
+    km = [float(m.explanation[[c.facet for c in m.explanation].index("geography")].detail.split(" km")[0].replace(",", ""))
+          for m in near.matches]
+    assert max(km) < 150  # geography-only twins of Milton Keynes are its neighbours
+
+
+def test_filters_and_excludes_hold(fake_recommender):
+    rec = fake_recommender
+    result = rec.recommend("Lyon", k=15, filters=TwinFilters(countries=["DE", "AT"], size_band="large"))
+    assert result.matches and all(m.country_code in ("DE", "AT") for m in result.matches)
+    assert all(250_000 <= m.population < 1_000_000 for m in result.matches)
+    result = rec.recommend("Lyon", k=15, filters=TwinFilters(languages=["it"], eu_mission=True))
+    rows = [rec.lookup.row_of_id(m.city_id) for m in result.matches]
+    assert all("it" in rec.profiles.at[r, "languages"] and rec.profiles.at[r, "eu_mission"] for r in rows)
+    result = rec.recommend("Glasgow", k=20, filters=TwinFilters(networks=["Scottish Cities Alliance"]))
+    assert len(result.matches) == 7  # the other seven members of the alliance
+    result = rec.recommend("Lyon", k=20, exclude_same_country=True, exclude=["Barcelona", "Milano"])
+    names = {m.name for m in result.matches}
+    assert all(m.country_code != "FR" for m in result.matches)
+    assert not names & {"Barcelona", "Milan", "Lyon"}
+
+
+def test_profiled_only_is_the_default(shipped_profiles):
+    sample = pd.concat([shipped_profiles[shipped_profiles["tier"] == "curated"].head(60),
+                        shipped_profiles[shipped_profiles["tier"] == "universe"].head(200)])
+    rec = TwinRecommender.from_profiles(sample.reset_index(drop=True), FakeEncoder())
+    asker = sample.iloc[0]["city_id"]
+    default = rec.recommend(asker, k=50)
+    assert all(rec.profiles.at[rec.lookup.row_of_id(m.city_id), "has_climate_profile"] for m in default.matches)
+    wide = rec.recommend(asker, k=250, filters=TwinFilters(profiled_only=False))
+    assert any(not rec.profiles.at[rec.lookup.row_of_id(m.city_id), "has_climate_profile"] for m in wide.matches)
+
+
+def test_planted_near_duplicate_comes_first(curated_profiles):
+    base = curated_profiles[curated_profiles["name"] == "Milton Keynes"].iloc[0].to_dict()
+    planted = dict(base, city_id="planted-mk", name="Planted Keynes", population=int(base["population"] * 1.05),
+                   lat=base["lat"] + 0.05, lon=base["lon"] - 0.05, alternate_names=[], geonameid=None)
+    table = validate_profiles(pd.concat([curated_profiles, pd.DataFrame([planted])], ignore_index=True)
+                              .drop(columns=["known_facets", "completeness"]))
+    rec = TwinRecommender.from_profiles(table, FakeEncoder())
+    assert rec.recommend("Milton Keynes", k=1).matches[0].city_id == "planted-mk"
+    assert rec.recommend("planted-mk", k=1).matches[0].name == "Milton Keynes"
+
+
+def test_unknown_facets_are_reported_not_invented(fake_recommender):
+    result = fake_recommender.recommend("Milton Keynes", k=10)
+    notes = " ".join(n for m in result.matches for n in m.not_compared)
+    assert "not compared" in notes
+    for m in result.matches:
+        for c in m.explanation:
+            if c.facet == "target" and ("target year" in " ".join(m.not_compared)):
+                assert c.contribution == 0
+
+
+def test_mentor_mode_adds_an_explained_term(fake_recommender):
+    result = fake_recommender.recommend("Thessaloniki", k=10, mentor=True)
+    for m in result.matches:
+        assert m.explanation[-1].facet == "mentor"
+        assert abs(sum(c.contribution for c in m.explanation) - m.score) < 1e-6
+    assert any(m.explanation[-1].contribution > 0 for m in result.matches)
+    ahead = [m for m in result.matches if "maturity" in m.explanation[-1].detail]
+    assert ahead and all("vs your starting" in m.explanation[-1].detail for m in ahead)
+
+
+def test_custom_profile_and_theme(fake_recommender):
+    profile = {"name": "My town", "country_code": "DE", "population": 60_000, "lat": 51.0, "lon": 7.0,
+               "languages": ["de"], "barriers": ["Lack of know-how and skills"],
+               "priority_sectors": ["Built environment"], "narrative": "heat pumps in social housing"}
+    result = fake_recommender.recommend(profile=profile, k=5, theme="district heating")
+    assert result.asker["name"] == "My town" and len(result.matches) == 5
+    assert any("narrative" == c.facet and c.contribution != 0 for m in result.matches for c in m.explanation)
+
+
+def test_bad_queries_raise_clear_errors(fake_recommender):
+    with pytest.raises(UnknownCityError) as err:
+        fake_recommender.recommend("Miltn Keynes")
+    assert any("Milton Keynes" in s for s in err.value.suggestions)
+    with pytest.raises(ConfigError, match="Unknown facet 'colour'"):
+        fake_recommender.recommend("Lyon", weights={"colour": 1})
+    with pytest.raises(ConfigError, match="size band"):
+        fake_recommender.recommend("Lyon", filters=TwinFilters(size_band="huge"))
