@@ -76,7 +76,7 @@ def _cmd_twins(args) -> int:
     from .twins import TwinFilters
 
     weights = parse_weight_options(args.weight)
-    rec = _recommender(args)
+    rec = _recommender(args, build="stale")
     filters = TwinFilters(countries=args.in_country or [], size_band=args.size_band,
                           languages=args.language or [], eu_mission=args.eu_mission,
                           networks=args.network or [], profiled_only=not args.all_cities)

@@ -15,7 +15,7 @@ import pyarrow.parquet as pq
 
 from .config import default_data_dir
 from .errors import ProfileValidationError
-from .schema import validate_profiles
+from .schema import COLUMNS, validate_profiles
 
 PROFILE_FILE = Path("city_profiles") / "cities.parquet"
 
@@ -124,6 +124,14 @@ def load_profiles(path: str | os.PathLike) -> pd.DataFrame:
     """Read and validate a profile file; raises ProfileValidationError naming file, row and column."""
     frame, first_row = read_profile_table(path)
     return validate_profiles(frame, source=str(path), first_row=first_row)
+
+
+def read_validated_profiles(path: str | os.PathLike) -> pd.DataFrame:
+    """Read a table that validate_profiles produced (kept beside an index); lists stay lists."""
+    frame = pq.read_table(path).to_pandas()
+    for col in [c.name for c in COLUMNS if c.kind == "list"] + ["known_facets"]:
+        frame[col] = [list(v) if v is not None else [] for v in frame[col]]
+    return frame
 
 
 def shipped_profiles_path(data_dir: str | os.PathLike | None = None) -> Path:

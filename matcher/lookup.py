@@ -53,10 +53,11 @@ class CityLookup:
             return self._row_of_id[query]
         key = normalise_key(query)
         cc = country.strip().upper() if country else None
-        for table in (self._primary, self._alternate):
-            rows = [r for r in table.get(key, []) if cc is None or self.profiles.at[r, "country_code"] == cc]
-            if rows:
-                return self._choose(query, sorted(set(rows)))
+        # Exonyms count as much as names: "Cologne" is Köln before it is the Italian village.
+        rows = [r for r in self._primary.get(key, []) + self._alternate.get(key, [])
+                if cc is None or self.profiles.at[r, "country_code"] == cc]
+        if rows:
+            return self._choose(query, sorted(set(rows)))
         raise UnknownCityError(query, self.suggest(query, cc), country=cc)
 
     def _choose(self, query: str, rows: list[int]) -> int:

@@ -6,15 +6,18 @@ fixes a file in one pass, and a table is either loaded whole or not at all.
 from __future__ import annotations
 
 import csv
+import hashlib
 import json
 import math
 import re
 from dataclasses import dataclass
 from functools import lru_cache
 from importlib import resources
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
+import pycountry
 from rapidfuzz import fuzz, process
 from unidecode import unidecode
 
@@ -51,6 +54,29 @@ def vocabularies() -> dict[str, tuple[str, ...]]:
         "co_benefits": tuple(tax["co_benefits"]),
         "funding_gaps": tuple(tax["funding_gaps"]),
     }
+
+
+@lru_cache(maxsize=1)
+def language_codes() -> tuple[str, ...]:
+    """ISO 639-1 codes (pycountry), sorted: the fixed vocabulary of the languages facet."""
+    return tuple(sorted(lang.alpha_2 for lang in pycountry.languages if hasattr(lang, "alpha_2")))
+
+
+@lru_cache(maxsize=1)
+def country_codes() -> frozenset[str]:
+    """ISO 3166-1 alpha-2 codes, plus XK (Kosovo), which GeoNames uses."""
+    return frozenset({c.alpha_2 for c in pycountry.countries} | {"XK"})
+
+
+@lru_cache(maxsize=1)
+def schema_fingerprint() -> str:
+    """Hash of the validation code and vocabularies: a cached validated table is reused only
+    while they are unchanged."""
+    digest = hashlib.sha256(Path(__file__).read_bytes())
+    for name in ("taxonomy.json", "barrier_parents.csv"):
+        path = resources.files("matcher.vocabulary").joinpath(name)
+        digest.update(path.read_bytes() if path.is_file() else b"")
+    return digest.hexdigest()
 
 
 def survey_barriers() -> tuple[str, ...]:
@@ -117,8 +143,6 @@ FACET_COLUMNS: dict[str, tuple[str, ...]] = {
 
 MAX_TEXT_CHARS = 20_000
 TARGET_YEAR_RANGE = (1990, 2100)
-_LANG_RE = re.compile(r"^[a-z]{2}$")
-_CC_RE = re.compile(r"^[A-Z]{2}$")
 
 
 def normalise_key(text: str) -> str:
@@ -179,11 +203,19 @@ class _Problems:
         )
 
 
+@lru_cache(maxsize=32)
+def _canonical(vocab: tuple[str, ...]) -> dict[str, str]:
+    """Exact labels and their folded keys -> the survey wording."""
+    table = {normalise_key(v): v for v in vocab}
+    table.update({v: v for v in vocab})
+    return table
+
+
 def _check_vocab(items, column, vocab, row, problems) -> list[str]:
-    canonical = {normalise_key(v): v for v in vocab}
+    canonical = _canonical(vocab)
     out = []
     for item in items:
-        hit = canonical.get(normalise_key(item))
+        hit = canonical.get(item) or canonical.get(normalise_key(item))
         if hit is not None:
             out.append(hit)
             continue
@@ -315,9 +347,10 @@ def _validate_cell(col: Column, value, row_no: int, problems: _Problems, vocabs)
             return _check_vocab(items, name, vocabs[name], row_no, problems)
         if name == "languages":
             good = []
+            known = language_codes()
             for code in items:
                 code_l = code.lower()
-                if _LANG_RE.match(code_l):
+                if code_l in known:
                     good.append(code_l)
                 else:
                     problems.add(row_no, name, code,
@@ -339,7 +372,7 @@ def _validate_cell(col: Column, value, row_no: int, problems: _Problems, vocabs)
             return None
         if name == "country_code":
             text = text.upper()
-            if not _CC_RE.match(text):
+            if text not in country_codes():
                 problems.add(row_no, name, value, f"'{value}' is not an ISO 3166-1 alpha-2 country code (e.g. 'DE')")
                 return None
         if name == "maturity":

@@ -16,16 +16,17 @@ import numpy as np
 import pandas as pd
 
 from .config import FACETS, SETTING_DEFAULTS, SIZE_BANDS, default_data_dir, default_index_dir, normalise_weights
-from .errors import ConfigError, IndexMismatchError, IndexMissingError
+from .errors import ConfigError, IndexMismatchError, IndexMissingError, ProfileValidationError
 from .features import CachedEncoder, ProfileFeaturizer, SentenceTransformerEncoder, haversine_km
 from .features.text import Encoder, model_slug
 from .index import VectorIndex, build_index, layout_hash, load_index, save_index
 from .index.store import FORMAT_VERSION
-from .io import file_sha256, load_profiles, shipped_profiles_path
+from .io import file_sha256, load_profiles, read_validated_profiles, shipped_profiles_path
 from .lookup import CityLookup
-from .schema import MATURITY_LEVELS, profile_from_dict
+from .schema import MATURITY_LEVELS, profile_from_dict, schema_fingerprint
 
 MENTOR_PARTS = {"maturity": 0.35, "target": 0.35, "experience": 0.30}
+VALIDATED_PROFILES = "profiles.parquet"  # the validated table, kept with the index
 MENTOR_POOL = 500  # candidates reranked in mentor mode (the best by context similarity)
 
 
@@ -141,36 +142,40 @@ class TwinRecommender:
         never used as is.
         """
         say = progress or (lambda msg: None)
+        if build not in ("missing", "stale", "always", "never"):
+            raise ConfigError(f"build must be missing, stale, always or never, got {build!r}")
         data_dir = Path(data_dir or default_data_dir())
         index_dir = Path(index_dir or default_index_dir())
         profile_path = shipped_profiles_path(data_dir)
-        say(f"Reading profiles from {profile_path}")
-        profiles = load_profiles(profile_path)
+        if not profile_path.is_file():
+            raise ProfileValidationError([{"file": str(profile_path), "row": None, "column": None, "value": None,
+                                           "message": "profile file not found"}], str(profile_path))
         base_encoder = encoder or SentenceTransformerEncoder(str(SETTING_DEFAULTS["model_name"]))
         cached = CachedEncoder(base_encoder, index_dir / "embedding_cache" / f"{model_slug(base_encoder.model_id)}.npz")
-        featurizer = ProfileFeaturizer(cached).fit(profiles)
+        featurizer = ProfileFeaturizer(cached).fit()
         expected = {
             "format_version": FORMAT_VERSION,
             "model_id": cached.model_id,
             "data_sha256": file_sha256(profile_path),
             "layout_sha256": layout_hash(featurizer.spec()),
+            "schema_sha256": schema_fingerprint(),
         }
-        if build not in ("missing", "stale", "always", "never"):
-            raise ConfigError(f"build must be missing, stale, always or never, got {build!r}")
         try:
             if build == "always":
                 raise IndexMissingError("rebuild requested")
             index = load_index(index_dir, expected)
-        except IndexMissingError:
-            if build == "never":
+            # Same profile bytes and same schema code as at build time: the table validated
+            # then is reused, so a warm start does not validate 20,000 rows again.
+            profiles = read_validated_profiles(index.folder / VALIDATED_PROFILES)
+        except (IndexMissingError, IndexMismatchError) as exc:
+            if build == "never" or (isinstance(exc, IndexMismatchError) and build == "missing"):
                 raise
+            if isinstance(exc, IndexMismatchError):
+                say(f"Rebuilding: {exc}")
+            say(f"Reading profiles from {profile_path}")
+            profiles = load_profiles(profile_path)
             index = cls._build(profiles, featurizer, expected, index_dir, cached, say)
-        except IndexMismatchError:
-            if build != "stale":
-                raise
-            index = cls._build(profiles, featurizer, expected, index_dir, cached, say)
-        case_studies = _load_case_studies(data_dir)
-        return cls(profiles, featurizer, index, case_studies)
+        return cls(profiles, featurizer, index, _load_case_studies(data_dir))
 
     @staticmethod
     def _build(profiles, featurizer, expected, index_dir, cached, say) -> VectorIndex:
@@ -182,14 +187,14 @@ class TwinRecommender:
         manifest.update({"facet_layout": featurizer.spec(), "data_file": "city_profiles/cities.parquet",
                          "normalize": True})
         index = build_index(vectors, profiles["city_id"], manifest)
-        save_index(index, index_dir)
+        save_index(index, index_dir, tables={VALIDATED_PROFILES: profiles})
         say(f"Index saved in {index_dir} ({index.n:,} rows, {index.faiss_index.d} dimensions)")
         return index
 
     @classmethod
     def from_profiles(cls, profiles: pd.DataFrame, encoder: Encoder) -> "TwinRecommender":
         """An in-memory recommender over a validated table (tests, uploaded network data)."""
-        featurizer = ProfileFeaturizer(encoder).fit(profiles)
+        featurizer = ProfileFeaturizer(encoder).fit()
         vectors = featurizer.transform(profiles)
         manifest = {"model_id": encoder.model_id, "layout_sha256": layout_hash(featurizer.spec())}
         return cls(profiles, featurizer, build_index(vectors, profiles["city_id"], manifest))

@@ -53,8 +53,8 @@ def test_ambiguous_name_asks_for_the_country():
     table = validate_profiles(pd.DataFrame([
         {"name": "Newtown", "country_code": "GB", "population": 30_000},
         {"name": "Newtown", "country_code": "IE", "population": 25_000},
-        {"name": "Bigtown", "country_code": "NO", "population": 300_000},
-        {"name": "Bigtown", "country_code": "NL", "population": 6_000},
+        {"name": "Bigtown", "country_code": "NO", "population": 300_000, "tier": "universe"},
+        {"name": "Bigtown", "country_code": "NL", "population": 6_000, "tier": "universe"},
     ]))
     lookup = CityLookup(table)
     with pytest.raises(AmbiguousCityError, match="Name the country") as err:

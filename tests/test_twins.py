@@ -85,7 +85,8 @@ def test_profiled_only_is_the_default(shipped_profiles):
 def test_planted_near_duplicate_comes_first(curated_profiles):
     base = curated_profiles[curated_profiles["name"] == "Milton Keynes"].iloc[0].to_dict()
     planted = dict(base, city_id="planted-mk", name="Planted Keynes", population=int(base["population"] * 1.05),
-                   lat=base["lat"] + 0.05, lon=base["lon"] - 0.05, alternate_names=[], geonameid=None)
+                   lat=base["lat"] + 0.05, lon=base["lon"] - 0.05, alternate_names=[], ascii_name=None,
+                   geonameid=None)
     table = validate_profiles(pd.concat([curated_profiles, pd.DataFrame([planted])], ignore_index=True)
                               .drop(columns=["known_facets", "completeness"]))
     rec = TwinRecommender.from_profiles(table, FakeEncoder())

@@ -10,7 +10,7 @@ import pandas as pd
 from sklearn.compose import ColumnTransformer
 
 from ..config import FACETS, FACET_HELP, SETTING_DEFAULTS
-from ..schema import MATURITY_LEVELS, barrier_parents, vocabularies
+from ..schema import MATURITY_LEVELS, barrier_parents, language_codes, vocabularies
 from .kernels import GeoRBF, OrdinalRBF, ScalarRBF
 from .multihot import MultiHot
 from .text import Encoder, TextEmbedder
@@ -29,13 +29,19 @@ FACET_INPUT_COLUMNS: dict[str, list[str]] = {
 }
 
 
+_EMPTY_PROFILE = pd.DataFrame([{
+    "population": None, "net_zero_target_year": None, "maturity": None, "barriers": [],
+    "priority_sectors": [], "languages": [], "co_benefits": [], "funding_gaps": [], "lat": None, "lon": None,
+    "narrative": None,
+}])
+
+
 class ProfileFeaturizer:
     """Builds, fits and applies the facet blocks; knows each facet's slice and kernel."""
 
-    def __init__(self, encoder: Encoder, settings: dict | None = None, language_vocabulary: tuple[str, ...] = ()):
+    def __init__(self, encoder: Encoder, settings: dict | None = None):
         self.encoder = encoder
         self.settings = {**SETTING_DEFAULTS, **(settings or {})}
-        self.language_vocabulary = tuple(language_vocabulary)
 
     def _transformers(self) -> dict:
         s, vocab = self.settings, vocabularies()
@@ -47,27 +53,22 @@ class ProfileFeaturizer:
             "maturity": OrdinalRBF(levels=MATURITY_LEVELS, length_scale=float(s["maturity_length_scale"])),
             "barriers": MultiHot(vocabulary=vocab["barriers"], parents=barrier_parents()),
             "sectors": MultiHot(vocabulary=vocab["priority_sectors"]),
-            "languages": MultiHot(vocabulary=self.language_vocabulary),
+            "languages": MultiHot(vocabulary=language_codes()),
             "co_benefits": MultiHot(vocabulary=vocab["co_benefits"]),
             "funding_gaps": MultiHot(vocabulary=vocab["funding_gaps"]),
             "geography": GeoRBF(length_scale_km=float(s["geography_length_scale_km"])),
             "narrative": TextEmbedder(encoder=self.encoder),
         }
 
-    def fit(self, profiles: pd.DataFrame) -> "ProfileFeaturizer":
+    def fit(self, profiles: pd.DataFrame | None = None) -> "ProfileFeaturizer":
+        """Set up the blocks. Their state comes from settings and fixed vocabularies only, never
+        from the data, so the layout (and the index check) is known before any profile is read."""
         blocks = self._transformers()
         self.column_transformer_ = ColumnTransformer(
             [(facet, blocks[facet], FACET_INPUT_COLUMNS[facet]) for facet in FACETS],
             remainder="drop", sparse_threshold=0.0, verbose_feature_names_out=True,
         )
-        # Fit on a single row: every block's state comes from config, except the language
-        # vocabulary, which is learned here (or given) and stored in the index manifest.
-        if not self.language_vocabulary:
-            langs = sorted({code for value in profiles["languages"] for code in (value or [])})
-            self.language_vocabulary = tuple(langs)
-            self.column_transformer_.transformers[FACETS.index("languages")][1].set_params(
-                vocabulary=self.language_vocabulary)
-        self.column_transformer_.fit(profiles.head(1)[self.input_columns])
+        self.column_transformer_.fit(_EMPTY_PROFILE[self.input_columns])
         self.facet_slices_ = {
             facet: self.column_transformer_.output_indices_[facet] for facet in FACETS
         }
@@ -116,7 +117,7 @@ class ProfileFeaturizer:
             "settings": {k: self.settings[k] for k in (
                 "size_length_scale", "target_length_scale", "maturity_length_scale",
                 "geography_length_scale_km")},
-            "language_vocabulary": list(self.language_vocabulary),
+            "language_vocabulary": list(language_codes()),
             "model_id": self.encoder.model_id,
             "kernels": {f: self.kernel_description(f) for f in FACETS},
             "help": FACET_HELP,

