@@ -128,9 +128,10 @@ def load_profiles(path: str | os.PathLike) -> pd.DataFrame:
 
 def read_validated_profiles(path: str | os.PathLike) -> pd.DataFrame:
     """Read a table that validate_profiles produced (kept beside an index); lists stay lists."""
-    frame = pq.read_table(path).to_pandas()
+    table = pq.read_table(path)
+    frame = table.to_pandas()
     for col in [c.name for c in COLUMNS if c.kind == "list"] + ["known_facets"]:
-        frame[col] = [list(v) if v is not None else [] for v in frame[col]]
+        frame[col] = [v if v is not None else [] for v in table.column(col).to_pylist()]
     return frame
 
 

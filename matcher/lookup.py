@@ -17,22 +17,35 @@ CURATED_DOMINANCE = 5
 
 
 class CityLookup:
-    def __init__(self, profiles: pd.DataFrame):
+    def __init__(self, profiles: pd.DataFrame, keys: pd.DataFrame | None = None):
+        """`keys` is a saved key_table() of the same profiles (kept with the index), which
+        spares folding 100,000 names again on every start."""
         self.profiles = profiles
+        self._row_of_id = {cid: i for i, cid in enumerate(profiles["city_id"])}
+        keys = self.key_table(profiles) if keys is None else keys
         self._primary: dict[str, list[int]] = defaultdict(list)
         self._alternate: dict[str, list[int]] = defaultdict(list)
-        self._row_of_id = {cid: i for i, cid in enumerate(profiles["city_id"])}
+        for key, row, primary in zip(keys["key"].tolist(), keys["row"].tolist(), keys["primary"].tolist()):
+            (self._primary if primary else self._alternate)[key].append(row)
+        self._keys = list(set(self._primary) | set(self._alternate))
+
+    @staticmethod
+    def key_table(profiles: pd.DataFrame) -> pd.DataFrame:
+        """Folded name keys: (key, row, primary) for names and ASCII names, then alternates."""
+        keys, rows, primary = [], [], []
         names = profiles["name"].tolist()
         asciis = profiles["ascii_name"].tolist()
         alts = profiles["alternate_names"].tolist()
         for row, (name, ascii_name, alternates) in enumerate(zip(names, asciis, alts)):
-            for key in {normalise_key(name), normalise_key(ascii_name or name)}:
-                self._primary[key].append(row)
-            for alt in alternates if alternates is not None else ():
-                key = normalise_key(alt)
-                if key and row not in self._primary.get(key, ()):
-                    self._alternate[key].append(row)
-        self._keys = list(set(self._primary) | set(self._alternate))
+            own = {normalise_key(name)}
+            if isinstance(ascii_name, str):
+                own.add(normalise_key(ascii_name))
+            for key in sorted(own):
+                keys.append(key), rows.append(row), primary.append(True)
+            for alt in sorted({normalise_key(a) for a in (alternates if alternates is not None else ())} - own):
+                if alt:
+                    keys.append(alt), rows.append(row), primary.append(False)
+        return pd.DataFrame({"key": keys, "row": rows, "primary": primary})
 
     def row_of_id(self, city_id: str) -> int | None:
         return self._row_of_id.get(city_id)

@@ -145,10 +145,14 @@ MAX_TEXT_CHARS = 20_000
 TARGET_YEAR_RANGE = (1990, 2100)
 
 
+_NON_ALNUM = re.compile(r"[^a-z0-9]+")
+
+
 def normalise_key(text: str) -> str:
     """Fold accents, case and punctuation: 'Köln' -> 'koln', 'Saint-Étienne' -> 'saint etienne'."""
-    folded = unidecode(str(text)).lower()
-    return " ".join(re.sub(r"[^a-z0-9]+", " ", folded).split())
+    text = str(text)
+    folded = (text if text.isascii() else unidecode(text)).lower()
+    return " ".join(_NON_ALNUM.sub(" ", folded).split())
 
 
 def slug(text: str) -> str:

@@ -27,6 +27,7 @@ from .schema import MATURITY_LEVELS, profile_from_dict, schema_fingerprint
 
 MENTOR_PARTS = {"maturity": 0.35, "target": 0.35, "experience": 0.30}
 VALIDATED_PROFILES = "profiles.parquet"  # the validated table, kept with the index
+LOOKUP_KEYS = "lookup_keys.parquet"  # folded name keys of those profiles
 MENTOR_POOL = 500  # candidates reranked in mentor mode (the best by context similarity)
 
 
@@ -115,13 +116,13 @@ class TwinRecommender:
     """Profiles + featurizer + index; answers twin and mentor queries."""
 
     def __init__(self, profiles: pd.DataFrame, featurizer: ProfileFeaturizer, index: VectorIndex,
-                 case_studies: pd.DataFrame | None = None):
+                 case_studies: pd.DataFrame | None = None, lookup: CityLookup | None = None):
         if list(index.ids) != list(profiles["city_id"]):
             raise IndexMismatchError("The index rows do not match the profile rows. Rebuild with `matcher build`.")
         self.profiles = profiles
         self.featurizer = featurizer
         self.index = index
-        self.lookup = CityLookup(profiles)
+        self.lookup = lookup or CityLookup(profiles)
         self.case_studies = case_studies
         self._country = profiles["country_code"].to_numpy(dtype=object)
         self._population = pd.to_numeric(profiles["population"], errors="coerce").to_numpy(dtype=float)
@@ -167,6 +168,7 @@ class TwinRecommender:
             # Same profile bytes and same schema code as at build time: the table validated
             # then is reused, so a warm start does not validate 20,000 rows again.
             profiles = read_validated_profiles(index.folder / VALIDATED_PROFILES)
+            lookup = CityLookup(profiles, pd.read_parquet(index.folder / LOOKUP_KEYS))
         except (IndexMissingError, IndexMismatchError) as exc:
             if build == "never" or (isinstance(exc, IndexMismatchError) and build == "missing"):
                 raise
@@ -174,11 +176,12 @@ class TwinRecommender:
                 say(f"Rebuilding: {exc}")
             say(f"Reading profiles from {profile_path}")
             profiles = load_profiles(profile_path)
-            index = cls._build(profiles, featurizer, expected, index_dir, cached, say)
-        return cls(profiles, featurizer, index, _load_case_studies(data_dir))
+            lookup = CityLookup(profiles)
+            index = cls._build(profiles, featurizer, expected, index_dir, cached, say, lookup)
+        return cls(profiles, featurizer, index, _load_case_studies(data_dir), lookup)
 
     @staticmethod
-    def _build(profiles, featurizer, expected, index_dir, cached, say) -> VectorIndex:
+    def _build(profiles, featurizer, expected, index_dir, cached, say, lookup) -> VectorIndex:
         say(f"Building the twin index for {len(profiles):,} profiles (embedding narratives; "
             "cached texts are not encoded again)")
         vectors = featurizer.transform(profiles)
@@ -187,7 +190,8 @@ class TwinRecommender:
         manifest.update({"facet_layout": featurizer.spec(), "data_file": "city_profiles/cities.parquet",
                          "normalize": True})
         index = build_index(vectors, profiles["city_id"], manifest)
-        save_index(index, index_dir, tables={VALIDATED_PROFILES: profiles})
+        save_index(index, index_dir, tables={VALIDATED_PROFILES: profiles,
+                                             LOOKUP_KEYS: CityLookup.key_table(profiles)})
         say(f"Index saved in {index_dir} ({index.n:,} rows, {index.faiss_index.d} dimensions)")
         return index
 
