@@ -420,7 +420,7 @@ class TwinRecommender:
         relevant = self._relevant_experience(asker, peer)
         if relevant:
             parts["experience"] = min(1.0, len(relevant) / 2)
-            notes.append("experience in your areas: " + "; ".join(relevant[:3]))
+            notes.append("experience: " + "; ".join(relevant[:3]))
         raw = sum(MENTOR_PARTS[p] * v for p, v in parts.items())
         detail = ("ahead of you: " + "; ".join(notes)) if notes else "no sign of being ahead where you are stuck"
         return Contribution("mentor", weight, raw, weight * raw, detail)
@@ -437,8 +437,11 @@ class TwinRecommender:
                 hit_s = sectors & {s.lower() for s in c["sectors"]}
                 if hit_b or hit_s:
                     found.append(f"case study '{c['title']}'")
-        if peer.get("initiatives") and (sectors & {s.lower() for s in (peer.get("priority_sectors") or [])}):
-            found.extend(f"initiative '{i}'" for i in list(peer["initiatives"])[:2])
+        shared_sectors = [s for s in (peer.get("priority_sectors") or []) if s.lower() in sectors]
+        if len(peer.get("initiatives") or []) and shared_sectors:
+            listed = "; ".join(f"'{i}'" for i in list(peer["initiatives"])[:2])
+            found.append(f"documented initiatives ({listed}) and your priority sectors "
+                         f"({', '.join(shared_sectors)})")
         return found
 
 
