@@ -303,6 +303,21 @@ class TwinRecommender:
         rows, _ = self.index.search(q, int(mask.sum()), allowed=mask)
         return rows
 
+    def similarity_matrix(self, rows, weights: dict[str, float] | None = None) -> np.ndarray:
+        """Weighted twin scores between the given profile rows (n x n, symmetric): the affinity
+        that cohort planning and reviewer assignment optimise. Diagonal included."""
+        w = self._weight_vector(normalise_weights(weights)).astype(np.float64)
+        X = self.index.vectors(np.asarray(rows, dtype=np.int64)).astype(np.float64)
+        return (X * w) @ X.T
+
+    def explain_pair(self, row_a: int, row_b: int, weights: dict[str, float] | None = None) -> TwinMatch:
+        """The explained twin score of one pair, as `recommend` would show it."""
+        w = normalise_weights(weights)
+        q = self.index.vectors([row_a])[0]
+        match = self._explain(q, self.profiles.iloc[row_a].to_dict(), np.array([row_b]), w, None)[0]
+        match.rank = 1
+        return match
+
     # ------------------------------------------------------------------ explanations
     def _explain(self, q: np.ndarray, asker: dict, rows: np.ndarray, w: dict, theme) -> list[TwinMatch]:
         X = self.index.vectors(rows).astype(np.float64)

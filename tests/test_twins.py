@@ -131,3 +131,17 @@ def test_bad_queries_raise_clear_errors(fake_recommender):
         fake_recommender.recommend("Lyon", weights={"colour": 1})
     with pytest.raises(ConfigError, match="size band"):
         fake_recommender.recommend("Lyon", filters=TwinFilters(size_band="huge"))
+
+
+def test_pair_scores_agree_with_recommend(fake_recommender):
+    rec = fake_recommender
+    result = rec.recommend("Lyon", k=3)
+    lyon = rec.resolve("Lyon")
+    rows = [lyon] + [rec.lookup.row_of_id(m.city_id) for m in result.matches]
+    S = rec.similarity_matrix(rows)
+    assert np.allclose(S, S.T, atol=1e-6)
+    for j, m in enumerate(result.matches, start=1):
+        assert S[0, j] == pytest.approx(m.score, abs=1e-5)
+        pair = rec.explain_pair(lyon, rows[j])
+        assert pair.score == pytest.approx(m.score, abs=1e-9)
+        assert [c.detail for c in pair.explanation] == [c.detail for c in m.explanation]
