@@ -1,0 +1,612 @@
+"""Peer-reviewer assignment: each plan gets `per_plan` reviewers, each reviewer between
+`min_load` and `max_load` reviews, conflicts are never broken, locks always hold, and the total
+affinity (the explained twin score, optionally plus the mentor bonus) is the maximum possible.
+
+How it is solved, exactly:
+- total mode: an OR-Tools min-cost flow (`ortools.graph.python.min_cost_flow`). Every rule is
+  flow-shaped: conflicts remove arcs; a lock fixes one unit of flow (the plan needs one reviewer
+  less, the reviewer has one review less to give); minimum loads are node demands; "at least one
+  more mature reviewer" splits the plan into two nodes, one of which must send one unit, and only
+  to more mature reviewers. Network flows have integral optimal solutions, so the flow optimum
+  is the optimum over assignments. Affinities are scaled by 1e6 and rounded to integer costs.
+- fair mode (FairIR/FairFlow-style): OR-Tools CP-SAT in two stages, first the largest possible
+  worst-off plan total, then the largest total among assignments that keep it. Not flow-shaped;
+  CP-SAT is given a time limit and the result says whether optimality was proven.
+- solver="cpsat" solves total mode with CP-SAT too (a cross-check of the flow).
+
+Maturity: the more-mature rule applies only to plans whose maturity is known and below the top
+level ('advanced'); plans of unknown maturity or already 'advanced' are exempt, and a reviewer
+of unknown maturity never counts as more mature. Staff can pass their own `maturity` mapping.
+
+When the rules cannot all hold, InfeasibleRulesError says why in plain words: capacity sums,
+per-plan candidate counts after each rule, locks that break a rule, and, when only the
+combination fails, the group of plans whose allowed reviewers cannot cover them (a min cut) or
+the rule whose addition breaks feasibility.
+"""
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+
+import numpy as np
+
+from .config import SETTING_DEFAULTS
+from .errors import ConfigError
+from .network_explain import (InfeasibleRulesError, city_label, join_names, maturity_rank,
+                              resolve_rows)
+
+__all__ = ["ReviewRules", "Review", "ReviewAssignment", "ReviewProblem", "assign_reviewers", "InfeasibleRulesError"]
+
+FLOW_SCALE = 1_000_000  # affinity -> integer cost of the min-cost flow
+CPSAT_SCALE = 100_000  # affinity -> integer coefficient in CP-SAT
+
+
+@dataclass
+class ReviewRules:
+    """The rules of one review round. Conflicts and locks name cities (names, ids or rows)."""
+
+    per_plan: int = 3
+    min_load: int = 0
+    max_load: int = 3
+    no_same_country: bool = False
+    no_same_network: bool = False  # never two cities that share a network (EU Mission 100 included)
+    conflicts: list = field(default_factory=list)  # pairs of cities that never review each other
+    locks: list = field(default_factory=list)  # (reviewer, plan): this reviewer must review that plan
+    more_mature: bool = False  # at least one reviewer of higher maturity per plan (where known)
+    common_language: bool = False  # reviewer and plan share an official language
+    mentor: bool = False  # affinity = twin score + mentor bonus (reviewer ahead where the plan is stuck)
+
+    def describe(self) -> list[str]:
+        out = [f"{self.per_plan} reviewer(s) per plan",
+               f"{self.min_load}-{self.max_load} reviews per reviewer", "no city reviews its own plan"]
+        if self.no_same_country:
+            out.append("no reviewer from the plan's country")
+        if self.no_same_network:
+            out.append("no reviewer from a network the plan's city belongs to")
+        if self.conflicts:
+            out.append(f"{len(self.conflicts)} listed conflict pair(s)")
+        if self.common_language:
+            out.append("reviewer and plan share an official language")
+        if self.more_mature:
+            out.append("at least one more mature reviewer per plan (where maturity is known)")
+        if self.locks:
+            out.append(f"{len(self.locks)} locked review(s)")
+        return out
+
+
+@dataclass
+class Review:
+    plan_id: str
+    plan: str
+    plan_country: str
+    reviewer_id: str
+    reviewer: str
+    reviewer_country: str
+    affinity: float
+    twin_score: float
+    mentor_bonus: float
+    locked: bool
+    reasons: list[str]
+    explanation: list = field(default_factory=list)  # Contribution terms of the twin score (+ mentor)
+
+
+@dataclass
+class ReviewAssignment:
+    reviews: list[Review]
+    mode: str  # "total" or "fair"
+    total_affinity: float
+    worst_plan_affinity: float
+    worst_plan: str
+    plan_totals: dict[str, float]
+    loads: dict[str, int]
+    solver: str
+    optimal: bool
+    rules: list[str]
+    notes: list[str] = field(default_factory=list)
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+
+# ---------------------------------------------------------------------------- rules -> arcs
+class ReviewProblem:
+    """Plans x reviewers: affinities, allowed pairs, locks and the more-mature structure."""
+
+    def __init__(self, rec, plans, reviewers, rules: ReviewRules, weights, maturity):
+        if rules.per_plan < 1:
+            raise ConfigError(f"per_plan must be at least 1, got {rules.per_plan}.")
+        if rules.min_load < 0 or rules.max_load < rules.min_load:
+            raise ConfigError(f"Loads must satisfy 0 <= min_load <= max_load, got {rules.min_load}-{rules.max_load}.")
+        self.rec, self.rules = rec, rules
+        self.plan_rows = resolve_rows(rec, plans)
+        self.rev_rows = self.plan_rows if reviewers is None else resolve_rows(rec, reviewers)
+        if not self.plan_rows:
+            raise ConfigError("No plans to review.")
+        if not self.rev_rows:
+            raise ConfigError("No reviewer cities given.")
+        P, R = len(self.plan_rows), len(self.rev_rows)
+        self.P, self.R = P, R
+        prof = rec.profiles
+        self.plan_label = [city_label(rec, r) for r in self.plan_rows]
+        self.rev_label = [city_label(rec, r) for r in self.rev_rows]
+        union = sorted(set(self.plan_rows) | set(self.rev_rows))
+        pos = {r: i for i, r in enumerate(union)}
+        S = rec.similarity_matrix(union, weights)
+        pi = np.array([pos[r] for r in self.plan_rows])
+        ri = np.array([pos[r] for r in self.rev_rows])
+        self.twin = S[np.ix_(pi, ri)]
+
+        # Each rule removes candidates; the per-plan counts after each rule feed the messages.
+        self.stages: list[tuple[str, np.ndarray]] = []
+        allowed = np.ones((P, R), dtype=bool)
+        self_mask = np.array(self.plan_rows)[:, None] != np.array(self.rev_rows)[None, :]
+        allowed &= self_mask
+        self.stages.append(("not itself", allowed.copy()))
+        cc_p = prof["country_code"].to_numpy(dtype=object)[self.plan_rows]
+        cc_r = prof["country_code"].to_numpy(dtype=object)[self.rev_rows]
+        self.cc_p, self.cc_r = cc_p, cc_r
+        self.rule_masks: dict[str, np.ndarray] = {"not itself": self_mask}
+        if rules.no_same_country:
+            m = cc_p[:, None] != cc_r[None, :]
+            self.rule_masks["same-country"] = m
+            allowed &= m
+            self.stages.append(("same-country", allowed.copy()))
+        nets_p = [set(prof["networks"].iat[r]) for r in self.plan_rows]
+        nets_r = [set(prof["networks"].iat[r]) for r in self.rev_rows]
+        if rules.no_same_network:
+            m = np.array([[not (a & b) for b in nets_r] for a in nets_p], dtype=bool).reshape(P, R)
+            self.rule_masks["same-network"] = m
+            allowed &= m
+            self.stages.append(("same-network", allowed.copy()))
+        if rules.conflicts:
+            m = np.ones((P, R), dtype=bool)
+            pindex = {r: i for i, r in enumerate(self.plan_rows)}
+            rindex = {r: i for i, r in enumerate(self.rev_rows)}
+            for pair in rules.conflicts:
+                if len(pair) != 2:
+                    raise ConfigError(f"A conflict is a pair of cities, got {pair!r}.")
+                a, b = resolve_rows(rec, [pair[0]])[0], resolve_rows(rec, [pair[1]])[0]
+                for x, y in ((a, b), (b, a)):
+                    if x in pindex and y in rindex:
+                        m[pindex[x], rindex[y]] = False
+            self.rule_masks["listed-conflicts"] = m
+            allowed &= m
+            self.stages.append(("listed-conflicts", allowed.copy()))
+        langs_p = [set(prof["languages"].iat[r]) for r in self.plan_rows]
+        langs_r = [set(prof["languages"].iat[r]) for r in self.rev_rows]
+        self.langs_p, self.langs_r = langs_p, langs_r
+        if rules.common_language:
+            m = np.array([[bool(a & b) for b in langs_r] for a in langs_p], dtype=bool).reshape(P, R)
+            self.rule_masks["common-language"] = m
+            allowed &= m
+            self.stages.append(("common-language", allowed.copy()))
+        self.allowed = allowed
+
+        # Maturity: the staff's own mapping wins over the profile's.
+        mat_override = {}
+        for key, level in (maturity or {}).items():
+            mat_override[resolve_rows(rec, [key])[0]] = level
+
+        def level(row):
+            return maturity_rank(mat_override.get(row, prof["maturity"].iat[row]))
+
+        self.mat_p = [level(r) for r in self.plan_rows]
+        self.mat_r = [level(r) for r in self.rev_rows]
+        top = max(maturity_rank(v) for v in ("starting", "developing", "advanced"))
+        self.applies = np.array([rules.more_mature and m is not None and m < top for m in self.mat_p], dtype=bool)
+        self.ahead = np.array([[mp is not None and mr is not None and mr > mp for mr in self.mat_r]
+                               for mp in self.mat_p], dtype=bool).reshape(P, R)
+
+        # Mentor bonus (reviewer ahead where the plan's city is stuck), only on allowed pairs.
+        self.bonus = np.zeros((P, R))
+        self.bonus_terms: dict[tuple[int, int], object] = {}
+        if rules.mentor:
+            mw = float(SETTING_DEFAULTS["mentor_weight"])
+            for p in range(P):
+                asker = prof.iloc[self.plan_rows[p]].to_dict()
+                for r in np.flatnonzero(allowed[p]):
+                    term = rec._mentor_term(asker, self.rev_rows[r], mw)
+                    self.bonus[p, r] = term.contribution
+                    self.bonus_terms[(p, int(r))] = term
+        self.affinity = self.twin + self.bonus
+
+        # Locks: (reviewer, plan).
+        self.locks: list[tuple[int, int]] = []
+        self.lock_problems: list[str] = []
+        pindex = {r: i for i, r in enumerate(self.plan_rows)}
+        rindex = {r: i for i, r in enumerate(self.rev_rows)}
+        for pair in rules.locks:
+            if len(pair) != 2:
+                raise ConfigError(f"A lock is a (reviewer, plan) pair, got {pair!r}.")
+            rv, pl = resolve_rows(rec, [pair[0]])[0], resolve_rows(rec, [pair[1]])[0]
+            what = f"Lock '{city_label(rec, rv)} reviews {city_label(rec, pl)}'"
+            if pl not in pindex:
+                self.lock_problems.append(f"{what}: {city_label(rec, pl)} is not among the plans to review")
+                continue
+            if rv not in rindex:
+                self.lock_problems.append(f"{what}: {city_label(rec, rv)} is not among the reviewers")
+                continue
+            p, r = pindex[pl], rindex[rv]
+            if rv == pl:
+                self.lock_problems.append(f"{what}: a city never reviews its own plan")
+                continue
+            broken = [name for name, m in self.rule_masks.items() if name != "not itself" and not m[p, r]]
+            if broken:
+                why = {"same-country": f"both are in {self.cc_p[p]}",
+                       "same-network": "they share " + ", ".join(sorted(nets_p[p] & nets_r[r])),
+                       "listed-conflicts": "the pair is listed as a conflict",
+                       "common-language": f"no common language ({', '.join(sorted(langs_r[r]))} vs "
+                                          f"{', '.join(sorted(langs_p[p]))})"}
+                self.lock_problems.append(f"{what} breaks the {' and '.join(broken)} rule"
+                                          f"{'s' if len(broken) > 1 else ''} ({'; '.join(why[b] for b in broken)})")
+                continue
+            if (p, r) not in self.locks:
+                self.locks.append((p, r))
+
+    # The per-plan and per-reviewer figures once locks are fixed.
+    def residual(self):
+        k = self.rules.per_plan
+        need = np.full(self.P, k, dtype=np.int64)
+        cap = np.full(self.R, self.rules.max_load, dtype=np.int64)
+        low = np.full(self.R, self.rules.min_load, dtype=np.int64)
+        locked = np.zeros((self.P, self.R), dtype=bool)
+        for p, r in self.locks:
+            locked[p, r] = True
+            need[p] -= 1
+            cap[r] -= 1
+            low[r] -= 1
+        low = np.maximum(low, 0)
+        # a plan whose locks already include a more mature reviewer has the rule satisfied
+        split = self.applies & ~(locked & self.ahead).any(axis=1)
+        return need, cap, low, locked, split
+
+
+# ---------------------------------------------------------------------------- pre-checks
+def _rule_words(names: list[str]) -> str:
+    words = {"same-country": "same-country", "same-network": "same-network",
+             "listed-conflicts": "listed-conflict", "common-language": "language"}
+    used = [words[n] for n in names if n in words]
+    if not used:
+        return ""
+    return "the " + join_names(used) + (" rules" if len(used) > 1 else " rule")
+
+
+def _prechecks(inst: ReviewProblem) -> list[str]:
+    rules = inst.rules
+    k, P, R = rules.per_plan, inst.P, inst.R
+    reasons = list(inst.lock_problems)
+    need_total = P * k
+    if need_total > R * rules.max_load:
+        reasons.append(f"{P} plans need {need_total} reviews but {R} reviewers x max {rules.max_load} = "
+                       f"{R * rules.max_load}")
+    if R * rules.min_load > need_total:
+        reasons.append(f"{R} reviewers x at least {rules.min_load} = {R * rules.min_load} reviews are required, "
+                       f"but {P} plans x {k} = {need_total} reviews are to be done")
+    for p in range(P):
+        final = int(inst.allowed[p].sum())
+        if final < k:
+            cut = []
+            prev = int(inst.stages[0][1][p].sum())
+            for name, mask in inst.stages[1:]:
+                now = int(mask[p].sum())
+                if now < prev:
+                    cut.append(name)
+                prev = now
+            after = _rule_words(cut)
+            if after:
+                reasons.append(f"{inst.plan_label[p]} has {final} possible reviewer{'s' if final != 1 else ''} "
+                               f"after {after}, it needs {k}")
+            else:
+                reasons.append(f"{inst.plan_label[p]} has {final} possible reviewer{'s' if final != 1 else ''} "
+                               f"(the reviewers other than itself), it needs {k}")
+    need, cap, low, locked, split = inst.residual()
+    for p in np.flatnonzero(need < 0):
+        reasons.append(f"{inst.plan_label[p]} has {int(locked[p].sum())} locked reviewers but takes only {k}")
+    for r in np.flatnonzero(cap < 0):
+        reasons.append(f"{inst.rev_label[r]} has {int(locked[:, r].sum())} locked reviews but may do at most "
+                       f"{rules.max_load}")
+    if rules.min_load > 0:
+        for r in range(R):
+            can = int(inst.allowed[:, r].sum())
+            if can < rules.min_load:
+                cut = [name for name, m in inst.rule_masks.items() if name != "not itself" and not m[:, r].all()]
+                after = _rule_words(cut)
+                reasons.append(f"{inst.rev_label[r]} may review only {can} plan{'s' if can != 1 else ''}"
+                               f"{' after ' + after if after else ''} but must review at least {rules.min_load}")
+    for p in np.flatnonzero(split):
+        options = inst.allowed[p] & inst.ahead[p]
+        if not options.any():
+            lv = ["starting", "developing", "advanced"][inst.mat_p[p]]
+            reasons.append(f"{inst.plan_label[p]} (maturity {lv}) has no allowed reviewer of higher maturity, "
+                           "which the more-mature rule requires")
+        elif need[p] <= 0:
+            reasons.append(f"{inst.plan_label[p]}'s {k} locked reviewers are all as mature or less, and the "
+                           "more-mature rule needs one more mature reviewer")
+    return reasons
+
+
+# ---------------------------------------------------------------------------- min-cost flow
+def _solve_flow(inst: ReviewProblem, use_min: bool = True, use_mature: bool = True):
+    """Optimal assignment by min-cost flow, or None when infeasible. Returns the chosen
+    (plan, reviewer) pairs, locks included."""
+    from ortools.graph.python import min_cost_flow
+
+    need, cap, low, locked, split = inst.residual()
+    if not use_min:
+        low = np.zeros_like(low)
+    if not use_mature:
+        split = np.zeros_like(split)
+    P, R = inst.P, inst.R
+    free = inst.allowed & ~locked
+    # nodes: plans 0..P-1, mature halves P..2P-1, reviewers 2P..2P+R-1, sink 2P+R
+    sink = 2 * P + R
+    supplies = np.zeros(sink + 1, dtype=np.int64)
+    tails, heads, caps, costs = [], [], [], []
+    pp, rr = np.nonzero(free)
+    via_mature = split[pp] & inst.ahead[pp, rr]
+    tails.append(np.where(via_mature, P + pp, pp))
+    heads.append(2 * P + rr)
+    caps.append(np.ones(len(pp), dtype=np.int64))
+    costs.append(-np.rint(inst.affinity[pp, rr] * FLOW_SCALE).astype(np.int64))
+    for p in range(P):
+        if split[p] and need[p] > 0:
+            supplies[p] = need[p] - 1
+            supplies[P + p] = 1
+            if need[p] > 1:
+                tails.append(np.array([p])), heads.append(np.array([P + p]))
+                caps.append(np.array([need[p] - 1])), costs.append(np.array([0]))
+        else:
+            supplies[p] = need[p]
+    for r in range(R):
+        supplies[2 * P + r] = -low[r]
+    tails.append(2 * P + np.arange(R)), heads.append(np.full(R, sink))
+    caps.append(cap - low), costs.append(np.zeros(R, dtype=np.int64))
+    supplies[sink] = -(int(need.sum()) - int(low.sum()))
+    if (cap - low < 0).any() or (need < 0).any():
+        return None
+    mcf = min_cost_flow.SimpleMinCostFlow()
+    t, h = np.concatenate(tails).astype(np.int32), np.concatenate(heads).astype(np.int32)
+    mcf.add_arcs_with_capacity_and_unit_cost(t, h, np.concatenate(caps).astype(np.int64),
+                                             np.concatenate(costs).astype(np.int64))
+    mcf.set_nodes_supplies(np.arange(sink + 1, dtype=np.int32), supplies)
+    status = mcf.solve()
+    if status != mcf.OPTIMAL:
+        return None
+    flows = mcf.flows(np.arange(len(pp), dtype=np.int32))
+    chosen = [(int(p), int(r)) for p, r, f in zip(pp, rr, flows) if f > 0]
+    return chosen + list(inst.locks)
+
+
+def _hall_violation(inst: ReviewProblem) -> str | None:
+    """A group of plans whose allowed reviewers cannot cover them (the source side of a min cut
+    of plan -> reviewer -> capacity), in words."""
+    from ortools.graph.python import max_flow
+
+    need, cap, low, locked, split = inst.residual()
+    P, R = inst.P, inst.R
+    free = inst.allowed & ~locked
+    src, sink = P + R, P + R + 1
+    mf = max_flow.SimpleMaxFlow()
+    pp, rr = np.nonzero(free)
+    tails = np.concatenate([np.full(P, src), pp, P + np.arange(R)])
+    heads = np.concatenate([np.arange(P), P + rr, np.full(R, sink)])
+    caps = np.concatenate([np.maximum(need, 0), np.ones(len(pp), dtype=np.int64), np.maximum(cap, 0)])
+    mf.add_arcs_with_capacity(tails.astype(np.int32), heads.astype(np.int32), caps.astype(np.int64))
+    if mf.solve(src, sink) != mf.OPTIMAL:
+        return None
+    if mf.optimal_flow() >= int(np.maximum(need, 0).sum()):
+        return None
+    side = set(mf.get_source_side_min_cut())
+    group = [p for p in range(P) if p in side and need[p] > 0]
+    if not group:
+        return None
+    demand = int(need[group].sum())
+    deg = free[group].sum(axis=0)
+    give = {r: int(min(max(cap[r], 0), deg[r])) for r in range(R) if deg[r] > 0}
+    supply = sum(give.values())
+    helpers = [f"{inst.rev_label[r]} {v}" for r, v in sorted(give.items(), key=lambda kv: -kv[1]) if v > 0]
+    names = [inst.plan_label[p] for p in group]
+    return (f"{join_names(names)} together need {demand} more reviews, but the reviewers allowed for "
+            f"{'them' if len(group) > 1 else 'it'} can give at most {supply} "
+            f"({join_names(helpers) if helpers else 'none'}; load limits and one review per pair)")
+
+
+def _explain_infeasible(inst: ReviewProblem) -> list[str]:
+    """The pre-checks passed but no assignment exists: find which rule tips it over."""
+    reasons = []
+    hall = _hall_violation(inst)
+    if hall:
+        return [hall]
+    base = [r for r in inst.rules.describe() if not r.startswith("at least one more mature")]
+    if inst.rules.min_load and _solve_flow(inst, use_min=False, use_mature=False) is not None:
+        if _solve_flow(inst, use_min=True, use_mature=False) is None:
+            reasons.append(f"an assignment exists without the minimum load, but not one in which every reviewer "
+                           f"does at least {inst.rules.min_load} reviews: the reviewers allowed for few plans "
+                           "compete for the same plans")
+            return reasons
+    if inst.rules.more_mature and inst.applies.any():
+        n_apply = int(inst.applies.sum())
+        n_ahead = int((inst.ahead & inst.allowed).any(axis=0).sum())
+        reasons.append(f"an assignment exists under the other rules ({'; '.join(base)}), but not one that also "
+                       f"gives each of the {n_apply} plans under the more-mature rule a more mature reviewer: "
+                       f"only {n_ahead} allowed reviewer(s) are more mature than some plan, with at most "
+                       f"{inst.rules.max_load} reviews each")
+        return reasons
+    reasons.append("no assignment satisfies all the rules together, although each plan and each reviewer passes "
+                   "the separate checks; relax one of them (more reviewers, a higher maximum load, fewer "
+                   "conflict rules)")
+    return reasons
+
+
+# ---------------------------------------------------------------------------- CP-SAT
+def _solve_cpsat(inst: ReviewProblem, fair: bool, time_limit: float, workers: int):
+    from ortools.sat.python import cp_model
+
+    need, cap, low, locked, split = inst.residual()
+    P, R = inst.P, inst.R
+    pp, rr = np.nonzero(inst.allowed)
+    coef = np.rint(inst.affinity[pp, rr] * CPSAT_SCALE).astype(np.int64)
+
+    def build():
+        m = cp_model.CpModel()
+        x = [m.new_bool_var(f"x{i}") for i in range(len(pp))]
+        by_plan = [[] for _ in range(P)]
+        by_rev = [[] for _ in range(R)]
+        for i, (p, r) in enumerate(zip(pp, rr)):
+            by_plan[p].append(i)
+            by_rev[r].append(i)
+            if locked[p, r]:
+                m.add(x[i] == 1)
+        k = inst.rules.per_plan
+        for p in range(P):
+            m.add(sum(x[i] for i in by_plan[p]) == k)
+            if inst.applies[p]:
+                m.add(sum(x[i] for i in by_plan[p] if inst.ahead[p, rr[i]]) >= 1)
+        for r in range(R):
+            load = sum(x[i] for i in by_rev[r])
+            m.add(load <= inst.rules.max_load)
+            if inst.rules.min_load:
+                m.add(load >= inst.rules.min_load)
+        plan_sum = [sum(int(coef[i]) * x[i] for i in by_plan[p]) for p in range(P)]
+        total = sum(int(c) * xi for c, xi in zip(coef, x))
+        return m, x, plan_sum, total
+
+    def run(m):
+        solver = cp_model.CpSolver()
+        solver.parameters.max_time_in_seconds = float(time_limit)
+        if workers:
+            solver.parameters.num_workers = int(workers)
+        status = solver.solve(m)
+        return solver, status
+
+    proven = True
+    worst_floor = None
+    if fair:
+        m, x, plan_sum, total = build()
+        lo = int(min(0, coef.min(initial=0))) * inst.rules.per_plan
+        hi = int(max(0, coef.max(initial=0))) * inst.rules.per_plan
+        # the worst plan can do no better than the plan with the weakest top-k candidates
+        top_k = min(int(np.sort(coef[pp == p])[::-1][:inst.rules.per_plan].sum()) for p in range(P))
+        t = m.new_int_var(lo, max(lo, min(hi, top_k)), "worst")
+        for s in plan_sum:
+            m.add(t <= s)
+        m.maximize(t)
+        hint = set(_solve_flow(inst) or [])  # start from the total-mode optimum
+        for i, xi in enumerate(x):
+            m.add_hint(xi, (int(pp[i]), int(rr[i])) in hint)
+        solver, status = run(m)
+        if status not in (cp_model.OPTIMAL, cp_model.FEASIBLE):
+            return None, status == cp_model.INFEASIBLE, False
+        proven &= status == cp_model.OPTIMAL
+        worst_floor = int(solver.value(t))
+        first = [solver.boolean_value(xi) for xi in x]
+    m, x, plan_sum, total = build()
+    if worst_floor is not None:
+        for s in plan_sum:
+            m.add(s >= worst_floor)
+        for i, xi in enumerate(x):
+            m.add_hint(xi, bool(first[i]))
+    m.maximize(total)
+    solver, status = run(m)
+    if status not in (cp_model.OPTIMAL, cp_model.FEASIBLE):
+        return None, status == cp_model.INFEASIBLE, False
+    proven &= status == cp_model.OPTIMAL
+    chosen = [(int(pp[i]), int(rr[i])) for i in range(len(pp)) if solver.boolean_value(x[i])]
+    return chosen, False, proven
+
+
+# ---------------------------------------------------------------------------- entry point
+def assign_reviewers(rec, plans="all", reviewers=None, rules: ReviewRules | None = None,
+                     weights: dict[str, float] | None = None, mode: str = "total", solver: str = "auto",
+                     maturity: dict | None = None, time_limit: float = 60.0, workers: int = 0,
+                     explain: bool = True) -> ReviewAssignment:
+    """Assign reviewers to plans, maximising total affinity (mode="total") or the worst-off plan's
+    total affinity with the total as tie-break (mode="fair"), subject to every rule.
+
+    plans / reviewers: city names, ids, (name, country) tuples or profile rows; "all" = every
+    city with a climate profile; reviewers=None means the plans' cities review each other.
+    """
+    rules = rules or ReviewRules()
+    if mode not in ("total", "fair"):
+        raise ConfigError(f"mode must be 'total' or 'fair', got {mode!r}.")
+    if solver not in ("auto", "flow", "cpsat"):
+        raise ConfigError(f"solver must be auto, flow or cpsat, got {solver!r}.")
+    if mode == "fair" and solver == "flow":
+        raise ConfigError("The fair mode (max-min) is not a flow problem; use solver='auto' or 'cpsat'.")
+    inst = ReviewProblem(rec, plans, reviewers, rules, weights, maturity)
+    return solve_problem(inst, mode=mode, solver=solver, time_limit=time_limit, workers=workers, explain=explain)
+
+
+def solve_problem(inst: ReviewProblem, mode: str = "total", solver: str = "auto", time_limit: float = 60.0,
+                  workers: int = 0, explain: bool = True) -> ReviewAssignment:
+    """Solve a built ReviewProblem (assign_reviewers does both steps)."""
+    rules = inst.rules
+    if mode == "fair" and solver == "flow":
+        raise ConfigError("The fair mode (max-min) is not a flow problem; use solver='auto' or 'cpsat'.")
+    reasons = _prechecks(inst)
+    if reasons:
+        raise InfeasibleRulesError(reasons, rules.describe())
+    if mode == "total" and solver in ("auto", "flow"):
+        chosen = _solve_flow(inst)
+        used = "OR-Tools min-cost flow (SimpleMinCostFlow), optimal"
+        proven = True
+        if chosen is None:
+            raise InfeasibleRulesError(_explain_infeasible(inst), rules.describe())
+    else:
+        chosen, infeasible, proven = _solve_cpsat(inst, mode == "fair", time_limit, workers)
+        stage = "two-stage: max worst-off plan, then max total" if mode == "fair" else "max total"
+        used = f"OR-Tools CP-SAT ({stage}), " + ("proven optimal" if proven else
+                                                  f"best found in {time_limit:g} s, optimality not proven")
+        if chosen is None:
+            if infeasible or _solve_flow(inst) is None:
+                raise InfeasibleRulesError(_explain_infeasible(inst), rules.describe())
+            raise InfeasibleRulesError([f"CP-SAT found no assignment within {time_limit:g} s although one "
+                                        "exists (the total mode finds it); raise the time limit"], rules.describe())
+    return _result(inst, chosen, mode, used, proven, explain)
+
+
+def _result(inst: ReviewProblem, chosen, mode, used, proven, explain) -> ReviewAssignment:
+    rec = inst.rec
+    need, cap, low, locked, split = inst.residual()
+    reviews = []
+    for p, r in sorted(chosen, key=lambda pr: (pr[0], -inst.affinity[pr])):
+        prow, rrow = inst.plan_rows[p], inst.rev_rows[r]
+        pr, rv = rec.profiles.iloc[prow], rec.profiles.iloc[rrow]
+        terms, reasons = [], []
+        if explain:
+            match = rec.explain_pair(prow, rrow)
+            terms = list(match.explanation)
+            reasons = list(match.reasons)
+        term = inst.bonus_terms.get((p, r))
+        if term is not None:
+            terms.append(term)
+            if term.contribution > 0:
+                reasons.append(term.detail)
+        if inst.applies[p] and inst.ahead[p, r]:
+            reasons.append(f"more mature: {['starting', 'developing', 'advanced'][inst.mat_r[r]]} vs "
+                           f"{['starting', 'developing', 'advanced'][inst.mat_p[p]]}")
+        reviews.append(Review(plan_id=pr["city_id"], plan=pr["name"], plan_country=pr["country_code"],
+                              reviewer_id=rv["city_id"], reviewer=rv["name"], reviewer_country=rv["country_code"],
+                              affinity=float(inst.affinity[p, r]), twin_score=float(inst.twin[p, r]),
+                              mentor_bonus=float(inst.bonus[p, r]), locked=bool(locked[p, r]),
+                              reasons=reasons, explanation=terms))
+    per_plan = np.zeros(inst.P)
+    loads = np.zeros(inst.R, dtype=int)
+    for p, r in chosen:
+        per_plan[p] += inst.affinity[p, r]
+        loads[r] += 1
+    worst = int(np.argmin(per_plan))
+    notes = []
+    if inst.rules.more_mature:
+        n_app = int(inst.applies.sum())
+        unknown = sum(m is None for m in inst.mat_p)
+        top = sum(m == 2 for m in inst.mat_p)
+        notes.append(f"the more-mature rule applies to {n_app} of {inst.P} plans; exempt: {unknown} of unknown "
+                     f"maturity, {top} already advanced. A reviewer of unknown maturity never counts as more mature.")
+    if inst.rules.mentor:
+        notes.append("affinity = twin score + mentor bonus (reviewer ahead where the plan's city is stuck)")
+    return ReviewAssignment(
+        reviews=reviews, mode=mode, total_affinity=float(per_plan.sum()),
+        worst_plan_affinity=float(per_plan[worst]), worst_plan=inst.plan_label[worst],
+        plan_totals={inst.plan_label[p]: float(per_plan[p]) for p in range(inst.P)},
+        loads={inst.rev_label[r]: int(loads[r]) for r in range(inst.R)},
+        solver=used, optimal=bool(proven), rules=inst.rules.describe(), notes=notes)
