@@ -1,0 +1,644 @@
+"""Cohort planning: split the cities of a call into learning cohorts of bounded size, with at
+least m mentors each, at most k cities per country each, optionally a shared working language,
+named cities kept together or apart, and the most total within-cohort similarity (the sum over
+cohorts of the twin scores of every pair of members, `similarity_matrix`).
+
+Mentor: a city is a mentor when its maturity is 'advanced', or when its maturity is not
+'starting' and its own net-zero / climate-neutrality target is `mentor_target_year` (2030) or
+earlier. Unknown maturity and no target: not a mentor.
+
+Cohorts: by default the fewest that fit (ceil(N / max_size), or more when the largest country
+needs more at `max_per_country` each): larger cohorts give each city
+more peers, and the total pairwise similarity grows with them. `n_cohorts` overrides;
+`balance_sizes` keeps sizes within one of each other.
+
+How it is solved (OR-Tools CP-SAT throughout):
+1. start: CP-SAT places every city under every rule, maximising a linear proxy (each city's
+   similarity to a k-means cluster of the weighted vectors), which also decides feasibility;
+2. local search: best-improvement moves and swaps with exact objective changes (numpy), never
+   breaking a rule; cities kept together stay put;
+3. exact: when the instance is small enough (N(N-1)/2 x cohorts <= `exact_limit`), the full
+   pairwise model (same-cohort variables) is solved by CP-SAT from that start; "optimal" means
+   CP-SAT proved it.
+How close to optimal: the proven optimum when step 3 proves it; otherwise an upper bound, the
+smaller of CP-SAT's best bound and the sum over cities of their best possible partner
+similarities (for each city the best sum of its top s-1 similarities, s a feasible size) / 2.
+"""
+from __future__ import annotations
+
+import math
+from dataclasses import asdict, dataclass, field
+
+import numpy as np
+import pandas as pd
+
+from .errors import ConfigError
+from .network_explain import (InfeasibleRulesError, city_label, join_names, maturity_rank,
+                              resolve_rows, target_year)
+
+__all__ = ["CohortRules", "Cohort", "CohortPlan", "plan_cohorts", "is_mentor", "cohort_bounds",
+           "within_objective", "InfeasibleRulesError"]
+
+SCALE = 10_000  # similarity -> integer CP-SAT coefficient
+EXACT_LIMIT = 30_000  # pair x cohort terms up to which the exact pairwise model is run
+
+
+@dataclass
+class CohortRules:
+    min_size: int = 7
+    max_size: int = 12
+    n_cohorts: int | None = None  # default: the fewest cohorts that fit
+    min_mentors: int = 0
+    max_per_country: int | None = None
+    common_language: bool = False
+    together: list = field(default_factory=list)  # groups of cities always in one cohort
+    apart: list = field(default_factory=list)  # groups of cities never two in one cohort
+    balance_sizes: bool = False
+    mentor_target_year: int = 2030
+
+    def describe(self, G: int | None = None) -> list[str]:
+        out = [f"cohorts of {self.min_size}-{self.max_size} cities" + (f", {_n(G, 'cohort')}" if G else "")]
+        if self.balance_sizes:
+            out.append("sizes differ by at most one")
+        if self.min_mentors:
+            out.append(f"at least {self.min_mentors} mentor(s) per cohort (maturity advanced, or a target "
+                       f"of {self.mentor_target_year} or earlier and not 'starting')")
+        if self.max_per_country:
+            out.append(f"at most {self.max_per_country} cities per country per cohort")
+        if self.common_language:
+            out.append("a shared official language in every cohort")
+        if self.together:
+            out.append(f"{len(self.together)} group(s) kept together")
+        if self.apart:
+            out.append(f"{len(self.apart)} group(s) kept apart")
+        return out
+
+
+@dataclass
+class Cohort:
+    number: int
+    members: list[dict]  # name, country_code, city_id, fit (mean similarity to the others), mentor, why
+    size: int
+    objective: float  # sum of the pairwise similarities inside the cohort
+    mean_similarity: float
+    mentors: list[str]
+    shared_barriers: list[str]
+    shared_sectors: list[str]
+    common_languages: list[str]
+    language: str | None
+    population_range: str
+    countries: dict[str, int]
+    why: list[str]
+
+
+@dataclass
+class CohortPlan:
+    cohorts: list[Cohort]
+    objective: float
+    upper_bound: float
+    gap: float  # 1 - objective / upper_bound (0 when proven optimal)
+    optimal: bool
+    solver: str
+    bound_source: str
+    rules: list[str]
+    notes: list[str] = field(default_factory=list)
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+    def labels(self) -> dict[str, int]:
+        """city_id -> cohort number."""
+        return {m["city_id"]: c.number for c in self.cohorts for m in c.members}
+
+
+def _n(k: int, word: str) -> str:
+    return f"{k} {word}{'' if k == 1 else 's'}"
+
+
+def is_mentor(row: dict, target_year_max: int = 2030) -> tuple[bool, str]:
+    m = maturity_rank(row.get("maturity"))
+    if m == 2:
+        return True, "maturity advanced"
+    t = target_year(row.get("net_zero_target_year"))
+    if t is not None and t <= target_year_max and m != 0:
+        return True, f"target {t}"
+    return False, ""
+
+
+def cohort_bounds(n: int, lo: int, hi: int, n_cohorts: int | None = None) -> tuple[int, str | None]:
+    """The number of cohorts, or a plain reason why none fits."""
+    if lo < 1 or hi < lo:
+        raise ConfigError(f"Cohort sizes must satisfy 1 <= min <= max, got {lo}-{hi}.")
+    if n_cohorts is not None:
+        G = int(n_cohorts)
+        if G < 1:
+            raise ConfigError("n_cohorts must be at least 1.")
+        if G * lo > n:
+            return G, f"{n} cities cannot fill {G} cohorts of at least {lo} (they need {G * lo})"
+        if G * hi < n:
+            return G, f"{n} cities do not fit in {G} cohorts of at most {hi} (they hold {G * hi})"
+        return G, None
+    G = math.ceil(n / hi)
+    if n < lo:
+        return max(G, 1), f"{n} cities are fewer than the smallest cohort ({lo})"
+    if G * lo > n:
+        return G, (f"{n} cities cannot be split into cohorts of {lo}-{hi}: {G - 1} cohorts hold at most "
+                   f"{(G - 1) * hi} and {G} need at least {G * lo}")
+    return G, None
+
+
+def within_objective(S: np.ndarray, labels: np.ndarray) -> float:
+    """Sum over cohorts of the pairwise similarities of their members."""
+    labels = np.asarray(labels)
+    same = labels[:, None] == labels[None, :]
+    return float((np.triu(S, 1) * same).sum())
+
+
+def partner_bound(S: np.ndarray, lo: int, hi: int) -> float:
+    """Each city's best possible sum of similarities to s-1 partners (s a feasible size), halved."""
+    n = len(S)
+    off = S.copy()
+    np.fill_diagonal(off, -np.inf)
+    k = min(hi - 1, n - 1)
+    top = -np.sort(-off, axis=1)[:, :k]
+    top = np.where(np.isfinite(top), top, 0.0)
+    pref = np.cumsum(top, axis=1)
+    lo_t = max(lo - 1, 1)
+    best = pref[:, lo_t - 1:k].max(axis=1) if k >= lo_t else np.zeros(n)
+    return float(best.sum() / 2)
+
+
+# ---------------------------------------------------------------------------- the problem
+class _Problem:
+    def __init__(self, rec, cities, rules: CohortRules, weights):
+        self.rec, self.rules = rec, rules
+        self.rows = resolve_rows(rec, cities)
+        n = self.N = len(self.rows)
+        if n == 0:
+            raise ConfigError("No cities to plan.")
+        prof = rec.profiles
+        self.label = [city_label(rec, r) for r in self.rows]
+        self.S = rec.similarity_matrix(self.rows, weights)
+        self.S = (self.S + self.S.T) / 2
+        self.weights = weights
+        cc = prof["country_code"].to_numpy(dtype=object)[self.rows]
+        self.countries = sorted(set(cc))
+        self.ci = np.array([self.countries.index(c) for c in cc])
+        self.cc = cc
+        self.mentor = np.zeros(n, dtype=bool)
+        self.mentor_why = [""] * n
+        for i, r in enumerate(self.rows):
+            self.mentor[i], self.mentor_why[i] = is_mentor(prof.iloc[r].to_dict(), rules.mentor_target_year)
+        self.langs = [set(prof["languages"].iat[r]) for r in self.rows]
+        index = {r: i for i, r in enumerate(self.rows)}
+
+        def members(group, what):
+            out = []
+            for item in group:
+                r = resolve_rows(rec, [item])[0]
+                if r not in index:
+                    raise InfeasibleRulesError([f"{city_label(rec, r)} is to be kept {what} but is not among the "
+                                                f"cities of the call"], rules.describe())
+                out.append(index[r])
+            return out
+
+        # together: union-find components
+        parent = list(range(n))
+
+        def find(a):
+            while parent[a] != a:
+                parent[a] = parent[parent[a]]
+                a = parent[a]
+            return a
+
+        for group in rules.together:
+            ids = members(group, "together")
+            for a in ids[1:]:
+                parent[find(a)] = find(ids[0])
+        comps: dict[int, list[int]] = {}
+        for i in range(n):
+            comps.setdefault(find(i), []).append(i)
+        self.together = [c for c in comps.values() if len(c) > 1]
+        self.comp_of = np.array([find(i) for i in range(n)])
+        self.apart_groups = [sorted(set(members(g, "apart"))) for g in rules.apart]
+        self.apart = np.zeros((n, n), dtype=bool)
+        for g in self.apart_groups:
+            for a in g:
+                for b in g:
+                    if a != b:
+                        self.apart[a, b] = True
+        lo, hi = rules.min_size, rules.max_size
+        self.G, size_problem = cohort_bounds(n, lo, hi, rules.n_cohorts)
+        if rules.n_cohorts is None and rules.max_per_country and not size_problem:
+            # the fewest cohorts that also hold the largest country at k per cohort
+            biggest = int(np.bincount(self.ci).max())
+            need = -(-biggest // rules.max_per_country)
+            if need > self.G:
+                if need * lo <= n:
+                    self.G = need
+                else:
+                    size_problem = (f"{self.countries[int(np.argmax(np.bincount(self.ci)))]} has {biggest} cities, "
+                                    f"which at most {rules.max_per_country} per cohort spread over {need} cohorts, "
+                                    f"but {n} cities fill at most {_n(n // lo, 'cohort')} of at least {lo}")
+        if rules.balance_sizes and not size_problem:
+            lo, hi = n // self.G, -(-n // self.G)
+        self.lo, self.hi = lo, hi
+        self.size_problem = size_problem
+        counts: dict[str, int] = {}
+        for i in range(n):
+            for L in self.langs[i]:
+                counts[L] = counts.get(L, 0) + 1
+        self.lang_counts = counts
+        self.cohort_langs = sorted(L for L, c in counts.items() if c >= self.lo)
+
+    # ------------------------------------------------------------------ pre-checks
+    def prechecks(self) -> list[str]:
+        r, n, G = self.rules, self.N, self.G
+        reasons = []
+        if self.size_problem:
+            return [self.size_problem]
+        if r.min_mentors:
+            have = int(self.mentor.sum())
+            if have < r.min_mentors * G:
+                names = [self.label[i] for i in np.flatnonzero(self.mentor)]
+                reasons.append(f"only {have} mentor{'s' if have != 1 else ''} for {G} cohorts (at least "
+                               f"{r.min_mentors} each needs {r.min_mentors * G})"
+                               + (f": {join_names(names)}" if names else "")
+                               + f"; a mentor has maturity advanced, or a target of {r.mentor_target_year} or "
+                               "earlier and maturity not 'starting'")
+        if r.max_per_country:
+            for c, name in enumerate(self.countries):
+                cnt = int((self.ci == c).sum())
+                if cnt > r.max_per_country * G:
+                    reasons.append(f"{name} has {cnt} cities, but at most {r.max_per_country} per cohort in {G} "
+                                   f"cohorts hold {r.max_per_country * G}")
+        for comp in self.together:
+            names = join_names([self.label[i] for i in comp])
+            if len(comp) > self.hi:
+                reasons.append(f"keeping {names} together makes a group of {len(comp)}, larger than the "
+                               f"largest cohort ({self.hi})")
+            if r.max_per_country:
+                for c in set(self.ci[comp]):
+                    cnt = int((self.ci[comp] == c).sum())
+                    if cnt > r.max_per_country:
+                        reasons.append(f"keeping {names} together puts {cnt} cities of {self.countries[c]} in "
+                                       f"one cohort, more than {r.max_per_country}")
+            if r.common_language and not set.intersection(*[self.langs[i] for i in comp]):
+                reasons.append(f"{names} are to be kept together but share no official language")
+            for a in comp:
+                for b in comp:
+                    if a < b and self.apart[a, b]:
+                        reasons.append(f"{self.label[a]} and {self.label[b]} are to be kept both together and apart")
+        for g in self.apart_groups:
+            if len(g) > G:
+                reasons.append(f"{len(g)} cities to be kept apart ({join_names([self.label[i] for i in g])}) need "
+                               f"{len(g)} cohorts, there are {G}")
+        if r.common_language:
+            for i in range(n):
+                if not (self.langs[i] & set(self.cohort_langs)):
+                    spoken = ", ".join(f"{L} ({self.lang_counts[L]} "
+                                       f"{'city' if self.lang_counts[L] == 1 else 'cities'})"
+                                       for L in sorted(self.langs[i]))
+                    reasons.append(f"{self.label[i]} speaks {spoken or 'no known language'}; a cohort with a "
+                                   f"shared language needs at least {self.lo} cities that speak it")
+        return reasons
+
+    # ------------------------------------------------------------------ CP-SAT models
+    def model(self, parts=("size", "country", "mentors", "language", "together", "apart"), objective=None,
+              exact=False):
+        from ortools.sat.python import cp_model
+
+        n, G, r = self.N, self.G, self.rules
+        m = cp_model.CpModel()
+        x = [[m.new_bool_var(f"x{i}_{g}") for g in range(G)] for i in range(n)]
+        for i in range(n):
+            m.add_exactly_one(x[i])
+        # symmetry: city i goes to a cohort numbered at most i (cohorts are interchangeable
+        # unless a language is attached, which is chosen freely per cohort)
+        for i in range(min(n, G)):
+            for g in range(i + 1, G):
+                m.add(x[i][g] == 0)
+        for g in range(G):
+            size = sum(x[i][g] for i in range(n))
+            if "size" in parts:
+                m.add(size >= self.lo)
+                m.add(size <= self.hi)
+            else:
+                m.add(size >= 1)
+            if "country" in parts and r.max_per_country:
+                for c in range(len(self.countries)):
+                    idx = np.flatnonzero(self.ci == c)
+                    if len(idx) > r.max_per_country:
+                        m.add(sum(x[i][g] for i in idx) <= r.max_per_country)
+            if "mentors" in parts and r.min_mentors:
+                m.add(sum(x[i][g] for i in np.flatnonzero(self.mentor)) >= r.min_mentors)
+        lang = None
+        if "language" in parts and r.common_language:
+            langs = self.cohort_langs
+            lang = [[m.new_bool_var(f"l{g}_{L}") for L in langs] for g in range(G)]
+            for g in range(G):
+                m.add_exactly_one(lang[g]) if langs else m.add_bool_or([])
+                for i in range(n):
+                    ok = [lang[g][k] for k, L in enumerate(langs) if L in self.langs[i]]
+                    m.add(x[i][g] <= sum(ok)) if ok else m.add(x[i][g] == 0)
+        if "together" in parts:
+            for comp in self.together:
+                for j in comp[1:]:
+                    for g in range(G):
+                        m.add(x[j][g] == x[comp[0]][g])
+        if "apart" in parts:
+            for grp in self.apart_groups:
+                for g in range(G):
+                    m.add(sum(x[i][g] for i in grp) <= 1)
+        z = None
+        if exact:
+            coef = np.rint(np.triu(self.S, 1) * SCALE).astype(np.int64)
+            z = {}
+            terms = []
+            for i in range(n):
+                for j in range(i + 1, n):
+                    v = m.new_bool_var(f"z{i}_{j}")
+                    z[i, j] = v
+                    for g in range(G):
+                        m.add(v <= 1 - x[i][g] + x[j][g]) if coef[i, j] >= 0 else None
+                        if coef[i, j] < 0:
+                            m.add(v >= x[i][g] + x[j][g] - 1)
+                    terms.append(int(coef[i, j]) * v)
+            m.maximize(sum(terms))
+        elif objective is not None:
+            m.maximize(sum(int(objective[i, g]) * x[i][g] for i in range(n) for g in range(G)))
+        return m, x, lang, z
+
+    def solve(self, m, time_limit, workers=0):
+        from ortools.sat.python import cp_model
+
+        s = cp_model.CpSolver()
+        s.parameters.max_time_in_seconds = float(time_limit)
+        if workers:
+            s.parameters.num_workers = int(workers)
+        status = s.solve(m)
+        return s, status, cp_model
+
+    def diagnose(self, time_limit) -> list[str]:
+        """Add the rules one at a time; name the first one that makes the plan impossible."""
+        names = {"country": f"at most {self.rules.max_per_country} per country",
+                 "mentors": f"at least {self.rules.min_mentors} mentor(s) per cohort",
+                 "language": "a shared language per cohort", "together": "the keep-together groups",
+                 "apart": "the keep-apart groups"}
+        active = ["size"]
+        for part in ("country", "mentors", "language", "together", "apart"):
+            m, *_ = self.model(tuple(active + [part]))
+            s, status, cp = self.solve(m, time_limit)
+            if status == cp.INFEASIBLE:
+                before = [names[p] for p in active if p != "size"]
+                return [f"the {self.N} cities can be split into {self.G} cohorts of {self.lo}-{self.hi}"
+                        + (f" with {join_names(before)}" if before else "")
+                        + f", but not once {names[part]} is added"]
+            active.append(part)
+        return ["no split satisfies all the rules together, although each passes the separate checks; "
+                "relax one of them"]
+
+
+# ---------------------------------------------------------------------------- local search
+def _local_search(p: _Problem, a: np.ndarray, lang_of: list | None, max_passes: int = 50) -> np.ndarray:
+    S, n, G, r = p.S, p.N, p.G, p.rules
+    a = a.copy()
+    X = np.zeros((n, G))
+    X[np.arange(n), a] = 1
+    M = S @ X  # M[i, g] = sum of i's similarities to the members of g (i included if in g)
+    size = X.sum(axis=0).astype(int)
+    C = len(p.countries)
+    cnt = np.zeros((G, C), dtype=int)
+    np.add.at(cnt, (a, p.ci), 1)
+    ment = np.zeros(G, dtype=int)
+    np.add.at(ment, a, p.mentor.astype(int))
+    kmax = r.max_per_country or n
+    mmin = r.min_mentors
+    movable = np.array([p.comp_of[i] == i and not any(i in c for c in p.together) for i in range(n)])
+    if r.common_language and lang_of is not None:
+        lang_ok = np.array([[lang_of[g] in p.langs[i] for g in range(G)] for i in range(n)], dtype=bool)
+    else:
+        lang_ok = np.ones((n, G), dtype=bool)
+    has_apart = p.apart.any()
+    diag = np.diag(S)
+    idx = np.arange(n)
+
+    def apply(i, h):
+        g = a[i]
+        M[:, g] -= S[:, i]
+        M[:, h] += S[:, i]
+        size[g] -= 1
+        size[h] += 1
+        cnt[g, p.ci[i]] -= 1
+        cnt[h, p.ci[i]] += 1
+        ment[g] -= int(p.mentor[i])
+        ment[h] += int(p.mentor[i])
+        a[i] = h
+
+    for _ in range(max_passes):
+        improved = False
+        for i in np.flatnonzero(movable):
+            g = a[i]
+            own = M[i, g] - diag[i]
+            # moves
+            best, best_move = 1e-9, None
+            if size[g] > p.lo and (not p.mentor[i] or ment[g] - 1 >= mmin):
+                ok = (size < p.hi) & (cnt[:, p.ci[i]] < kmax) & lang_ok[i]
+                ok[g] = False
+                if has_apart:
+                    ok &= ~np.bincount(a[p.apart[i]], minlength=G).astype(bool)
+                if ok.any():
+                    d = np.where(ok, M[i] - own, -np.inf)
+                    h = int(np.argmax(d))
+                    if d[h] > best:
+                        best, best_move = d[h], ("move", h)
+            # swaps
+            hj = a
+            cand = movable & (hj != g)
+            same_c = p.ci == p.ci[i]
+            ok = cand & lang_ok[idx, g] & lang_ok[i, hj]
+            ok &= same_c | ((cnt[hj, p.ci[i]] < kmax) & (cnt[g, p.ci] < kmax))
+            if mmin:
+                if p.mentor[i]:
+                    ok &= p.mentor | (ment[g] - 1 >= mmin)
+                ok &= ~p.mentor | bool(p.mentor[i]) | (ment[hj] - 1 >= mmin)
+            if has_apart:
+                in_g = (a == g)
+                in_g[i] = False
+                ok &= ~(p.apart[:, in_g].any(axis=1))  # j must have no apart partner left in g
+                blocked = np.zeros(G, dtype=bool)
+                partners = np.flatnonzero(p.apart[i])
+                for q in partners:
+                    blocked[a[q]] = True
+                # i must have no apart partner in h_j other than j itself
+                ok &= ~blocked[hj] | (p.apart[i] & (np.bincount(a[partners], minlength=G)[hj] == 1))
+            if ok.any():
+                d = (M[i, hj] - S[i]) - own + (M[idx, g] - S[i]) - (M[idx, hj] - diag)
+                d = np.where(ok, d, -np.inf)
+                j = int(np.argmax(d))
+                if d[j] > best:
+                    best, best_move = d[j], ("swap", j)
+            if best_move is not None:
+                if best_move[0] == "move":
+                    apply(i, best_move[1])
+                else:
+                    j = best_move[1]
+                    h = a[j]
+                    apply(i, h)
+                    apply(j, g)
+                improved = True
+        if not improved:
+            break
+    return a
+
+
+# ---------------------------------------------------------------------------- entry point
+def plan_cohorts(rec, cities="all", rules: CohortRules | None = None, weights: dict[str, float] | None = None,
+                 time_limit: float = 30.0, exact_limit: int = EXACT_LIMIT, workers: int = 0,
+                 seed: int = 0, rounds: int = 3) -> CohortPlan:
+    """Plan cohorts (see the module doc). cities: names, ids, (name, country) or rows; "all" = every
+    city with a climate profile."""
+    from sklearn.cluster import KMeans
+
+    from .config import normalise_weights
+
+    rules = rules or CohortRules()
+    p = _Problem(rec, cities, rules, weights)
+    reasons = p.prechecks()
+    if reasons:
+        raise InfeasibleRulesError(reasons, rules.describe(p.G))
+    n, G = p.N, p.G
+    # 1. start: k-means clusters of the weighted vectors give a linear proxy objective
+    w = rec._weight_vector(normalise_weights(weights)).astype(np.float64)
+    U = rec.index.vectors(np.asarray(p.rows, dtype=np.int64)).astype(np.float64) * np.sqrt(np.maximum(w, 0))
+    km = KMeans(n_clusters=G, n_init=4, random_state=seed).fit(U) if G > 1 else None
+    km_labels = km.labels_ if km is not None else np.zeros(n, dtype=int)
+    onehot = np.zeros((n, G))
+    onehot[np.arange(n), km_labels] = 1
+    proxy = np.rint((p.S @ onehot) * SCALE).astype(np.int64)
+    start_limit = max(2.0, time_limit / 3)
+    m, x, lang, _ = p.model(objective=proxy)
+    s, status, cp = p.solve(m, start_limit, workers)
+    if status not in (cp.OPTIMAL, cp.FEASIBLE):
+        if status == cp.INFEASIBLE:
+            raise InfeasibleRulesError(p.diagnose(start_limit), rules.describe(G))
+        raise InfeasibleRulesError([f"no split under these rules was found within {start_limit:g} s "
+                                    "(the solver could neither find one nor prove none exists); "
+                                    "raise the time limit or relax a rule"], rules.describe(G))
+    a = np.array([next(g for g in range(G) if s.boolean_value(x[i][g])) for i in range(n)])
+    lang_of = ([p.cohort_langs[next(k for k in range(len(p.cohort_langs)) if s.boolean_value(lang[g][k]))]
+                for g in range(G)] if lang is not None else None)
+    # 2. local search, then constrained Lloyd rounds: re-solve the linear proxy around the current
+    # cohorts (S @ membership) and search again, keeping the best
+    a = _local_search(p, a, lang_of)
+    obj = within_objective(p.S, a)
+    for rnd in range(rounds):
+        onehot = np.zeros((n, G))
+        onehot[np.arange(n), a] = 1
+        proxy = np.rint((p.S @ onehot) * SCALE).astype(np.int64)
+        m, x, lang, _ = p.model(objective=proxy)
+        for i in range(n):
+            for g in range(G):
+                m.add_hint(x[i][g], bool(a[i] == g))
+        s, status, cp = p.solve(m, start_limit / 2, workers)
+        if status not in (cp.OPTIMAL, cp.FEASIBLE):
+            break
+        b = np.array([next(g for g in range(G) if s.boolean_value(x[i][g])) for i in range(n)])
+        lb = ([p.cohort_langs[next(k for k in range(len(p.cohort_langs)) if s.boolean_value(lang[g][k]))]
+               for g in range(G)] if lang is not None else None)
+        b = _local_search(p, b, lb)
+        ob = within_objective(p.S, b)
+        if ob <= obj + 1e-9:
+            break
+        a, obj, lang_of = b, ob, lb
+    ub = partner_bound(p.S, p.lo, p.hi)
+    bound_source = "partner bound (each city's best possible partners)"
+    solver = "OR-Tools CP-SAT start (k-means proxy) + local search (moves, swaps)"
+    optimal = False
+    # 3. exact pairwise model when small enough
+    terms = n * (n - 1) // 2 * G
+    if terms <= exact_limit:
+        m, x, lang, z = p.model(exact=True)
+        for i in range(n):
+            for g in range(G):
+                m.add_hint(x[i][g], bool(a[i] == g))
+        s, status, cp = p.solve(m, time_limit, workers)
+        if status in (cp.OPTIMAL, cp.FEASIBLE):
+            b = np.array([next(g for g in range(G) if s.boolean_value(x[i][g])) for i in range(n)])
+            if within_objective(p.S, b) >= obj - 1e-12:
+                a, obj = b, within_objective(p.S, b)
+                if lang is not None:
+                    lang_of = [p.cohort_langs[next(k for k in range(len(p.cohort_langs))
+                                                   if s.boolean_value(lang[g][k]))] for g in range(G)]
+            cp_bound = s.best_objective_bound / SCALE + n * n / SCALE  # rounding slack
+            if status == cp.OPTIMAL:
+                optimal = True
+                solver = "OR-Tools CP-SAT, exact pairwise model, proven optimal"
+                ub, bound_source = obj, "proven optimum"
+            else:
+                solver = f"OR-Tools CP-SAT, exact pairwise model, {time_limit:g} s limit, not proven optimal"
+                if cp_bound < ub:
+                    ub, bound_source = cp_bound, "CP-SAT best bound"
+    gap = 0.0 if optimal else (1 - obj / ub if ub > 0 else 0.0)
+    cohorts = _describe(p, a, lang_of)
+    notes = [f"{int(p.mentor.sum())} of {n} cities are mentors (maturity advanced, or a target of "
+             f"{rules.mentor_target_year} or earlier and maturity not 'starting')",
+             f"objective: the sum of the twin scores of every pair of cohort members; "
+             f"{'proven optimal' if optimal else f'within {gap:.1%} of the upper bound ({bound_source})'}"]
+    return CohortPlan(cohorts=cohorts, objective=obj, upper_bound=float(ub), gap=float(max(gap, 0.0)),
+                      optimal=optimal, solver=solver, bound_source=bound_source, rules=rules.describe(G),
+                      notes=notes)
+
+
+def _describe(p: _Problem, a: np.ndarray, lang_of) -> list[Cohort]:
+    prof = p.rec.profiles
+    out = []
+    order = sorted(range(p.G), key=lambda g: -int((a == g).sum()))
+    for number, g in enumerate(order, start=1):
+        idx = np.flatnonzero(a == g)
+        if len(idx) == 0:
+            continue
+        sub = p.S[np.ix_(idx, idx)]
+        pair_sum = float(np.triu(sub, 1).sum())
+        k = len(idx)
+        fits = (sub.sum(axis=1) - np.diag(sub)) / max(k - 1, 1)
+        members = []
+        for pos, i in enumerate(idx):
+            row = prof.iloc[p.rows[i]]
+            members.append({"name": row["name"], "country_code": row["country_code"], "city_id": row["city_id"],
+                            "fit": float(fits[pos]), "mentor": bool(p.mentor[i]), "mentor_why": p.mentor_why[i]})
+        members.sort(key=lambda d: -d["fit"])
+
+        def shared(col):
+            counts: dict[str, int] = {}
+            for i in idx:
+                vals = prof[col].iat[p.rows[i]]
+                for v in (vals if vals is not None and not isinstance(vals, float) else []):
+                    counts[v] = counts.get(v, 0) + 1
+            return [f"{v} ({c} of {k})" for v, c in sorted(counts.items(), key=lambda kv: (-kv[1], kv[0]))
+                    if c >= 2][:4]
+
+        barriers, sectors = shared("barriers"), shared("priority_sectors")
+        common = sorted(set.intersection(*[p.langs[i] for i in idx])) if k else []
+        pop_all = pd.to_numeric(prof["population"].iloc[[p.rows[i] for i in idx]], errors="coerce")
+        pops = [float(v) for v in pop_all.dropna()]
+        pop_range = f"{int(min(pops)):,} - {int(max(pops)):,}" if pops else "unknown"
+        countries: dict[str, int] = {}
+        for i in idx:
+            countries[p.cc[i]] = countries.get(p.cc[i], 0) + 1
+        mentors = [f"{p.label[i]}: {p.mentor_why[i]}" for i in idx if p.mentor[i]]
+        why = [f"mean twin score between members {pair_sum / max(k * (k - 1) / 2, 1):.3f}"]
+        if barriers:
+            why.append("shared barriers: " + "; ".join(barriers))
+        if sectors:
+            why.append("shared priority sectors: " + "; ".join(sectors))
+        why.append(f"population {pop_range}")
+        if common:
+            why.append("common language: " + ", ".join(common))
+        why.append("mentors: " + ("; ".join(mentors) if mentors else "none"))
+        out.append(Cohort(number=number, members=members, size=k, objective=pair_sum,
+                          mean_similarity=pair_sum / max(k * (k - 1) / 2, 1), mentors=mentors,
+                          shared_barriers=barriers, shared_sectors=sectors, common_languages=common,
+                          language=lang_of[g] if lang_of else None, population_range=pop_range,
+                          countries=countries, why=why))
+    return out
