@@ -21,15 +21,16 @@ class ProfileValidationError(MatcherError, ValueError):
     file, row (1-based data row, header excluded), column, value and message.
     """
 
-    def __init__(self, problems: list[dict], source: str = "<table>"):
+    def __init__(self, problems: list[dict], source: str = "<table>", what: str = "profile"):
         self.problems = problems
         self.source = source
         shown = problems[:20]
-        lines = [f"{source}: {len(problems)} problem(s) in the profile data"]
+        lines = [f"{source}: {len(problems)} problem(s) in the {what} data"]
         for p in shown:
             where = ", ".join(
                 part
                 for part in (
+                    p["file"] if p.get("file") and p["file"] != source else "",
                     f"row {p['row']}" if p.get("row") is not None else "",
                     f"column {p['column']}" if p.get("column") else "",
                 )

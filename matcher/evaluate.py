@@ -130,3 +130,13 @@ def format_report(report: dict) -> str:
     if report["unresolved"]:
         lines.append("\nunresolved pairs: " + "; ".join(report["unresolved"]))
     return "\n".join(lines).lstrip("\n")
+
+
+def cross_lingual_top_k(library, queries: pd.DataFrame, k: int = 3, weights: dict | None = None) -> dict:
+    """Share of translated queries whose own case study is in the top k, per language."""
+    out: dict[str, list[bool]] = defaultdict(list)
+    for q in queries.to_dict("records"):
+        ids = [h.case_id for h in library.search(q["text"], k=k, weights=weights)]
+        out[q["lang"]].append(q["case_id"] in ids)
+        out["all"].append(q["case_id"] in ids)
+    return {lang: float(np.mean(v)) for lang, v in out.items()}

@@ -106,3 +106,20 @@ class CityLookup:
             if len(labels) >= limit:
                 break
         return labels[:limit]
+
+
+def resolve_city_ids(lookup: CityLookup, cities, countries) -> list[str | None]:
+    """City ids for free-text city names (case studies, uploaded lists); None where a name
+    matches no profile or stays ambiguous, never a guess."""
+    out = []
+    for city, cc in zip(cities, countries):
+        if not isinstance(city, str) or not city.strip():
+            out.append(None)
+            continue
+        try:
+            row = lookup.resolve(city, cc if isinstance(cc, str) and cc else None)
+        except (UnknownCityError, AmbiguousCityError):
+            out.append(None)
+            continue
+        out.append(lookup.profiles.at[row, "city_id"])
+    return out

@@ -53,6 +53,10 @@ def vocabularies() -> dict[str, tuple[str, ...]]:
         "priority_sectors": tuple(s for s in tax["priority_sectors"] if s != "Have not identified yet"),
         "co_benefits": tuple(tax["co_benefits"]),
         "funding_gaps": tuple(tax["funding_gaps"]),
+        "case_sectors": tuple(tax["case_study_sectors"]),
+        # A case study addresses survey barriers or funding gaps.
+        "case_barriers": tuple(survey_barriers + sorted(extended)
+                               + [g for g in tax["funding_gaps"] if g not in survey_barriers]),
     }
 
 
@@ -89,6 +93,8 @@ class Column:
     kind: str  # "str", "float", "int", "bool", "list"
     required: bool = False
     help: str = ""
+    vocab: str | None = None  # key of vocabularies() whose wording the values must use
+    max_chars: int = 20_000
 
 
 COLUMNS: tuple[Column, ...] = (
@@ -113,10 +119,10 @@ COLUMNS: tuple[Column, ...] = (
     Column("target_source", "str"),
     Column("maturity", "str", help="starting, developing or advanced"),
     Column("maturity_evidence", "str"),
-    Column("barriers", "list", help="survey barriers (or focus-group wording)"),
-    Column("priority_sectors", "list", help="survey priority sectors"),
-    Column("co_benefits", "list"),
-    Column("funding_gaps", "list"),
+    Column("barriers", "list", vocab="barriers", help="survey barriers (or focus-group wording)"),
+    Column("priority_sectors", "list", vocab="priority_sectors", help="survey priority sectors"),
+    Column("co_benefits", "list", vocab="co_benefits"),
+    Column("funding_gaps", "list", vocab="funding_gaps"),
     Column("needs", "list"),
     Column("initiatives", "list"),
     Column("focus_groups", "list"),
@@ -141,7 +147,9 @@ FACET_COLUMNS: dict[str, tuple[str, ...]] = {
     "narrative": ("narrative",),
 }
 
-MAX_TEXT_CHARS = 20_000
+VOCAB_NOUNS = {"barriers": "barrier", "priority_sectors": "priority sector", "co_benefits": "co-benefit",
+               "funding_gaps": "funding gap", "case_sectors": "case-study sector",
+               "case_barriers": "barrier or funding gap"}
 TARGET_YEAR_RANGE = (1990, 2100)
 
 
@@ -215,7 +223,8 @@ def _canonical(vocab: tuple[str, ...]) -> dict[str, str]:
     return table
 
 
-def _check_vocab(items, column, vocab, row, problems) -> list[str]:
+def _check_vocab(items, column, vocab_key, row, problems) -> list[str]:
+    vocab = vocabularies()[vocab_key]
     canonical = _canonical(vocab)
     out = []
     for item in items:
@@ -223,12 +232,44 @@ def _check_vocab(items, column, vocab, row, problems) -> list[str]:
         if hit is not None:
             out.append(hit)
             continue
-        noun = {"barriers": "barrier", "priority_sectors": "priority sector",
-                "co_benefits": "co-benefit", "funding_gaps": "funding gap"}[column]
+        noun = VOCAB_NOUNS[vocab_key]
         guess = _suggest(item, vocab)
         hint = f"; did you mean '{guess}'?" if guess else f". Allowed values: {'; '.join(vocab)}"
         problems.add(row, column, item, f"'{item}' is not a known {noun}{hint}")
     return out
+
+
+def validate_rows(frame: pd.DataFrame, columns: tuple[Column, ...], source: str, first_row: int,
+                  problems: "_Problems", what: str = "profile") -> tuple[list[dict], list[dict]]:
+    """Cell-level checks shared by every table schema: returns (normalised rows, raw rows).
+
+    Unknown or missing required columns stop at once (nothing else can be checked); cell
+    problems are collected in `problems` for the caller to raise with its row-level ones.
+    """
+    by_name = {c.name: c for c in columns}
+    unknown = [c for c in frame.columns if c not in by_name and not str(c).startswith("x_")]
+    for col in unknown:
+        guess = _suggest(str(col), tuple(by_name))
+        hint = f"; did you mean '{guess}'?" if guess else ""
+        problems.add(None, str(col), None, f"unknown column '{col}'{hint} (prefix a column with x_ to keep your own)")
+    for col in columns:
+        if col.required and col.name not in frame.columns:
+            problems.add(None, col.name, None, f"required column '{col.name}' is missing")
+    if problems.items:
+        raise ProfileValidationError(problems.items, source, what)
+    if len(frame) == 0:
+        raise ProfileValidationError([{"file": source, "row": None, "column": None, "value": None,
+                                       "message": "the table has no data rows"}], source, what)
+    records = frame.to_dict("records")
+    extras = [c for c in frame.columns if str(c).startswith("x_")]
+    out_rows = []
+    for i, rec in enumerate(records):
+        row_no = first_row + i
+        out = {col.name: _validate_cell(col, rec.get(col.name), row_no, problems) for col in columns}
+        for extra in extras:
+            out[extra] = rec.get(extra)
+        out_rows.append(out)
+    return out_rows, records
 
 
 def validate_profiles(frame: pd.DataFrame, source: str = "<table>", first_row: int = 1) -> pd.DataFrame:
@@ -238,33 +279,7 @@ def validate_profiles(frame: pd.DataFrame, source: str = "<table>", first_row: i
     the first data row (1 = the first row under the header).
     """
     problems = _Problems(source)
-    unknown = [c for c in frame.columns if c not in COLUMN_BY_NAME and not str(c).startswith("x_")]
-    for col in unknown:
-        guess = _suggest(str(col), tuple(COLUMN_BY_NAME))
-        hint = f"; did you mean '{guess}'?" if guess else ""
-        problems.add(None, str(col), None, f"unknown column '{col}'{hint} (prefix a column with x_ to keep your own)")
-    for col in COLUMNS:
-        if col.required and col.name not in frame.columns:
-            problems.add(None, col.name, None, f"required column '{col.name}' is missing")
-    if problems.items:
-        raise ProfileValidationError(problems.items, source)
-    if len(frame) == 0:
-        raise ProfileValidationError([{"file": source, "row": None, "column": None, "value": None,
-                                       "message": "the table has no data rows"}], source)
-
-    vocabs = vocabularies()
-    records = frame.to_dict("records")
-    out_rows = []
-    for i, rec in enumerate(records):
-        row_no = first_row + i
-        out = {}
-        for col in COLUMNS:
-            value = rec.get(col.name)
-            out[col.name] = _validate_cell(col, value, row_no, problems, vocabs)
-        for extra in frame.columns:
-            if str(extra).startswith("x_"):
-                out[extra] = rec.get(extra)
-        out_rows.append(out)
+    out_rows, records = validate_rows(frame, COLUMNS, source, first_row, problems)
 
     # Row-level rules.
     seen: dict[str, int] = {}
@@ -335,20 +350,20 @@ def known_facets(row: dict) -> list[str]:
     return known
 
 
-def _validate_cell(col: Column, value, row_no: int, problems: _Problems, vocabs):
+def _validate_cell(col: Column, value, row_no: int, problems: _Problems):
     name = col.name
     if col.kind == "list":
         items = _as_list(value)
         if items is None:
             problems.add(row_no, name, value, f"expected a list or ';'-separated text, got {type(value).__name__}")
             return []
-        too_long = [x for x in items if len(x) > MAX_TEXT_CHARS]
+        too_long = [x for x in items if len(x) > col.max_chars]
         if too_long:
             problems.add(row_no, name, too_long[0][:40] + "...",
-                         f"an item is {len(too_long[0]):,} characters long (at most {MAX_TEXT_CHARS:,})")
+                         f"an item is {len(too_long[0]):,} characters long (at most {col.max_chars:,})")
             return []
-        if name in vocabs:
-            return _check_vocab(items, name, vocabs[name], row_no, problems)
+        if col.vocab:
+            return _check_vocab(items, name, col.vocab, row_no, problems)
         if name == "languages":
             good = []
             known = language_codes()
@@ -370,10 +385,15 @@ def _validate_cell(col: Column, value, row_no: int, problems: _Problems, vocabs)
         if text is None:
             problems.add(row_no, name, value, "expected text")
             return None
-        if len(text) > MAX_TEXT_CHARS:
+        if len(text) > col.max_chars:
             problems.add(row_no, name, text[:40] + "...",
-                         f"text is {len(text):,} characters long (at most {MAX_TEXT_CHARS:,})")
+                         f"text is {len(text):,} characters long (at most {col.max_chars:,})")
             return None
+        if name == "language":
+            if text.lower() not in language_codes():
+                problems.add(row_no, name, value, f"'{value}' is not an ISO 639-1 language code (e.g. 'en', 'de')")
+                return None
+            return text.lower()
         if name == "country_code":
             text = text.upper()
             if text not in country_codes():
@@ -426,6 +446,50 @@ def _validate_cell(col: Column, value, row_no: int, problems: _Problems, vocabs)
         problems.add(row_no, name, value, f"'{value}' is not true/false")
         return None
     raise AssertionError(col.kind)
+
+
+CASE_COLUMNS: tuple[Column, ...] = (
+    Column("case_id", "str", help="stable id (generated from the title when absent)"),
+    Column("title", "str", required=True),
+    Column("summary", "str", required=True, help="what was done, by whom, with what result"),
+    Column("body", "str", max_chars=2_000_000, help="the full text, when longer than the summary"),
+    Column("city", "str", help="the city that did it (empty for a national programme)"),
+    Column("country_code", "str"),
+    Column("sectors", "list", vocab="case_sectors", help="case-study sectors (NetZeroCities wording)"),
+    Column("barriers_addressed", "list", vocab="case_barriers", help="survey barriers or funding gaps it tackles"),
+    Column("quote", "str"),
+    Column("source", "str", help="where it comes from: file:line, report, URL"),
+    Column("url", "str"),
+    Column("related_cities", "list"),
+    Column("language", "str", help="ISO 639-1 code of the text (default en)"),
+    Column("provenance", "str", help="the file and line the row was read from"),
+)
+
+# The seed file and older exports name some columns differently.
+CASE_COLUMN_ALIASES = {"id": "case_id", "country": "country_code", "barriers": "barriers_addressed", "text": "body"}
+
+
+def validate_case_studies(frame: pd.DataFrame, source: str = "<table>", first_row: int = 1) -> pd.DataFrame:
+    """Check a case-study table (same error contract as profiles) and return it normalised."""
+    frame = frame.rename(columns={k: v for k, v in CASE_COLUMN_ALIASES.items()
+                                  if k in frame.columns and v not in frame.columns})
+    problems = _Problems(source)
+    out_rows, _ = validate_rows(frame, CASE_COLUMNS, source, first_row, problems, what="case-study")
+    seen: dict[str, int] = {}
+    for i, out in enumerate(out_rows):
+        row_no = first_row + i
+        if out["title"] is None or out["summary"] is None:
+            continue
+        out["case_id"] = out["case_id"] or slug(out["title"])
+        out["language"] = out["language"] or "en"
+        if out["case_id"] in seen:
+            problems.add(row_no, "case_id", out["case_id"],
+                         f"duplicate case_id '{out['case_id']}' (first used on row {seen[out['case_id']]})")
+        else:
+            seen[out["case_id"]] = row_no
+    if problems.items:
+        raise ProfileValidationError(problems.items, source, "case-study")
+    return pd.DataFrame(out_rows).reset_index(drop=True)
 
 
 def profile_from_dict(values: dict, source: str = "<profile>") -> pd.DataFrame:

@@ -22,7 +22,7 @@ from .features.text import Encoder, model_slug
 from .index import VectorIndex, build_index, layout_hash, load_index, save_index
 from .index.store import FORMAT_VERSION
 from .io import file_sha256, load_profiles, read_validated_profiles, shipped_profiles_path
-from .lookup import CityLookup
+from .lookup import CityLookup, resolve_city_ids
 from .schema import MATURITY_LEVELS, profile_from_dict, schema_fingerprint
 
 MENTOR_PARTS = {"maturity": 0.35, "target": 0.35, "experience": 0.30}
@@ -123,6 +123,9 @@ class TwinRecommender:
         self.featurizer = featurizer
         self.index = index
         self.lookup = lookup or CityLookup(profiles)
+        if case_studies is not None and "city_id" not in case_studies.columns:
+            case_studies = case_studies.assign(city_id=resolve_city_ids(
+                self.lookup, case_studies["city"], case_studies["country_code"]))
         self.case_studies = case_studies
         self._country = profiles["country_code"].to_numpy(dtype=object)
         self._population = pd.to_numeric(profiles["population"], errors="coerce").to_numpy(dtype=float)
@@ -487,10 +490,13 @@ def _public(row: dict) -> dict:
 
 
 def _load_case_studies(data_dir: Path) -> pd.DataFrame | None:
+    """The data folder's case studies, for the mentor bonus (absent folder: no case studies)."""
     path = Path(data_dir) / "case_studies" / "case_studies.parquet"
     if not path.is_file():
         return None
-    return pd.read_parquet(path)
+    from .case_studies import load_case_studies
+
+    return load_case_studies(path)
 
 
 _DEFAULT: dict[tuple, TwinRecommender] = {}

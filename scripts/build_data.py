@@ -802,6 +802,7 @@ class Build:
         atomic_write_bytes(self.out / "city_profiles" / "cities.parquet", buf.getvalue().to_pybytes())
 
         self.write_twins()
+        self.write_case_studies()
         self.write_vocabulary()
         self.write_readme()
         self.print_report()
@@ -852,6 +853,37 @@ class Build:
         self.twins = pairs
         atomic_write_text(self.out / "labelled_pairs" / "twins.csv",
                           csv_text(["city", "country_code", "peer", "peer_country_code", "relation", "source"], [list(p) for p in pairs]))
+
+    CASE_SCHEMA = pa.schema([
+        ("case_id", pa.string()), ("title", pa.string()), ("summary", pa.string()), ("city", pa.string()),
+        ("country_code", pa.string()), ("sectors", pa.list_(pa.string())),
+        ("barriers_addressed", pa.list_(pa.string())), ("quote", pa.string()), ("source", pa.string()),
+        ("related_cities", pa.list_(pa.string())), ("language", pa.string()), ("provenance", pa.string()),
+    ])
+
+    def write_case_studies(self) -> None:
+        """seed_data/case_studies_from_seeds.jsonl -> data/case_studies/case_studies.parquet, unchanged
+        wording, each row with its line; empty strings become null (never placeholders)."""
+        path = self.shared / "seed_data" / "case_studies_from_seeds.jsonl"
+        rows = []
+        for line_no, line in enumerate(path.read_text(encoding="utf-8").split("\n"), start=1):
+            if not line.strip():
+                continue
+            rec = json.loads(line)
+            rows.append({
+                "case_id": rec["id"], "title": rec["title"], "summary": rec["summary"],
+                "city": rec.get("city") or None, "country_code": rec.get("country") or None,
+                "sectors": list(rec.get("sectors") or []),
+                "barriers_addressed": list(rec.get("barriers_addressed") or []),
+                "quote": rec.get("quote") or None, "source": "seeds/" + rec["source"] if rec.get("source") else None,
+                "related_cities": list(rec.get("related_cities") or []), "language": "en",
+                "provenance": f"seed_data/case_studies_from_seeds.jsonl:{line_no}",
+            })
+        self.case_rows = rows
+        table = pa.Table.from_pylist(rows, schema=self.CASE_SCHEMA)
+        buf = pa.BufferOutputStream()
+        pq.write_table(table, buf, compression="zstd", write_statistics=True)
+        atomic_write_bytes(self.out / "case_studies" / "case_studies.parquet", buf.getvalue().to_pybytes())
 
     def write_vocabulary(self) -> None:
         target = self.vocab_out / "taxonomy.json"
@@ -924,6 +956,7 @@ class Build:
         w("## Files\n")
         w("| file | rows | what |\n| --- | --- | --- |")
         w(f"| `city_profiles/cities.parquet` | {len(rows)} | one row per city or region: {len(cur)} curated, {len(uni)} universe |")
+        w(f"| `case_studies/case_studies.parquet` | {len(self.case_rows)} | the case studies found in the source documents |")
         w(f"| `labelled_pairs/twins.csv` | {len(self.twins)} | unordered pairs of cities the sources report as twins or peers |")
         w(f"| `../matcher/vocabulary/barrier_parents.csv` | {len(self.barrier_rows)} | focus-group / other barrier wording -> closest survey barrier |")
         w("| `../matcher/vocabulary/taxonomy.json` | - | NetZeroCities survey vocabularies, copied unchanged |\n")
@@ -1085,6 +1118,15 @@ class Build:
         w("climate city contract programme\" and \"citiES2030 national climate city contract programme\" for the focus group 4")
         w("cities, \"NetZeroCities twinning with Milton Keynes\" for Lyon, \"Scottish Cities Alliance peer-to-peer network\" for")
         w("Dundee and Stirling), and these appear in `initiatives` and the narrative.\n")
+        w("## case_studies/case_studies.parquet\n")
+        n_cases = len(self.case_rows)
+        w(f"{n_cases} case studies, one per line of `seed_data/case_studies_from_seeds.jsonl`, wording unchanged: `case_id`,")
+        w("`title`, `summary`, `city` (null for national programmes), `country_code`, `sectors` (the NetZeroCities case-study")
+        w("sectors), `barriers_addressed` (survey barriers or funding gaps; empty where the source names none: the library")
+        w("infers tags for those and keeps them apart as inferred), `quote`, `source` (seeds file:lines), `related_cities`,")
+        w("`language` (en), `provenance` (the JSONL line).")
+        w(f"{sum(1 for r in self.case_rows if not r['barriers_addressed'])} have no barrier tag from the source,"
+          f" {sum(1 for r in self.case_rows if not r['city'])} have no city.\n")
         w("## barrier_parents.csv\n")
         w("Columns `label, parent, note`. Every barrier wording in the data's `barriers` column, and every barrier heading of")
         w("taxonomy `focus_group_barrier_headings`, `nbs_challenges`, `engagement_barriers` and the barrier terms of `other_text_terms`,")

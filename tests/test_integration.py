@@ -2,7 +2,9 @@
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
+import pandas as pd
 import pytest
 
 from matcher.cli import main
@@ -79,3 +81,39 @@ def test_cli_csv_is_spreadsheet_safe(capsys, real_recommender, real_index_dir):
     lines = capsys.readouterr().out.splitlines()
     assert lines[0].startswith("rank,city_id,name,country_code,score,size")
     assert len(lines) == 4
+
+
+# ---------------------------------------------------------------- case studies, real models
+@pytest.fixture(scope="module")
+def real_library(real_recommender, tmp_path_factory):
+    from matcher.case_studies import CaseLibrary
+
+    return CaseLibrary.from_data(index_dir=tmp_path_factory.mktemp("case_index"), twins=real_recommender)
+
+
+def test_case_key_sentence_ranks_first_with_the_real_model(real_library):
+    cases = real_library.cases.sample(10, random_state=3)
+    for case in cases.to_dict("records"):
+        sentence = case["summary"].split(". ")[0]
+        assert real_library.search(sentence, k=1)[0].case_id == case["case_id"], sentence
+
+
+def test_exact_name_is_found_when_meaning_alone_misses_it(real_library):
+    semantic = [h.case_id for h in real_library.search("Pacte Climat", k=20, weights={"semantic": 1, "keyword": 0})]
+    hybrid = real_library.search("Pacte Climat", k=3)
+    assert semantic.index("wiltz-pacte-climat") > 0
+    assert hybrid[0].case_id == "wiltz-pacte-climat"
+
+
+def test_german_query_finds_the_english_case_with_the_multilingual_model(real_recommender, tmp_path_factory):
+    from matcher.case_studies import CaseLibrary
+    from matcher.evaluate import cross_lingual_top_k
+
+    queries = pd.read_json(Path(__file__).parent / "data" / "crosslingual_queries.jsonl", lines=True)
+    multilingual = CaseLibrary.from_data(index_dir=tmp_path_factory.mktemp("case_index_use"),
+                                         model_name="use-multilingual-v3", twins=real_recommender)
+    german = queries[queries["lang"] == "de"].iloc[0]
+    hits = multilingual.search(german["text"], k=3, weights={"semantic": 1, "keyword": 0})
+    assert german["case_id"] in [h.case_id for h in hits]
+    rates = cross_lingual_top_k(multilingual, queries, k=3, weights={"semantic": 1, "keyword": 0})
+    assert rates["all"] >= 0.75

