@@ -51,6 +51,44 @@ def build_parser() -> argparse.ArgumentParser:
     e.add_argument("--k", type=int, action="append", help="cut-offs (default 1, 5, 10)")
     e.add_argument("--format", choices=["table", "json"], default="table")
     _add_data_options(e)
+
+    r = sub.add_parser("reviewers", help="assign peer reviewers to plans: optimal total affinity under load "
+                       "limits, conflicts and locks, each review explained")
+    r.add_argument("--cities", required=True, metavar="FILE|all",
+                   help="plans to review: a file of city names (one a line, or a CSV with a name column and "
+                        "optional country_code), or 'all' (every city with a climate profile)")
+    r.add_argument("--reviewers", metavar="FILE|all", help="reviewer cities (default: the plans' cities review "
+                   "each other)")
+    r.add_argument("--per-plan", type=int, default=3, help="reviewers per plan (default 3)")
+    r.add_argument("--max-load", type=int, default=3, help="most reviews per reviewer (default 3)")
+    r.add_argument("--min-load", type=int, default=0, help="fewest reviews per reviewer (default 0)")
+    r.add_argument("--no-same-country", action="store_true", help="no reviewer from the plan's country")
+    r.add_argument("--no-same-network", action="store_true", help="no reviewer sharing a network with the plan")
+    r.add_argument("--conflict", action="append", metavar="A,B", help="these two cities never review each other")
+    r.add_argument("--lock", action="append", metavar="REVIEWER,PLAN", help="this reviewer must review that plan")
+    r.add_argument("--more-mature", action="store_true",
+                   help="at least one reviewer of higher maturity per plan (plans of unknown maturity are exempt)")
+    r.add_argument("--language", action="store_true", help="reviewer and plan share an official language")
+    r.add_argument("--mentor", action="store_true", help="affinity includes the mentor bonus")
+    r.add_argument("--fair", action="store_true", help="maximise the worst-off plan's affinity first (CP-SAT)")
+    r.add_argument("--time-limit", type=float, default=60.0, help="CP-SAT time limit in seconds (fair mode)")
+    r.add_argument("--format", choices=["table", "json", "csv"], default="table")
+    _add_data_options(r)
+
+    c = sub.add_parser("cohorts", help="split cities into learning cohorts: most within-cohort similarity under "
+                       "size, mentor, country and language rules, each cohort explained")
+    c.add_argument("--cities", required=True, metavar="FILE|all", help="cities of the call (file or 'all')")
+    c.add_argument("--size", default="7-12", metavar="MIN-MAX", help="cohort size bounds (default 7-12)")
+    c.add_argument("--cohorts", type=int, dest="n_cohorts", help="number of cohorts (default: the fewest that fit)")
+    c.add_argument("--mentors", type=int, default=0, help="at least this many mentors per cohort")
+    c.add_argument("--max-per-country", type=int, help="at most this many cities of one country per cohort")
+    c.add_argument("--language", action="store_true", help="a shared official language in every cohort")
+    c.add_argument("--together", action="append", metavar="A,B", help="keep these cities in one cohort (repeatable)")
+    c.add_argument("--apart", action="append", metavar="A,B", help="never two of these in one cohort (repeatable)")
+    c.add_argument("--balance", action="store_true", help="cohort sizes differ by at most one")
+    c.add_argument("--time-limit", type=float, default=30.0, help="CP-SAT time limit in seconds")
+    c.add_argument("--format", choices=["table", "json", "csv"], default="table")
+    _add_data_options(c)
     return parser
 
 
@@ -145,9 +183,118 @@ def _cmd_evaluate(args) -> int:
     return 0
 
 
+def _city_list(rec, spec: str):
+    """'all' or a file of names -> profile rows (unknown names raise with close matches)."""
+    from .network_explain import read_city_file, resolve_rows
+
+    if spec == "all":
+        return resolve_rows(rec, "all")
+    return resolve_rows(rec, [(name, cc) for name, cc in read_city_file(spec)])
+
+
+def _pairs(rec, items, what: str):
+    from .errors import ConfigError
+
+    out = []
+    for item in items or []:
+        parts = [p.strip() for p in item.split(",") if p.strip()]
+        if len(parts) != 2:
+            raise ConfigError(f"{what} takes two city names separated by a comma, got '{item}'.")
+        out.append((parts[0], parts[1]))
+    return out
+
+
+def _cmd_reviewers(args) -> int:
+    from .reviewers import ReviewRules, assign_reviewers
+
+    rec = _recommender(args, build="stale")
+    plans = _city_list(rec, args.cities)
+    reviewers = None if args.reviewers is None else _city_list(rec, args.reviewers)
+    rules = ReviewRules(per_plan=args.per_plan, min_load=args.min_load, max_load=args.max_load,
+                        no_same_country=args.no_same_country, no_same_network=args.no_same_network,
+                        conflicts=_pairs(rec, args.conflict, "--conflict"), locks=_pairs(rec, args.lock, "--lock"),
+                        more_mature=args.more_mature, common_language=args.language, mentor=args.mentor)
+    result = assign_reviewers(rec, plans, reviewers, rules, mode="fair" if args.fair else "total",
+                              time_limit=args.time_limit)
+    if args.format == "json":
+        json.dump(result.to_dict(), sys.stdout, indent=2, ensure_ascii=False, default=str)
+        print()
+    elif args.format == "csv":
+        from .io import spreadsheet_safe
+
+        writer = csv.writer(sys.stdout)
+        writer.writerow(["plan", "plan_country", "plan_id", "reviewer", "reviewer_country", "reviewer_id",
+                         "affinity", "twin_score", "mentor_bonus", "locked", "reasons"])
+        for v in result.reviews:
+            writer.writerow([spreadsheet_safe(x) for x in (
+                v.plan, v.plan_country, v.plan_id, v.reviewer, v.reviewer_country, v.reviewer_id,
+                f"{v.affinity:.6f}", f"{v.twin_score:.6f}", f"{v.mentor_bonus:.6f}", v.locked, " | ".join(v.reasons))])
+    else:
+        lines = [f"Reviewer assignment ({result.mode} mode): {len(result.reviews)} reviews",
+                 f"solver: {result.solver}",
+                 f"total affinity {result.total_affinity:.3f}; worst plan {result.worst_plan} "
+                 f"{result.worst_plan_affinity:.3f}",
+                 "rules: " + "; ".join(result.rules)] + [f"note: {n}" for n in result.notes]
+        current = None
+        for v in result.reviews:
+            if v.plan != current:
+                current = v.plan
+                lines += ["", f"{v.plan} ({v.plan_country})  plan total {result.plan_totals[f'{v.plan} ({v.plan_country})']:.3f}"]
+            lines.append(f"    {v.reviewer} ({v.reviewer_country})  {v.affinity:.3f}{'  [locked]' if v.locked else ''}"
+                         f"  {'; '.join(v.reasons[:3])}")
+        loads = sorted(result.loads.items(), key=lambda kv: (-kv[1], kv[0]))
+        lines += ["", "loads: " + ", ".join(f"{k} {n}" for k, n in loads)]
+        print("\n".join(lines))
+    return 0
+
+
+def _cmd_cohorts(args) -> int:
+    from .cohorts import CohortRules, plan_cohorts
+    from .errors import ConfigError
+
+    try:
+        lo, hi = (int(v) for v in args.size.split("-"))
+    except ValueError:
+        raise ConfigError(f"--size takes MIN-MAX, e.g. 7-12, got '{args.size}'.") from None
+    rec = _recommender(args, build="stale")
+    cities = _city_list(rec, args.cities)
+    groups = lambda items: [[p.strip() for p in g.split(",") if p.strip()] for g in items or []]  # noqa: E731
+    rules = CohortRules(min_size=lo, max_size=hi, n_cohorts=args.n_cohorts, min_mentors=args.mentors,
+                        max_per_country=args.max_per_country, common_language=args.language,
+                        together=groups(args.together), apart=groups(args.apart), balance_sizes=args.balance)
+    plan = plan_cohorts(rec, cities, rules, time_limit=args.time_limit)
+    if args.format == "json":
+        json.dump(plan.to_dict(), sys.stdout, indent=2, ensure_ascii=False, default=str)
+        print()
+    elif args.format == "csv":
+        from .io import spreadsheet_safe
+
+        writer = csv.writer(sys.stdout)
+        writer.writerow(["cohort", "name", "country_code", "city_id", "fit", "mentor", "cohort_why"])
+        for co in plan.cohorts:
+            for m in co.members:
+                writer.writerow([spreadsheet_safe(x) for x in (
+                    co.number, m["name"], m["country_code"], m["city_id"], f"{m['fit']:.6f}",
+                    m["mentor_why"] if m["mentor"] else "", " | ".join(co.why))])
+    else:
+        lines = [f"{len(plan.cohorts)} cohorts; objective {plan.objective:.3f} (sum of within-cohort twin scores); "
+                 + ("proven optimal" if plan.optimal else
+                    f"upper bound {plan.upper_bound:.3f} ({plan.bound_source}), gap at most {plan.gap:.1%}"),
+                 f"solver: {plan.solver}", "rules: " + "; ".join(plan.rules)] + [f"note: {n}" for n in plan.notes]
+        for co in plan.cohorts:
+            lines += ["", f"Cohort {co.number}: {co.size} cities" + (f", language {co.language}" if co.language else "")]
+            lines += [f"    {w}" for w in co.why]
+            for m in co.members:
+                lines.append(f"      {m['name']} ({m['country_code']})  fit {m['fit']:.3f}"
+                             + (f"  mentor: {m['mentor_why']}" if m["mentor"] else ""))
+        print("\n".join(lines))
+    return 0
+
+
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
-    handler = {"build": _cmd_build, "twins": _cmd_twins, "evaluate": _cmd_evaluate}[args.command]
+    handler = {"build": _cmd_build, "twins": _cmd_twins, "evaluate": _cmd_evaluate,
+               "reviewers": _cmd_reviewers, "cohorts": _cmd_cohorts}[args.command]
     try:
         return handler(args)
     except MatcherError as exc:
