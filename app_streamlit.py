@@ -8,6 +8,7 @@ are shown as readable messages, never as tracebacks.
 """
 from __future__ import annotations
 
+import io
 import os
 import tempfile
 from pathlib import Path
@@ -281,14 +282,155 @@ def page_cases() -> None:
 
 
 # ---------------------------------------------------------------------------- network staff
+def choose_cities(key: str, label: str = "Cities") -> list[str] | str | None:
+    """All cities with a climate profile, a network's members, a hand-picked set, or an uploaded
+    list of names (one per line, or a CSV column `name` with optional `country_code`)."""
+    opts = profile_options()
+    how = st.radio(label, ["A network", "All cities with a climate profile", "Pick cities", "Upload a list"],
+                   horizontal=True, key=f"{key}_how")
+    rec = load_recommender()
+    if how == "All cities with a climate profile":
+        return "all"
+    if how == "A network":
+        default = opts["networks"].index("Key Cities") if "Key Cities" in opts["networks"] else 0
+        network = st.selectbox("Network", opts["networks"], index=default, key=f"{key}_network")
+        members = rec.profiles[[network in v for v in rec.profiles["networks"]]]
+        st.caption(f"{len(members)} member cities.")
+        return members["city_id"].tolist()
+    if how == "Pick cities":
+        choices = city_choices()
+        picked = st.multiselect("Cities", choices["label"], key=f"{key}_picked")
+        return choices.loc[choices["label"].isin(picked), "city_id"].tolist()
+    upload = st.file_uploader("City list (.txt or .csv)", type=["txt", "csv"], key=f"{key}_upload")
+    if upload is None:
+        return None
+    text = upload.getvalue().decode("utf-8-sig", errors="replace")
+    first = text.splitlines()[0].lower() if text.strip() else ""
+    if "name" in first.split(","):
+        frame = pd.read_csv(io.StringIO(text), dtype=str, keep_default_na=False)
+        items = [(r["name"], r.get("country_code") or None) for r in frame.to_dict("records") if r["name"].strip()]
+    else:
+        items = [(line.strip(), None) for line in text.splitlines() if line.strip()]
+    ids, unknown = [], []
+    for name, country in items:
+        try:
+            ids.append(rec.profiles.at[rec.resolve(name, country), "city_id"])
+        except MatcherError as exc:
+            unknown.append(str(exc))
+    for message in unknown:
+        st.error(message, icon="⚠️")
+    return ids if not unknown else None
+
+
+def _members_map(frame: pd.DataFrame, group: str) -> None:
+    palette = ["#e76f51", "#2a9d8f", "#264653", "#f4a261", "#8ab17d", "#6d597a", "#e9c46a", "#457b9d", "#b56576",
+               "#3d405b"]
+    pts = frame.dropna(subset=["lat", "lon"]).copy()
+    if len(pts):
+        pts["color"] = [palette[int(g) % len(palette)] for g in pts[group]]
+        st.map(pts, latitude="lat", longitude="lon", color="color", size=6000, height=380)
+
+
 def page_cohorts() -> None:
+    from matcher.cohorts import CohortRules, plan_cohorts
+
     st.title("Cohorts")
-    st.info("Cohort planning is available from the command line (`matcher cohorts`); its page comes next.")
+    st.caption("Split the cities of a call into learning cohorts that maximise how alike members are, under your rules.")
+    rec = load_recommender()
+    cities = choose_cities("cohorts")
+    c1, c2, c3 = st.columns(3)
+    low, high = c1.slider("Cohort size", 2, 20, (7, 12), key="co_size")
+    mentors = c2.number_input("Mentors per cohort", 0, 5, 0, key="co_mentors",
+                              help="A mentor: maturity 'advanced', or a target of 2030 or earlier")
+    per_country = c3.number_input("At most … cities per country per cohort (0 = no limit)", 0, 20, 0, key="co_country")
+    c4, c5, c6 = st.columns(3)
+    language = c4.checkbox("A shared official language in each cohort", key="co_language")
+    balance = c5.checkbox("Balance the cohort sizes", key="co_balance")
+    seconds = c6.slider("Solver time (s)", 2, 60, 10, key="co_seconds")
+    together = st.text_input("Keep together (city names separated by commas)", key="co_together")
+    apart = st.text_input("Keep apart (city names separated by commas)", key="co_apart")
+    if not st.button("Plan cohorts", type="primary", key="co_go") or cities is None:
+        return
+    rules = CohortRules(min_size=low, max_size=high, min_mentors=int(mentors), max_per_country=int(per_country) or None,
+                        common_language=language, balance_sizes=balance,
+                        together=[[c.strip() for c in together.split(",") if c.strip()]] if together.strip() else [],
+                        apart=[[c.strip() for c in apart.split(",") if c.strip()]] if apart.strip() else [])
+    try:
+        with st.spinner("Planning cohorts…"):
+            plan = plan_cohorts(rec, cities, rules, time_limit=float(seconds))
+    except MatcherError as exc:
+        show_error(exc)
+        return
+    m1, m2, m3 = st.columns(3)
+    m1.metric("Within-cohort similarity", f"{plan.objective:.2f}")
+    m2.metric("Upper bound", f"{plan.upper_bound:.2f}", help=plan.bound_source)
+    m3.metric("Gap to the bound", "optimal" if plan.optimal else f"{plan.gap:.1%}")
+    st.caption(f"Solver: {plan.solver}. Rules: " + "; ".join(plan.rules) + ".")
+    rows = []
+    for cohort in plan.cohorts:
+        for m in cohort.members:
+            row = rec.profiles.iloc[rec.lookup.row_of_id(m["city_id"])]
+            rows.append({"cohort": cohort.number, "city": m["name"], "country": m["country_code"],
+                         "fit": round(m.get("fit", 0.0), 3), "mentor": bool(m.get("mentor")),
+                         "lat": row["lat"], "lon": row["lon"]})
+    members = pd.DataFrame(rows)
+    _members_map(members, "cohort")
+    st.download_button("Download the cohorts (CSV)", csv_bytes(members.drop(columns=["lat", "lon"])), "cohorts.csv",
+                       "text/csv", key="dl_cohorts")
+    for cohort in plan.cohorts:
+        with st.expander(f"Cohort {cohort.number}: {cohort.size} cities, mean similarity {cohort.mean_similarity:.2f}",
+                         expanded=cohort.number == 1):
+            for line in cohort.why:
+                st.markdown(f"- {line}")
+            st.dataframe(members.loc[members["cohort"] == cohort.number, ["city", "country", "fit", "mentor"]],
+                         hide_index=True, width="stretch")
 
 
 def page_reviewers() -> None:
+    from matcher.reviewers import ReviewRules, assign_reviewers
+
     st.title("Peer reviewers")
-    st.info("Reviewer assignment is available from the command line (`matcher reviewers`); its page comes next.")
+    st.caption("Give each plan its reviewers: the best total affinity that respects every rule, or the fairest.")
+    rec = load_recommender()
+    plans = choose_cities("rv", "Plans to review")
+    cross = st.checkbox("The same cities review each other", value=True, key="rv_cross")
+    reviewers = None if cross else choose_cities("rv_pool", "Reviewer cities")
+    c1, c2, c3 = st.columns(3)
+    per_plan = c1.number_input("Reviewers per plan", 1, 6, 3, key="rv_per_plan")
+    min_load, max_load = c2.slider("Reviews per reviewer", 0, 10, (0, 3), key="rv_load")
+    fair = c3.toggle("Fairness: maximise the worst-off plan", key="rv_fair")
+    c4, c5, c6 = st.columns(3)
+    same_country = c4.checkbox("No reviewer from the same country", key="rv_no_same_country")
+    same_network = c5.checkbox("No reviewer from a shared network", key="rv_no_shared_network")
+    language = c6.checkbox("Reviewer and plan share a language", key="rv_language")
+    c7, c8 = st.columns(2)
+    mature = c7.checkbox("At least one more mature reviewer per plan", key="rv_mature")
+    mentor = c8.checkbox("Affinity includes the mentor bonus", key="rv_mentor")
+    if not st.button("Assign reviewers", type="primary", key="rv_go") or plans is None:
+        return
+    rules = ReviewRules(per_plan=int(per_plan), min_load=int(min_load), max_load=int(max_load),
+                        no_same_country=same_country, no_same_network=same_network, common_language=language,
+                        more_mature=mature, mentor=mentor)
+    try:
+        with st.spinner("Solving the assignment…"):
+            result = assign_reviewers(rec, plans, reviewers, rules, mode="fair" if fair else "total")
+    except MatcherError as exc:
+        show_error(exc)
+        return
+    m1, m2, m3 = st.columns(3)
+    m1.metric("Total affinity", f"{result.total_affinity:.2f}")
+    m2.metric("Worst-off plan", f"{result.worst_plan_affinity:.2f}", help=result.worst_plan)
+    m3.metric("Optimal", "yes" if result.optimal else "best found", help=result.solver)
+    st.caption("Rules: " + "; ".join(result.rules) + ".")
+    for note in result.notes:
+        st.info(note)
+    table = pd.DataFrame([{"plan": r.plan, "plan country": r.plan_country, "reviewer": r.reviewer,
+                           "reviewer country": r.reviewer_country, "affinity": round(r.affinity, 3),
+                           "twin score": round(r.twin_score, 3), "mentor bonus": round(r.mentor_bonus, 3),
+                           "locked": r.locked, "why": "; ".join(r.reasons[:3])} for r in result.reviews])
+    st.dataframe(table, hide_index=True, width="stretch", key="reviews_table")
+    st.download_button("Download the assignment (CSV)", csv_bytes(table), "reviewers.csv", "text/csv",
+                       key="dl_reviewers")
 
 
 # ---------------------------------------------------------------------------- data

@@ -106,3 +106,39 @@ def test_other_pages_start(app, page):
     app.sidebar.radio(key="page").set_value(page).run()
     assert not app.exception
     assert app.title[0].value
+
+
+def test_cohorts_page_plans_within_the_bounds(app):
+    app.sidebar.radio(key="page").set_value("Cohorts").run()
+    app.slider(key="co_seconds").set_value(3)
+    app.button(key="co_go").click().run()
+    assert not app.exception and not app.error
+    members = app.dataframe[0].value  # the first cohort's members
+    assert 7 <= len(members) <= 12
+    labels = [e.label for e in app.expander]
+    sizes = [int(label.split(": ")[1].split(" ")[0]) for label in labels]
+    assert sum(sizes) == 28 and all(7 <= s <= 12 for s in sizes)  # the 28 Key Cities
+    assert [m.label for m in app.metric][:3] == ["Within-cohort similarity", "Upper bound", "Gap to the bound"]
+
+
+def test_cohorts_page_explains_infeasible_rules(app):
+    app.sidebar.radio(key="page").set_value("Cohorts").run()
+    app.slider(key="co_size").set_value((9, 9))
+    app.button(key="co_go").click().run()
+    assert not app.exception
+    message = " ".join(e.value for e in app.error)
+    assert "cannot all hold" in message and "28" in message
+
+
+def test_reviewers_page_assigns_and_explains_infeasible_rules(app):
+    app.sidebar.radio(key="page").set_value("Peer reviewers").run()
+    app.button(key="rv_go").click().run()
+    assert not app.exception and not app.error
+    table = app.dataframe[0].value
+    assert len(table) == 28 * 3 and (table["plan"] != table["reviewer"]).all()
+    assert table.groupby("reviewer").size().max() <= 3
+    app.checkbox(key="rv_no_same_country").check()  # every Key City is in GB: nobody is left to review
+    app.button(key="rv_go").click().run()
+    assert not app.exception
+    message = " ".join(e.value for e in app.error)
+    assert "cannot all hold" in message and "same-country" in message.replace("same country", "same-country")
