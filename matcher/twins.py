@@ -127,6 +127,12 @@ class TwinRecommender:
             case_studies = case_studies.assign(city_id=resolve_city_ids(
                 self.lookup, case_studies["city"], case_studies["country_code"]))
         self.case_studies = case_studies
+        # Case studies by city, so the mentor bonus does not scan the whole library per peer.
+        self._cases_by_city: dict[str, list[dict]] = {}
+        if case_studies is not None:
+            for case in case_studies.to_dict("records"):
+                if isinstance(case.get("city_id"), str):
+                    self._cases_by_city.setdefault(case["city_id"], []).append(case)
         self._country = profiles["country_code"].to_numpy(dtype=object)
         self._population = pd.to_numeric(profiles["population"], errors="coerce").to_numpy(dtype=float)
         self._profiled = profiles["has_climate_profile"].to_numpy(dtype=bool)
@@ -448,13 +454,9 @@ class TwinRecommender:
         barriers = set(self.featurizer.block("barriers").expand(asker.get("barriers") or []))
         sectors = {s.lower() for s in (asker.get("priority_sectors") or [])}
         found = []
-        cs = self.case_studies
-        if cs is not None and len(cs):
-            for _, c in cs[cs["city_id"] == peer["city_id"]].iterrows():
-                hit_b = barriers & set(c["barriers_addressed"])
-                hit_s = sectors & {s.lower() for s in c["sectors"]}
-                if hit_b or hit_s:
-                    found.append(f"case study '{c['title']}'")
+        for c in self._cases_by_city.get(peer["city_id"], []):
+            if barriers & set(c["barriers_addressed"]) or sectors & {s.lower() for s in c["sectors"]}:
+                found.append(f"case study '{c['title']}'")
         shared_sectors = [s for s in (peer.get("priority_sectors") or []) if s.lower() in sectors]
         if len(peer.get("initiatives") or []) and shared_sectors:
             listed = "; ".join(f"'{i}'" for i in list(peer["initiatives"])[:2])

@@ -72,7 +72,7 @@ def test_find_twins_page_in_chromium(app_url):
         page.wait_for_selector('[data-testid="stDataFrame"]', timeout=180_000)
         page.wait_for_selector('[data-testid="stVegaLiteChart"] canvas, [data-testid="stVegaLiteChart"] svg',
                                timeout=60_000)
-        page.wait_for_function("() => document.body.innerText.includes('Twins for Milton Keynes (GB)')", timeout=60_000)
+        page.wait_for_function("() => document.body.innerText.includes('Twins for Milton Keynes (GB)')", timeout=180_000)
         page.wait_for_selector('[data-testid="stDeckGlJsonChart"]', timeout=60_000)  # the map of asker and twins
         _settle(page)
         page.screenshot(path=str(SHOTS / "find_twins_milton_keynes.png"), full_page=True)

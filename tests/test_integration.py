@@ -117,3 +117,29 @@ def test_german_query_finds_the_english_case_with_the_multilingual_model(real_re
     assert german["case_id"] in [h.case_id for h in hits]
     rates = cross_lingual_top_k(multilingual, queries, k=3, weights={"semantic": 1, "keyword": 0})
     assert rates["all"] >= 0.75
+
+
+def test_cli_cases_search_and_for_city(capsys, real_recommender, real_index_dir):
+    assert main(["cases", "search", "green bonds", "--k", "3", "--format", "json",
+                 "--index-dir", str(real_index_dir)]) == 0
+    hits = json.loads(capsys.readouterr().out)
+    assert hits[0]["title"].startswith("Malmö") and len(hits) == 3
+    assert all(abs(sum(e["contribution"] for e in h["explanation"]) - h["score"]) < 1e-9 for h in hits)
+    assert main(["cases", "for-city", "Glasgow", "--k", "2", "--index-dir", str(real_index_dir)]) == 0
+    out = capsys.readouterr().out
+    assert out.startswith("Case studies for Glasgow (GB)") and "of your barriers" in out
+
+
+def test_cli_cases_import(tmp_path, capsys):
+    folder = tmp_path / "library"
+    folder.mkdir()
+    (folder / "a.md").write_text("---\ntitle: Solar schools\ncity: Leuven\nsectors: [energy systems]\n---\n"
+                                 "Panels on 20 schools.\n", encoding="utf-8")
+    assert main(["cases", "import", str(folder), "--data-dir", str(tmp_path / "data")]) == 0
+    assert "Imported 1 case studies" in capsys.readouterr().out
+    assert (tmp_path / "data" / "case_studies" / "case_studies.parquet").is_file()
+    (folder / "b.md").write_text("---\ntitle: Broken\nsectors: [spaceflight]\n---\nText.\n", encoding="utf-8")
+    before = (tmp_path / "data" / "case_studies" / "case_studies.parquet").read_bytes()
+    assert main(["cases", "import", str(folder), "--data-dir", str(tmp_path / "data")]) == 2
+    assert "b.md" in capsys.readouterr().err
+    assert (tmp_path / "data" / "case_studies" / "case_studies.parquet").read_bytes() == before  # nothing lost
