@@ -331,6 +331,12 @@ def _members_map(frame: pd.DataFrame, group: str) -> None:
         st.map(pts, latitude="lat", longitude="lon", color="color", size=6000, height=380)
 
 
+def _groups(text: str) -> list[list[str]]:
+    """'Lyon, Bordeaux' -> [['Lyon', 'Bordeaux']] (one group), '' -> []."""
+    names = [c.strip() for c in text.split(",") if c.strip()]
+    return [names] if names else []
+
+
 def page_cohorts() -> None:
     from matcher.cohorts import CohortRules, plan_cohorts
 
@@ -353,8 +359,7 @@ def page_cohorts() -> None:
         return
     rules = CohortRules(min_size=low, max_size=high, min_mentors=int(mentors), max_per_country=int(per_country) or None,
                         common_language=language, balance_sizes=balance,
-                        together=[[c.strip() for c in together.split(",") if c.strip()]] if together.strip() else [],
-                        apart=[[c.strip() for c in apart.split(",") if c.strip()]] if apart.strip() else [])
+                        together=_groups(together), apart=_groups(apart))
     try:
         with st.spinner("Planning cohorts…"):
             plan = plan_cohorts(rec, cities, rules, time_limit=float(seconds))

@@ -186,11 +186,11 @@ class TwinRecommender:
             say(f"Reading profiles from {profile_path}")
             profiles = load_profiles(profile_path)
             lookup = CityLookup(profiles)
-            index = cls._build(profiles, featurizer, expected, index_dir, cached, say, lookup)
+            index = cls._build(profiles, featurizer, expected, index_dir, cached, say)
         return cls(profiles, featurizer, index, _load_case_studies(data_dir), lookup)
 
     @staticmethod
-    def _build(profiles, featurizer, expected, index_dir, cached, say, lookup) -> VectorIndex:
+    def _build(profiles, featurizer, expected, index_dir, cached, say) -> VectorIndex:
         say(f"Building the twin index for {len(profiles):,} profiles (embedding narratives; "
             "cached texts are not encoded again)")
         vectors = featurizer.transform(profiles)
@@ -401,10 +401,12 @@ class TwinRecommender:
                 exp_a, exp_b = block.expand(own_a), block.expand(own_b)
                 related = [p for p in exp_a if p in exp_b and p not in shared]
                 for parent in related:
-                    ka = [x for x in own_a if x == parent or (block.parents or {}).get(x) == parent]
-                    kb = [x for x in own_b if x == parent or (block.parents or {}).get(x) == parent]
-                    parts.append(f"related barriers (survey category '{parent}'): "
-                                 f"{'; '.join(kb)} ({bn}) / {'; '.join(ka)} ({an})")
+                    # the wordings, beyond those already shared, that meet in this survey category
+                    ka = [x for x in own_a if x not in shared and (x == parent or (block.parents or {}).get(x) == parent)]
+                    kb = [x for x in own_b if x not in shared and (x == parent or (block.parents or {}).get(x) == parent)]
+                    if ka and kb:
+                        parts.append(f"related barriers (survey category '{parent}'): "
+                                     f"{'; '.join(kb)} ({bn}) / {'; '.join(ka)} ({an})")
             return ("; ".join(parts) if parts else f"no {label} in common"), None
         if facet == "languages":
             m = missing("languages", "languages")
