@@ -288,9 +288,11 @@ class CaseLibrary:
 
     def _case_vectors(self) -> np.ndarray:
         """One vector per case: the normalised mean of its passages (for tags and text fit)."""
-        P = self.index.vectors(np.arange(self.index.n)).astype(np.float64)
-        V = np.zeros((len(self.cases), P.shape[1]))
-        np.add.at(V, self._case_of_passage, P)
+        # In blocks: a 1M-passage library never holds all passage vectors in float64 at once.
+        V = np.zeros((len(self.cases), self.index.faiss_index.d))
+        for start in range(0, self.index.n, 65536):
+            rows = np.arange(start, min(start + 65536, self.index.n))
+            np.add.at(V, self._case_of_passage[rows], self.index.vectors(rows).astype(np.float64))
         return (V / np.maximum(np.linalg.norm(V, axis=1, keepdims=True), 1e-12)).astype(np.float32)
 
     # ---------------------------------------------------------------- construction

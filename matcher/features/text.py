@@ -140,8 +140,18 @@ def text_key(model_id: str, text: str) -> str:
     return hashlib.sha256(f"{model_id}\x00{text}".encode("utf-8")).hexdigest()
 
 
+def _digest(model_id: str, text: str) -> bytes:
+    return hashlib.sha256(f"{model_id}\x00{text}".encode("utf-8")).digest()
+
+
 class CachedEncoder:
-    """Wraps an Encoder with a content-hash cache, optionally persisted to one .npz file.
+    """Wraps an Encoder with a content-hash cache, optionally persisted beside an index.
+
+    On disk: a snapshot `<path>` (.npz: 32-byte sha256 keys, float32 vectors, model id) plus
+    delta files `<path>.delta/NNNNNN.npz` holding only the entries added since. A save after a
+    small edit writes just the new vectors (O(changed), not O(cache)); when the deltas grow
+    past `compact_ratio` of the snapshot (or pass `max_deltas` files) one new snapshot replaces
+    them all. Snapshots of the old layout (hex keys) are read as well.
 
     `encoded_count` counts texts actually sent to the model, so tests and benchmarks can check
     that unchanged texts are served from the cache.
@@ -151,57 +161,96 @@ class CachedEncoder:
         # Shared by every clone of the text block, so one cache collects every encoded text.
         return self
 
-    def __init__(self, encoder: Encoder, path: str | os.PathLike | None = None):
+    def __init__(self, encoder: Encoder, path: str | os.PathLike | None = None, compact_ratio: float = 0.25,
+                 max_deltas: int = 32):
         self.encoder = encoder
         self.path = Path(path) if path else None
         self.model_id = encoder.model_id
-        self._vectors: dict[str, np.ndarray] = {}
+        self.compact_ratio = compact_ratio
+        self.max_deltas = max_deltas
+        self._vectors: dict[bytes, np.ndarray] = {}
+        self._unsaved: list[bytes] = []
+        self._on_disk = 0  # entries in the snapshot + deltas this cache was loaded from / saved to
+        self._deltas = 0
         self.encoded_count = 0
-        self._dirty = False
         if self.path and self.path.is_file():
             self._load()
+
+    @property
+    def delta_dir(self) -> Path:
+        return self.path.with_name(self.path.name + ".delta")
 
     @property
     def dim(self) -> int:
         return self.encoder.dim
 
+    def __len__(self) -> int:
+        return len(self._vectors)
+
+    def _read(self, file: Path) -> int:
+        with np.load(file, allow_pickle=False) as data:
+            if str(data["model_id"]) != self.model_id:
+                return -1  # a cache of another model is ignored, never mixed in
+            keys, vectors = data["keys"], data["vectors"]
+        if keys.dtype.kind == "U":  # the first layout: hex strings
+            keys = np.array([bytes.fromhex(k) for k in keys.tolist()], dtype="S32")
+        self._vectors.update(zip(keys.tolist(), vectors))
+        return len(keys)
+
     def _load(self) -> None:
         try:
-            with np.load(self.path, allow_pickle=False) as data:
-                if str(data["model_id"]) != self.model_id:
-                    return  # a cache of another model is ignored, never mixed in
-                for key, vec in zip(data["keys"], data["vectors"]):
-                    self._vectors[str(key)] = vec
+            if self._read(self.path) < 0:
+                return
+            deltas = sorted(self.delta_dir.glob("*.npz")) if self.delta_dir.is_dir() else []
+            for file in deltas:
+                self._read(file)
+            self._deltas = len(deltas)
+            self._on_disk = len(self._vectors)
         except (OSError, ValueError, KeyError):
             self._vectors = {}  # a damaged cache only costs re-encoding
+            self._on_disk = self._deltas = 0
 
     def encode(self, texts: list[str]) -> np.ndarray:
-        keys = [text_key(self.model_id, t) for t in texts]
-        missing: dict[str, str] = {}
+        keys = [_digest(self.model_id, t) for t in texts]
+        missing: dict[bytes, str] = {}
         for key, text in zip(keys, texts):
             if key not in self._vectors and key not in missing:
                 missing[key] = text
         if missing:
-            vecs = self.encoder.encode(list(missing.values()))
+            vecs = np.asarray(self.encoder.encode(list(missing.values())), dtype=np.float32)
             self.encoded_count += len(missing)
-            for key, vec in zip(missing, vecs):
-                self._vectors[key] = np.asarray(vec, dtype=np.float32)
-            self._dirty = True
+            self._vectors.update(zip(missing, vecs))
+            self._unsaved.extend(missing)
         if not keys:
             return np.zeros((0, self.dim), dtype=np.float32)
-        return np.stack([self._vectors[k] for k in keys]).astype(np.float32)
+        return np.stack([self._vectors[k] for k in keys]).astype(np.float32, copy=False)
 
-    def save(self) -> None:
-        if not (self.path and self._dirty):
-            return
+    def _write(self, target: Path, keys: list[bytes]) -> None:
         from ..io import atomic_path
 
-        keys = np.array(list(self._vectors), dtype="<U64")
-        vectors = np.stack(list(self._vectors.values())).astype(np.float32)
-        with atomic_path(self.path) as tmp:
+        target.parent.mkdir(parents=True, exist_ok=True)
+        key_array = np.array(keys, dtype="S32")
+        vectors = np.stack([self._vectors[k] for k in keys]) if keys else np.zeros((0, 0), np.float32)
+        with atomic_path(target) as tmp:
             with open(tmp, "wb") as fh:
-                np.savez(fh, keys=keys, vectors=vectors, model_id=np.array(self.model_id))
-        self._dirty = False
+                np.savez(fh, keys=key_array, vectors=vectors.astype(np.float32, copy=False),
+                         model_id=np.array(self.model_id))
+
+    def save(self) -> None:
+        if not (self.path and self._unsaved):
+            return
+        small = len(self._unsaved) <= self.compact_ratio * self._on_disk and self._deltas < self.max_deltas
+        if small and self.path.is_file():
+            self._write(self.delta_dir / f"{self._deltas:06d}.npz", self._unsaved)
+            self._deltas += 1
+        else:
+            self._write(self.path, list(self._vectors))
+            if self.delta_dir.is_dir():  # folded into the snapshot just written
+                for file in self.delta_dir.glob("*.npz"):
+                    file.unlink(missing_ok=True)
+            self._deltas = 0
+        self._on_disk = len(self._vectors)
+        self._unsaved = []
 
 
 def model_slug(model_id: str) -> str:
