@@ -17,6 +17,7 @@ import bm25s
 import numpy as np
 import pandas as pd
 import yaml
+from scipy import sparse
 from sentencex import segment
 
 from .config import SIZE_BANDS, default_data_dir, default_index_dir
@@ -292,7 +293,9 @@ class CaseLibrary:
         V = np.zeros((len(self.cases), self.index.faiss_index.d))
         for start in range(0, self.index.n, 65536):
             rows = np.arange(start, min(start + 65536, self.index.n))
-            np.add.at(V, self._case_of_passage[rows], self.index.vectors(rows).astype(np.float64))
+            onehot = sparse.csr_matrix((np.ones(len(rows)), (self._case_of_passage[rows], rows - start)),
+                                       shape=(len(self.cases), len(rows)))
+            V += onehot @ self.index.vectors(rows).astype(np.float64)
         return (V / np.maximum(np.linalg.norm(V, axis=1, keepdims=True), 1e-12)).astype(np.float32)
 
     # ---------------------------------------------------------------- construction
