@@ -44,7 +44,12 @@ SECTOR_OF_PRIORITY = {s.lower(): s.lower() for s in taxonomy()["priority_sectors
 # ---------------------------------------------------------------------------- reading
 def _front_matter(path: Path) -> tuple[dict, str]:
     """Split a Markdown/text file into its YAML front matter (between --- lines) and body."""
-    text = path.read_text(encoding="utf-8-sig")
+    try:
+        text = path.read_text(encoding="utf-8-sig")
+    except (UnicodeDecodeError, OSError) as exc:
+        raise ProfileValidationError([{"file": str(path), "row": None, "column": None, "value": None,
+                                       "message": f"cannot read the file as UTF-8 text ({exc})"}],
+                                     str(path), "case-study") from None
     lines = text.split("\n")
     if not lines or lines[0].strip() != "---":
         raise ProfileValidationError([{"file": str(path), "row": 1, "column": None, "value": None,

@@ -4,6 +4,8 @@ recommender restricted to one facet (size only, geography only), and the recomme
 the survey-text facets (a leak-free view for labels drawn from the same survey sessions)."""
 from __future__ import annotations
 
+import csv
+import io
 from collections import defaultdict
 from math import comb
 from pathlib import Path
@@ -19,12 +21,24 @@ PAIR_COLUMNS = ("city", "country_code", "peer", "peer_country_code", "relation",
 
 
 def load_labelled_pairs(path: str | Path) -> pd.DataFrame:
+    """A CSV of labelled twin pairs (columns PAIR_COLUMNS; the first four required), as text."""
     path = Path(path)
+
+    def fail(message):
+        return ProfileValidationError([{"file": str(path), "row": None, "column": None, "value": None,
+                                        "message": f"cannot read labelled pairs: {message}"}], str(path))
     try:
-        frame = pd.read_csv(path, dtype=str, keep_default_na=False)
-    except (OSError, pd.errors.ParserError, UnicodeDecodeError) as exc:
-        raise ProfileValidationError([{"file": str(path), "row": None, "column": None, "value": None,
-                                       "message": f"cannot read labelled pairs: {exc}"}], str(path)) from None
+        raw = path.read_bytes()
+        try:
+            text = raw.decode("utf-8-sig")
+        except UnicodeDecodeError:
+            text = raw.decode("cp1252")
+        frame = pd.read_csv(io.StringIO(text), dtype=str, keep_default_na=False)
+    except UnicodeDecodeError as exc:
+        raise fail(f"not UTF-8 or cp1252 text ({exc.reason} at byte {exc.start})") from None
+    except (OSError, ValueError, csv.Error) as exc:  # ParserError and EmptyDataError are ValueErrors
+        raise fail((str(exc).splitlines() or [type(exc).__name__])[0][:200]) from None
+    frame.columns = [str(c) for c in frame.columns]
     missing = [c for c in PAIR_COLUMNS[:4] if c not in frame.columns]
     if missing:
         raise ProfileValidationError([{"file": str(path), "row": None, "column": c, "value": None,

@@ -83,11 +83,8 @@ def read_profile_table(path: str | os.PathLike) -> tuple[pd.DataFrame, int]:
         raise _fail(path, "file not found")
     suffix = path.suffix.lower()
     try:
-        if suffix == ".parquet":
-            return pq.read_table(path).to_pandas(), 1
-        if suffix in (".xlsx", ".xlsm"):
-            # The first sheet, header on row 1, every cell as text (spreadsheet row numbers).
-            return pd.read_excel(path, sheet_name=0, dtype=str, engine="openpyxl").fillna(""), 2
+        if suffix in (".parquet", ".xlsx", ".xlsm"):
+            return _read_binary_table(path, suffix)
         if suffix in (".jsonl", ".ndjson"):
             rows = []
             with open(path, encoding="utf-8-sig") as fh:
@@ -122,6 +119,20 @@ def read_profile_table(path: str | os.PathLike) -> tuple[pd.DataFrame, int]:
     except (pd.errors.ParserError, pa.ArrowException, ValueError, OSError, KeyError, zipfile.BadZipFile) as exc:
         raise _fail(path, f"cannot read the file: {str(exc).splitlines()[0]}") from None
     raise _fail(path, f"unsupported file type '{suffix}'; use .csv, .tsv, .xlsx, .parquet or .jsonl")
+
+
+def _read_binary_table(path: Path, suffix: str) -> tuple[pd.DataFrame, int]:
+    """Parquet or XLSX: a damaged file can fail anywhere inside pyarrow, zipfile, zlib or the
+    XML parser, with their own exception types; all of them mean "cannot read this file"."""
+    try:
+        if suffix == ".parquet":
+            return pq.read_table(path).to_pandas(), 1
+        # The first sheet, header on row 1, every cell as text (spreadsheet row numbers).
+        return pd.read_excel(path, sheet_name=0, dtype=str, engine="openpyxl").fillna(""), 2
+    except Exception as exc:  # noqa: BLE001 - third-party parsers of untrusted bytes
+        detail = (str(exc).splitlines() or [""])[0][:200] or type(exc).__name__
+        kind = "Parquet" if suffix == ".parquet" else "Excel workbook"
+        raise _fail(path, f"cannot read the file as {kind}: {detail}") from None
 
 
 def load_profiles(path: str | os.PathLike) -> pd.DataFrame:

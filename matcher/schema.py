@@ -189,6 +189,8 @@ def _as_list(value) -> list[str] | None:
         return None
     out = []
     for item in items:
+        if isinstance(item, (list, tuple, dict, set, np.ndarray)):
+            return None  # nested lists are refused unread: str() of a YAML alias bomb would be huge
         if _is_missing(item):
             continue
         if not isinstance(item, str):
@@ -352,10 +354,15 @@ def known_facets(row: dict) -> list[str]:
 
 def _validate_cell(col: Column, value, row_no: int, problems: _Problems):
     name = col.name
+    if col.kind != "list" and isinstance(value, (list, tuple, dict, set, np.ndarray)):
+        # Refused unread: formatting a nested value (a YAML alias bomb) could take minutes.
+        problems.add(row_no, name, None, f"expected a single value, got {type(value).__name__}")
+        return None
     if col.kind == "list":
         items = _as_list(value)
         if items is None:
-            problems.add(row_no, name, value, f"expected a list or ';'-separated text, got {type(value).__name__}")
+            problems.add(row_no, name, None, f"expected a list of texts or ';'-separated text, got "
+                         f"{type(value).__name__}" + (" holding lists" if isinstance(value, (list, tuple)) else ""))
             return []
         too_long = [x for x in items if len(x) > col.max_chars]
         if too_long:
@@ -381,10 +388,10 @@ def _validate_cell(col: Column, value, row_no: int, problems: _Problems):
             problems.add(row_no, name, value, f"'{name}' is required and empty")
         return None
     if col.kind == "str":
-        text = str(value).strip() if not isinstance(value, bytes) else None
-        if text is None:
-            problems.add(row_no, name, value, "expected text")
+        if isinstance(value, (bytes, list, tuple, dict, set, np.ndarray)):
+            problems.add(row_no, name, None, f"expected text, got {type(value).__name__}")
             return None
+        text = str(value).strip()
         if len(text) > col.max_chars:
             problems.add(row_no, name, text[:40] + "...",
                          f"text is {len(text):,} characters long (at most {col.max_chars:,})")

@@ -219,19 +219,8 @@ def read_survey_grid(path: str | Path) -> list[list]:
             frame = pd.read_csv(io.StringIO(text), sep=sep, header=None, dtype=str, keep_default_na=False,
                                 skip_blank_lines=False, engine="python")
             return frame.values.tolist()
-        if suffix in (".xlsx", ".xlsm"):
-            from openpyxl import load_workbook
-
-            wb = load_workbook(path, read_only=True, data_only=True)
-            try:
-                ws = wb.worksheets[0]
-                return [list(r) for r in ws.iter_rows(values_only=True)]
-            finally:
-                wb.close()
-        if suffix == ".parquet":
-            frame = pq.read_table(path).to_pandas()
-            header = [str(c) for c in frame.columns]
-            return [header] + [list(r) for r in frame.itertuples(index=False, name=None)]
+        if suffix in (".xlsx", ".xlsm", ".parquet"):
+            return _read_binary_grid(path, suffix)
     except ProfileValidationError:
         raise
     except pd.errors.ParserError as exc:
@@ -239,11 +228,28 @@ def read_survey_grid(path: str | Path) -> list[list]:
     except (pa.ArrowException, ValueError, OSError, KeyError, IndexError, TypeError, EOFError, zipfile.BadZipFile,
             UnicodeDecodeError, RecursionError) as exc:
         raise _fail(path, f"cannot read the file: {(str(exc).splitlines() or [type(exc).__name__])[0]}") from None
-    except Exception as exc:  # openpyxl raises its own exception types for damaged workbooks
-        if type(exc).__module__.startswith(("openpyxl", "xml", "defusedxml")):
-            raise _fail(path, f"cannot read the workbook: {type(exc).__name__}") from None
-        raise
     raise _fail(path, f"unsupported file type '{suffix}'; use .csv, .tsv, .xlsx or .parquet")
+
+
+def _read_binary_grid(path: Path, suffix: str) -> list[list]:
+    """XLSX (first sheet, values not formulas) or Parquet. A damaged file can fail anywhere in
+    zipfile, zlib, the XML parser, openpyxl or pyarrow: all of it means "cannot read"."""
+    try:
+        if suffix == ".parquet":
+            frame = pq.read_table(path).to_pandas()
+            header = [str(c) for c in frame.columns]
+            return [header] + [list(r) for r in frame.itertuples(index=False, name=None)]
+        from openpyxl import load_workbook
+
+        wb = load_workbook(path, read_only=True, data_only=True)
+        try:
+            return [list(r) for r in wb.worksheets[0].iter_rows(values_only=True)]
+        finally:
+            wb.close()
+    except Exception as exc:  # noqa: BLE001 - third-party parsers of untrusted bytes
+        detail = (str(exc).splitlines() or [""])[0][:200] or type(exc).__name__
+        kind = "Parquet" if suffix == ".parquet" else "Excel workbook"
+        raise _fail(path, f"cannot read the file as {kind}: {detail}") from None
 
 
 # ---------------------------------------------------------------------------- mapping headers
