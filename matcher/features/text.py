@@ -147,7 +147,7 @@ def _digest(model_id: str, text: str) -> bytes:
 class CachedEncoder:
     """Wraps an Encoder with a content-hash cache, optionally persisted beside an index.
 
-    On disk: a snapshot `<path>` (.npz: 32-byte sha256 keys, float32 vectors, model id) plus
+    On disk: a snapshot `<path>` (.npz: sha256 keys as n x 32 bytes, float32 vectors, model id) plus
     delta files `<path>.delta/NNNNNN.npz` holding only the entries added since. A save after a
     small edit writes just the new vectors (O(changed), not O(cache)); when the deltas grow
     past `compact_ratio` of the snapshot (or pass `max_deltas` files) one new snapshot replaces
@@ -193,9 +193,12 @@ class CachedEncoder:
                 return -1  # a cache of another model is ignored, never mixed in
             keys, vectors = data["keys"], data["vectors"]
         if keys.dtype.kind == "U":  # the first layout: hex strings
-            keys = np.array([bytes.fromhex(k) for k in keys.tolist()], dtype="S32")
-        self._vectors.update(zip(keys.tolist(), vectors))
-        return len(keys)
+            digests = [bytes.fromhex(k) for k in keys.tolist()]
+        else:  # (n, 32) uint8: not "S32", which would strip a digest's trailing zero bytes
+            blob = np.ascontiguousarray(keys, dtype=np.uint8).tobytes()
+            digests = [blob[i:i + 32] for i in range(0, len(blob), 32)]
+        self._vectors.update(zip(digests, vectors))
+        return len(digests)
 
     def _load(self) -> None:
         try:
@@ -229,7 +232,7 @@ class CachedEncoder:
         from ..io import atomic_path
 
         target.parent.mkdir(parents=True, exist_ok=True)
-        key_array = np.array(keys, dtype="S32")
+        key_array = np.frombuffer(b"".join(keys), dtype=np.uint8).reshape(len(keys), 32)
         vectors = np.stack([self._vectors[k] for k in keys]) if keys else np.zeros((0, 0), np.float32)
         with atomic_path(target) as tmp:
             with open(tmp, "wb") as fh:
