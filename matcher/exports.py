@@ -62,7 +62,9 @@ def csv_bytes(frame: pd.DataFrame) -> bytes:
         if safe[col].dtype == object or str(safe[col].dtype).startswith(("str", "string")):
             safe[col] = safe[col].map(spreadsheet_safe)
     safe.columns = [spreadsheet_safe(str(c)) for c in safe.columns]
-    return safe.to_csv(index=False).encode("utf-8")
+    # CRLF line ends: a cell holding a bare CR (or LF) is then quoted, so no spreadsheet starts a
+    # new row (with a formula) inside it.
+    return safe.to_csv(index=False, lineterminator="\r\n").encode("utf-8")
 
 
 # ---------------------------------------------------------------------------- the brief
@@ -127,8 +129,11 @@ _MD_SPECIAL = re.compile(r"([\\`*_\[\]<>|#~])")
 
 
 def md_escape(text) -> str:
-    """Escape Markdown syntax (and HTML angle brackets) in text that is not ours."""
-    return _MD_SPECIAL.sub(r"\\\1", str(text)) if text is not None else ""
+    """Escape Markdown syntax (and HTML angle brackets) in text that is not ours. Line breaks
+    become spaces, so a value cannot start a heading, list, table or rule of its own."""
+    if text is None:
+        return ""
+    return _MD_SPECIAL.sub(r"\\\1", " ".join(str(text).split()))
 
 
 def _fmt(value, unknown: str = "unknown") -> str:

@@ -640,7 +640,7 @@ def write_profiles(profiles: pd.DataFrame, out: str | Path) -> None:
         for col in flat.columns:
             flat[col] = [";".join(v) if isinstance(v, list) else spreadsheet_safe(v) for v in flat[col]]
         with atomic_path(out) as tmp:
-            flat.to_csv(tmp, index=False)
+            flat.to_csv(tmp, index=False, lineterminator="\r\n")  # CR/LF inside a cell: quoted
     else:
         raise MatcherError(f"cannot write '{out.suffix}': use .parquet, .jsonl or .csv")
 
