@@ -76,7 +76,7 @@ def part_twins(n: int, queries: int = 100) -> dict:
     out: dict = {"part": "twins"}
     t0 = time.perf_counter()
     if n == 0:
-        rec = TwinRecommender.from_data(build="missing")
+        rec = TwinRecommender.from_data(build="stale")
         out.update(source="shipped", n=rec.index.n, load_s=time.perf_counter() - t0)
     else:
         from benchmarks.synth import SentencePoolEncoder, pool_vectors, synth_profiles

@@ -47,7 +47,7 @@ IVF_NPROBE = 16
 # Filtered ANN search: when fewer than this share of rows is allowed, the allowed rows are
 # scored exactly (cheaper than the whole index, and a graph walk that must skip most nodes
 # loses recall).
-EXACT_SUBSET_SHARE = 0.2
+EXACT_SUBSET_SHARE = 0.05
 
 
 def _plan(kind: str, n: int) -> dict:
