@@ -217,7 +217,7 @@ def read_survey_grid(path: str | Path) -> list[list]:
                 raise _fail(path, "the file holds NUL bytes: it is not a text export")
             sep = "\t" if suffix == ".tsv" else _sniff_sep(text)
             frame = pd.read_csv(io.StringIO(text), sep=sep, header=None, dtype=str, keep_default_na=False,
-                                skip_blank_lines=False, engine="python")
+                                skip_blank_lines=False, engine="c")
             return frame.values.tolist()
         if suffix in (".xlsx", ".xlsm", ".parquet"):
             return _read_binary_grid(path, suffix)
