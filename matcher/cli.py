@@ -110,6 +110,11 @@ def build_parser() -> argparse.ArgumentParser:
                         help="embedding model (use-multilingual-v3 for cross-lingual search)")
         sp.add_argument("--format", choices=["table", "json", "csv"], default="table")
         _add_data_options(sp)
+    sv = sub.add_parser("import-survey", add_help=False,
+                        help="map a network's city-survey export (CSV/XLSX/Parquet) onto profiles, with a report "
+                             "(run `matcher import-survey --help`)")
+    sv.add_argument("rest", nargs=argparse.REMAINDER)
+
     s3 = cases_sub.add_parser("import", help="validate a network's case-study library and install it in a data folder")
     s3.add_argument("path", help="JSONL, CSV, Parquet, or a folder of Markdown/text files with front matter")
     s3.add_argument("--data-dir", required=True,
@@ -389,10 +394,20 @@ def _cmd_embed(args) -> int:
     return 0
 
 
+def _cmd_import_survey(args) -> int:
+    from .survey import import_survey_main
+
+    return import_survey_main(args.rest)
+
+
 def main(argv: list[str] | None = None) -> int:
+    argv = sys.argv[1:] if argv is None else list(argv)
+    if argv[:1] == ["import-survey"]:  # its own parser (matcher/survey.py), options included
+        return _cmd_import_survey(argparse.Namespace(rest=argv[1:]))
     args = build_parser().parse_args(argv)
     handler = {"build": _cmd_build, "twins": _cmd_twins, "evaluate": _cmd_evaluate,
                "reviewers": _cmd_reviewers, "cohorts": _cmd_cohorts, "cases": _cmd_cases,
+               "import-survey": _cmd_import_survey,
                "embed": _cmd_embed}[args.command]
     try:
         return handler(args)
