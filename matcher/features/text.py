@@ -192,6 +192,8 @@ class CachedEncoder:
             if str(data["model_id"]) != self.model_id:
                 return -1  # a cache of another model is ignored, never mixed in
             keys, vectors = data["keys"], data["vectors"]
+            if vectors.ndim != 2 or (len(vectors) and vectors.shape[1] != self.dim):
+                return -1  # same name, another dimension: ignored, re-encoded
         if keys.dtype.kind == "U":  # the first layout: hex strings
             digests = [bytes.fromhex(k) for k in keys.tolist()]
         else:  # (n, 32) uint8: not "S32", which would strip a digest's trailing zero bytes

@@ -217,7 +217,8 @@ def save_index(index: VectorIndex, root: str | Path, tables: dict[str, pd.DataFr
     root = Path(root)
     versions = root / "versions"
     versions.mkdir(parents=True, exist_ok=True)
-    version = _dt.datetime.now(_dt.timezone.utc).strftime("%Y%m%dT%H%M%S") + "-" + uuid.uuid4().hex[:8]
+    # Microseconds keep names in build order even for builds a moment apart (pruning is by name).
+    version = _dt.datetime.now(_dt.timezone.utc).strftime("%Y%m%dT%H%M%S%f") + "-" + uuid.uuid4().hex[:8]
     staging = versions / f".{version}.partial"
     staging.mkdir()
     faiss.write_index(index.faiss_index, str(staging / "index.faiss"))
@@ -238,8 +239,8 @@ def save_index(index: VectorIndex, root: str | Path, tables: dict[str, pd.DataFr
     index.folder = final
     # Keep the previous version for readers that opened it a moment ago; drop older ones
     # and the leftovers of killed builds.
-    done = sorted((p for p in versions.iterdir() if not p.name.startswith(".")), key=lambda p: p.name)
-    for old in done[:-2] + [p for p in versions.iterdir() if p.name.endswith(".partial")]:
+    done = sorted((p for p in versions.iterdir() if not p.name.startswith(".") and p != final), key=lambda p: p.name)
+    for old in done[:-1] + [p for p in versions.iterdir() if p.name.endswith(".partial")]:
         shutil.rmtree(old, ignore_errors=True)
     return final
 
