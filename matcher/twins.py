@@ -15,7 +15,7 @@ from typing import Callable
 import numpy as np
 import pandas as pd
 
-from .config import FACETS, SETTING_DEFAULTS, SIZE_BANDS, default_data_dir, default_index_dir, normalise_weights
+from .config import SETTING_DEFAULTS, SIZE_BANDS, default_data_dir, default_index_dir, normalise_weights
 from .errors import ConfigError, IndexMismatchError, IndexMissingError, ProfileValidationError
 from .features import CachedEncoder, ProfileFeaturizer, SentenceTransformerEncoder, haversine_km
 from .features.text import Encoder, model_slug

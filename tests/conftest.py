@@ -4,6 +4,13 @@ from __future__ import annotations
 
 import hashlib
 import os
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from contextlib import contextmanager
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -69,3 +76,49 @@ def real_index_dir(tmp_path_factory):
 def real_recommender(real_encoder, real_index_dir) -> TwinRecommender:
     """The shipped data with the real model, built once into a temporary index folder."""
     return TwinRecommender.from_data(index_dir=real_index_dir, encoder=real_encoder, build="missing")
+
+
+REPO = Path(__file__).resolve().parent.parent
+APP = str(REPO / "app_streamlit.py")
+
+
+@contextmanager
+def streamlit_server(index_dir):
+    """`streamlit run` of the app on a free local port, stopped on exit; yields its URL."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    env = dict(os.environ, MATCHER_INDEX_DIR=str(index_dir), HF_HUB_OFFLINE="1")
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "streamlit", "run", APP, "--server.headless", "true", "--server.port", str(port),
+         "--server.address", "127.0.0.1", "--browser.gatherUsageStats", "false"],
+        cwd=REPO, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    url = f"http://127.0.0.1:{port}"
+    try:
+        for _ in range(120):
+            try:
+                if urllib.request.urlopen(f"{url}/_stcore/health", timeout=2).read() == b"ok":
+                    break
+            except OSError:
+                time.sleep(0.5)
+        else:
+            pytest.fail("streamlit did not start")
+        yield url
+    finally:
+        proc.terminate()
+        try:
+            proc.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+
+
+@pytest.fixture
+def app(real_recommender, real_index_dir, monkeypatch):
+    """The app under streamlit.testing.v1.AppTest, first run done, on the session's index."""
+    from streamlit.testing.v1 import AppTest
+
+    monkeypatch.setenv("MATCHER_INDEX_DIR", str(real_index_dir))
+    at = AppTest.from_file(APP, default_timeout=600)
+    at.run()
+    assert not at.exception, at.exception
+    return at

@@ -3,15 +3,15 @@ model (index built once per session in a temporary folder)."""
 from __future__ import annotations
 
 import io
-from pathlib import Path
 
 import pandas as pd
 import pytest
 from streamlit.runtime.memory_media_file_storage import MemoryMediaFileStorage
 from streamlit.testing.v1 import AppTest
 
+from .conftest import APP
+
 pytestmark = pytest.mark.integration
-APP = str(Path(__file__).resolve().parent.parent / "app_streamlit.py")
 
 
 @pytest.fixture
@@ -29,13 +29,6 @@ def downloads(monkeypatch):
     return captured
 
 
-@pytest.fixture
-def app(real_recommender, real_index_dir, monkeypatch):
-    monkeypatch.setenv("MATCHER_INDEX_DIR", str(real_index_dir))
-    at = AppTest.from_file(APP, default_timeout=600)
-    at.run()
-    assert not at.exception, at.exception
-    return at
 
 
 def _shown(at) -> pd.DataFrame:

@@ -3,14 +3,11 @@ from __future__ import annotations
 
 import json
 
-import numpy as np
-import pandas as pd
 import pytest
 
 from matcher.case_studies import (CASE_FILE, CaseFilters, CaseLibrary, chunk_text, load_case_studies)
 from matcher.config import default_data_dir
 from matcher.errors import ConfigError, ProfileValidationError
-from matcher.features import CachedEncoder
 
 from .conftest import FakeEncoder
 

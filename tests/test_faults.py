@@ -117,7 +117,7 @@ def test_build_killed_at_random_moments_leaves_the_last_good_index(small_data, t
             if proc.poll() is None:
                 proc.kill()
             proc.wait(timeout=30)
-            out = proc.stdout.read()
+            proc.stdout.read()  # drain the pipe before closing it
             proc.stdout.close(), proc.stderr.close()
         kills.append(round(delay / duration, 2))
         _usable(data, index)  # after every kill: the live index loads, checks and answers

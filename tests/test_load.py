@@ -14,15 +14,14 @@ from __future__ import annotations
 import asyncio
 import json
 import os
-import subprocess
-import sys
 import time
 import urllib.request
 
 import numpy as np
 import pytest
 
-from tests.test_browser import ARGS, CHROMIUM, REPO, _free_port
+from tests.conftest import streamlit_server
+from tests.test_browser import ARGS, CHROMIUM
 
 SESSIONS = int(os.environ.get("MATCHER_LOAD_SESSIONS", "20"))
 WAIT_MS = 240_000
@@ -35,30 +34,8 @@ pytestmark = [
 
 @pytest.fixture(scope="module")
 def server(real_recommender, real_index_dir):
-    port = _free_port()
-    env = dict(os.environ, MATCHER_INDEX_DIR=str(real_index_dir), HF_HUB_OFFLINE="1")
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "streamlit", "run", str(REPO / "app_streamlit.py"), "--server.headless", "true",
-         "--server.port", str(port), "--server.address", "127.0.0.1", "--browser.gatherUsageStats", "false"],
-        cwd=REPO, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    url = f"http://127.0.0.1:{port}"
-    try:
-        for _ in range(120):
-            try:
-                if urllib.request.urlopen(f"{url}/_stcore/health", timeout=2).read() == b"ok":
-                    break
-            except OSError:
-                time.sleep(0.5)
-        else:
-            pytest.fail("streamlit did not start")
+    with streamlit_server(real_index_dir) as url:
         yield url
-    finally:
-        proc.terminate()
-        try:
-            proc.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait(timeout=10)
 
 
 IDLE = ("() => !document.querySelector('[data-testid=\"stStatusWidget\"]') && "

@@ -155,20 +155,7 @@ def test_twins_table_csv_of_a_hostile_asker(hostile_result):
     assert not any(v.startswith(("=", "+", "@", "\t", "\r")) for col in back for v in back[col])
 
 
-# ---------------------------------------------------------------------------- the app
-APP = str(REPO / "app_streamlit.py")
-
-
-@pytest.fixture
-def app(real_recommender, real_index_dir, monkeypatch):
-    from streamlit.testing.v1 import AppTest
-
-    monkeypatch.setenv("MATCHER_INDEX_DIR", str(real_index_dir))
-    at = AppTest.from_file(APP, default_timeout=600)
-    at.run()
-    assert not at.exception, at.exception
-    return at
-
+# ---------------------------------------------------------------------------- the app (fixture `app`: conftest)
 
 def _page_text(at) -> str:
     parts = [e.value for e in at.error] + [m.value for m in at.markdown] + [e.value for e in at.exception]
