@@ -21,9 +21,9 @@ from scipy import sparse
 from sentencex import segment
 
 from .config import SIZE_BANDS, default_data_dir, default_index_dir
-from .errors import ConfigError, IndexMismatchError, IndexMissingError, ProfileValidationError
+from .errors import ConfigError, ProfileValidationError
 from .features.text import CachedEncoder, Encoder, make_encoder, model_slug
-from .index import VectorIndex, build_index, layout_hash, load_index, save_index
+from .index import VectorIndex, build_index, layout_hash, open_index, save_index
 from .index.store import FORMAT_VERSION
 from .io import atomic_write_parquet, file_sha256, read_profile_table
 from .lookup import resolve_city_ids
@@ -351,16 +351,12 @@ class CaseLibrary:
                                           if twins else None}),
             "schema_sha256": schema_fingerprint(),
         }
-        try:
-            if build == "always":
-                raise IndexMissingError("rebuild requested")
-            index = load_index(folder, expected)
+        index = open_index(folder, expected, build, say)
+        if index is not None:
             cases = _read_table(index.folder / "cases.parquet")
             passages = pd.read_parquet(index.folder / "passages.parquet")
             report = index.manifest.get("tag_inference", {})
-        except (IndexMissingError, IndexMismatchError) as exc:
-            if build == "never" or (isinstance(exc, IndexMismatchError) and build == "missing"):
-                raise
+        else:
             say(f"Building the case-study index from {path}")
             cases = load_case_studies(path)
             cases, passages, vectors, report = cls.prepare(cases, cached, twins)

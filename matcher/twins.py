@@ -16,10 +16,10 @@ import numpy as np
 import pandas as pd
 
 from .config import SETTING_DEFAULTS, SIZE_BANDS, default_data_dir, default_index_dir, normalise_weights
-from .errors import ConfigError, IndexMismatchError, IndexMissingError, ProfileValidationError
+from .errors import ConfigError, IndexMismatchError, ProfileValidationError
 from .features import CachedEncoder, ProfileFeaturizer, SentenceTransformerEncoder, haversine_km
 from .features.text import Encoder, model_slug
-from .index import VectorIndex, build_index, layout_hash, load_index, save_index
+from .index import VectorIndex, build_index, layout_hash, open_index, save_index
 from .index.store import FORMAT_VERSION
 from .io import file_sha256, load_profiles, read_validated_profiles, shipped_profiles_path
 from .lookup import CityLookup, resolve_city_ids
@@ -153,8 +153,6 @@ class TwinRecommender:
         never used as is.
         """
         say = progress or (lambda msg: None)
-        if build not in ("missing", "stale", "always", "never"):
-            raise ConfigError(f"build must be missing, stale, always or never, got {build!r}")
         data_dir = Path(data_dir or default_data_dir())
         index_dir = Path(index_dir or default_index_dir())
         profile_path = shipped_profiles_path(data_dir)
@@ -171,19 +169,13 @@ class TwinRecommender:
             "layout_sha256": layout_hash(featurizer.spec()),
             "schema_sha256": schema_fingerprint(),
         }
-        try:
-            if build == "always":
-                raise IndexMissingError("rebuild requested")
-            index = load_index(index_dir, expected)
+        index = open_index(index_dir, expected, build, say)
+        if index is not None:
             # Same profile bytes and same schema code as at build time: the table validated
             # then is reused, so a warm start does not validate 20,000 rows again.
             profiles = read_validated_profiles(index.folder / VALIDATED_PROFILES)
             lookup = CityLookup(profiles, pd.read_parquet(index.folder / LOOKUP_KEYS))
-        except (IndexMissingError, IndexMismatchError) as exc:
-            if build == "never" or (isinstance(exc, IndexMismatchError) and build == "missing"):
-                raise
-            if isinstance(exc, IndexMismatchError):
-                say(f"Rebuilding: {exc}")
+        else:
             say(f"Reading profiles from {profile_path}")
             profiles = load_profiles(profile_path)
             lookup = CityLookup(profiles)

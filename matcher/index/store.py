@@ -20,7 +20,7 @@ import faiss
 import numpy as np
 import pandas as pd
 
-from ..errors import IndexMismatchError, IndexMissingError
+from ..errors import ConfigError, IndexMismatchError, IndexMissingError
 from ..io import atomic_write_json, atomic_write_parquet, atomic_write_text, file_sha256
 
 FORMAT_VERSION = 1
@@ -299,3 +299,28 @@ def load_index(root: str | Path, expected: dict) -> VectorIndex:
     if index.ntotal != len(ids) or index.d != manifest.get("dim"):
         raise IndexMismatchError(f"The index in {folder} is inconsistent with its manifest. {REBUILD_HINT}")
     return VectorIndex(index, ids, manifest, folder)
+
+
+BUILD_MODES = ("missing", "stale", "always", "never")
+
+
+def open_index(root: str | Path, expected: dict, build: str = "missing", say=None) -> VectorIndex | None:
+    """The build policy in one place: the saved index when it may be used as is, or None when
+    the caller must build one. build="missing" builds only when none exists; "stale" also
+    replaces one made for other data, model or settings; "always" rebuilds; "never" only
+    loads. A mismatched index is never returned."""
+    if build not in BUILD_MODES:
+        raise ConfigError(f"build must be one of {', '.join(BUILD_MODES)}, got {build!r}")
+    if build == "always":
+        return None
+    try:
+        return load_index(root, expected)
+    except IndexMissingError:
+        if build == "never":
+            raise
+    except IndexMismatchError as exc:
+        if build in ("never", "missing"):
+            raise
+        if say:
+            say(f"Rebuilding: {exc}")
+    return None
