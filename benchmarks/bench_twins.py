@@ -22,8 +22,8 @@ import faiss  # noqa: E402
 import numpy as np  # noqa: E402
 from sklearn.neighbors import NearestNeighbors  # noqa: E402
 
-from matcher.config import normalise_weights  # noqa: E402
-from matcher.twins import TwinFilters, TwinRecommender  # noqa: E402
+from matcher.candidates import TwinFilters  # noqa: E402
+from matcher.matcher import Matcher  # noqa: E402
 
 
 def median_ms(fn, repeat: int) -> float:
@@ -43,11 +43,11 @@ def main() -> None:
     args = ap.parse_args()
     faiss.omp_set_num_threads(1)
 
-    rec = TwinRecommender.from_data(build="missing")
+    rec = Matcher.open(build="missing").twins
     n, d = rec.index.n, rec.index.faiss_index.d
     row = rec.resolve(args.city)
     X = rec.index.vectors(np.arange(n))
-    q = X[row] * rec._weight_vector(normalise_weights(None))
+    q = X[row] * rec.weight_vector(None)
     all_rows = TwinFilters(profiled_only=False)
 
     def faiss_only():

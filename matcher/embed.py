@@ -79,7 +79,7 @@ def embed_local(path: str | Path, column: str, out: str | Path, encoder=None, mo
                 progress: Callable[[int], None] | None = None) -> EmbedStats:
     """Stream the Parquet file in row batches through one encoder and write `out` as it goes."""
     from .features.text import make_encoder
-    from .io import atomic_path
+    from .files import atomic_path
 
     path, out = Path(path), Path(out)
     pf = _check_input(path, column, keep)
@@ -139,7 +139,7 @@ def embed_ray(path: str | Path, column: str, out: str | Path, model: str = DEFAU
     except ImportError:
         raise ConfigError("The Ray engine needs Ray Data: pip install 'matcher[ray]' "
                           "(or pip install 'ray[data]').") from None
-    from .io import atomic_path
+    from .files import atomic_path
 
     path, out = Path(path), Path(out)
     pf = _check_input(path, column, keep)

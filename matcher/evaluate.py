@@ -13,9 +13,9 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from .config import DEFAULT_WEIGHTS
 from .errors import MatcherError, ProfileValidationError
-from .twins import TwinFilters, TwinRecommender
+from .candidates import TwinFilters
+from .twins import TwinRecommender
 
 PAIR_COLUMNS = ("city", "country_code", "peer", "peer_country_code", "relation", "source")
 
@@ -86,13 +86,14 @@ def evaluate_twins(recommender: TwinRecommender, pairs: pd.DataFrame, ks=(1, 5, 
             partners[rel][b].add(a)
 
     facets = list(recommender.featurizer.facet_slices_)
+    defaults = recommender.featurizer.default_weights
     # The focus-group labels were written from the same sessions as the barriers, sectors and
     # needs the seeds give those cities, so those facets partly restate the label. This
     # system scores without them, as a leak-free view.
     survey_text = ("barriers", "sectors", "narrative")
     systems = {
         "recommender": None,
-        "without barriers/sectors/narrative": {f: (0.0 if f in survey_text else DEFAULT_WEIGHTS[f]) for f in facets},
+        "without barriers/sectors/narrative": {f: (0.0 if f in survey_text else defaults[f]) for f in facets},
         "size only": {f: (1.0 if f == "size" else 0.0) for f in facets},
         "geography only": {f: (1.0 if f == "geography" else 0.0) for f in facets},
     }
@@ -150,7 +151,7 @@ def cross_lingual_top_k(library, queries: pd.DataFrame, k: int = 3, weights: dic
     """Share of translated queries whose own case study is in the top k, per language."""
     out: dict[str, list[bool]] = defaultdict(list)
     for q in queries.to_dict("records"):
-        ids = [h.case_id for h in library.search(q["text"], k=k, weights=weights)]
+        ids = [h.case_id for h in library.search(q["text"], k=k, weights=weights).matches]
         out[q["lang"]].append(q["case_id"] in ids)
         out["all"].append(q["case_id"] in ids)
     return {lang: float(np.mean(v)) for lang, v in out.items()}

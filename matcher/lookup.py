@@ -8,7 +8,7 @@ import pandas as pd
 from rapidfuzz import fuzz, process
 
 from .errors import AmbiguousCityError, UnknownCityError
-from .schema import normalise_key
+from .vocab import normalise_key
 
 # A candidate this many times larger than every other one is taken as the obvious meaning
 # ("Bergen" -> Bergen, NO rather than Bergen, NL); otherwise the caller must say which.

@@ -29,10 +29,10 @@ from dataclasses import asdict, dataclass, field
 
 import numpy as np
 
-from .config import SETTING_DEFAULTS
 from .errors import ConfigError
-from .network_explain import (InfeasibleRulesError, city_label, join_names, maturity_rank,
-                              resolve_rows)
+from .mentor import TOP_MATURITY, maturity_rank, more_mature
+from .network import InfeasibleRulesError, city_label, join_names, resolve_rows
+from .protocols import TwinSpace
 
 __all__ = ["ReviewRules", "Review", "ReviewAssignment", "ReviewProblem", "assign_reviewers", "InfeasibleRulesError"]
 
@@ -111,26 +111,26 @@ class ReviewAssignment:
 class ReviewProblem:
     """Plans x reviewers: affinities, allowed pairs, locks and the more-mature structure."""
 
-    def __init__(self, rec, plans, reviewers, rules: ReviewRules, weights, maturity):
+    def __init__(self, space: TwinSpace, plans, reviewers, rules: ReviewRules, weights, maturity):
         if rules.per_plan < 1:
             raise ConfigError(f"per_plan must be at least 1, got {rules.per_plan}.")
         if rules.min_load < 0 or rules.max_load < rules.min_load:
             raise ConfigError(f"Loads must satisfy 0 <= min_load <= max_load, got {rules.min_load}-{rules.max_load}.")
-        self.rec, self.rules = rec, rules
-        self.plan_rows = resolve_rows(rec, plans)
-        self.rev_rows = self.plan_rows if reviewers is None else resolve_rows(rec, reviewers)
+        self.space, self.rules = space, rules
+        self.plan_rows = resolve_rows(space, plans)
+        self.rev_rows = self.plan_rows if reviewers is None else resolve_rows(space, reviewers)
         if not self.plan_rows:
             raise ConfigError("No plans to review.")
         if not self.rev_rows:
             raise ConfigError("No reviewer cities given.")
         P, R = len(self.plan_rows), len(self.rev_rows)
         self.P, self.R = P, R
-        prof = rec.profiles
-        self.plan_label = [city_label(rec, r) for r in self.plan_rows]
-        self.rev_label = [city_label(rec, r) for r in self.rev_rows]
+        prof = space.profiles
+        self.plan_label = [city_label(space, r) for r in self.plan_rows]
+        self.rev_label = [city_label(space, r) for r in self.rev_rows]
         union = sorted(set(self.plan_rows) | set(self.rev_rows))
         pos = {r: i for i, r in enumerate(union)}
-        S = rec.similarity_matrix(union, weights)
+        S = space.similarity_matrix(union, weights)
         pi = np.array([pos[r] for r in self.plan_rows])
         ri = np.array([pos[r] for r in self.rev_rows])
         self.twin = S[np.ix_(pi, ri)]
@@ -164,7 +164,7 @@ class ReviewProblem:
             for pair in rules.conflicts:
                 if len(pair) != 2:
                     raise ConfigError(f"A conflict is a pair of cities, got {pair!r}.")
-                a, b = resolve_rows(rec, [pair[0]])[0], resolve_rows(rec, [pair[1]])[0]
+                a, b = resolve_rows(space, [pair[0]])[0], resolve_rows(space, [pair[1]])[0]
                 for x, y in ((a, b), (b, a)):
                     if x in pindex and y in rindex:
                         m[pindex[x], rindex[y]] = False
@@ -184,27 +184,24 @@ class ReviewProblem:
         # Maturity: the staff's own mapping wins over the profile's.
         mat_override = {}
         for key, level in (maturity or {}).items():
-            mat_override[resolve_rows(rec, [key])[0]] = level
+            mat_override[resolve_rows(space, [key])[0]] = level
 
-        def level(row):
-            return maturity_rank(mat_override.get(row, prof["maturity"].iat[row]))
-
-        self.mat_p = [level(r) for r in self.plan_rows]
-        self.mat_r = [level(r) for r in self.rev_rows]
-        top = max(maturity_rank(v) for v in ("starting", "developing", "advanced"))
-        self.applies = np.array([rules.more_mature and m is not None and m < top for m in self.mat_p], dtype=bool)
-        self.ahead = np.array([[mp is not None and mr is not None and mr > mp for mr in self.mat_r]
-                               for mp in self.mat_p], dtype=bool).reshape(P, R)
+        levels_p = [mat_override.get(r, prof["maturity"].iat[r]) for r in self.plan_rows]
+        levels_r = [mat_override.get(r, prof["maturity"].iat[r]) for r in self.rev_rows]
+        self.mat_p = [maturity_rank(v) for v in levels_p]
+        self.mat_r = [maturity_rank(v) for v in levels_r]
+        self.applies = np.array([rules.more_mature and m is not None and m < TOP_MATURITY for m in self.mat_p],
+                                dtype=bool)
+        self.ahead = np.array([[more_mature(lr, lp) for lr in levels_r] for lp in levels_p], dtype=bool).reshape(P, R)
 
         # Mentor bonus (reviewer ahead where the plan's city is stuck), only on allowed pairs.
         self.bonus = np.zeros((P, R))
         self.bonus_terms: dict[tuple[int, int], object] = {}
         if rules.mentor:
-            mw = float(SETTING_DEFAULTS["mentor_weight"])
             for p in range(P):
                 asker = prof.iloc[self.plan_rows[p]].to_dict()
                 for r in np.flatnonzero(allowed[p]):
-                    term = rec._mentor_term(asker, self.rev_rows[r], mw)
+                    term = space.mentor_term(asker, self.rev_rows[r])
                     self.bonus[p, r] = term.contribution
                     self.bonus_terms[(p, int(r))] = term
         self.affinity = self.twin + self.bonus
@@ -217,13 +214,13 @@ class ReviewProblem:
         for pair in rules.locks:
             if len(pair) != 2:
                 raise ConfigError(f"A lock is a (reviewer, plan) pair, got {pair!r}.")
-            rv, pl = resolve_rows(rec, [pair[0]])[0], resolve_rows(rec, [pair[1]])[0]
-            what = f"Lock '{city_label(rec, rv)} reviews {city_label(rec, pl)}'"
+            rv, pl = resolve_rows(space, [pair[0]])[0], resolve_rows(space, [pair[1]])[0]
+            what = f"Lock '{city_label(space, rv)} reviews {city_label(space, pl)}'"
             if pl not in pindex:
-                self.lock_problems.append(f"{what}: {city_label(rec, pl)} is not among the plans to review")
+                self.lock_problems.append(f"{what}: {city_label(space, pl)} is not among the plans to review")
                 continue
             if rv not in rindex:
-                self.lock_problems.append(f"{what}: {city_label(rec, rv)} is not among the reviewers")
+                self.lock_problems.append(f"{what}: {city_label(space, rv)} is not among the reviewers")
                 continue
             p, r = pindex[pl], rindex[rv]
             if rv == pl:
@@ -515,7 +512,7 @@ def _solve_cpsat(inst: ReviewProblem, fair: bool, time_limit: float, workers: in
 
 
 # ---------------------------------------------------------------------------- entry point
-def assign_reviewers(rec, plans="all", reviewers=None, rules: ReviewRules | None = None,
+def assign_reviewers(space: TwinSpace, plans="all", reviewers=None, rules: ReviewRules | None = None,
                      weights: dict[str, float] | None = None, mode: str = "total", solver: str = "auto",
                      maturity: dict | None = None, time_limit: float = 60.0, workers: int = 0,
                      explain: bool = True) -> ReviewAssignment:
@@ -532,7 +529,7 @@ def assign_reviewers(rec, plans="all", reviewers=None, rules: ReviewRules | None
         raise ConfigError(f"solver must be auto, flow or cpsat, got {solver!r}.")
     if mode == "fair" and solver == "flow":
         raise ConfigError("The fair mode (max-min) is not a flow problem; use solver='auto' or 'cpsat'.")
-    inst = ReviewProblem(rec, plans, reviewers, rules, weights, maturity)
+    inst = ReviewProblem(space, plans, reviewers, rules, weights, maturity)
     return solve_problem(inst, mode=mode, solver=solver, time_limit=time_limit, workers=workers, explain=explain)
 
 
@@ -565,15 +562,15 @@ def solve_problem(inst: ReviewProblem, mode: str = "total", solver: str = "auto"
 
 
 def _result(inst: ReviewProblem, chosen, mode, used, proven, explain) -> ReviewAssignment:
-    rec = inst.rec
+    space = inst.space
     need, cap, low, locked, split = inst.residual()
     reviews = []
     for p, r in sorted(chosen, key=lambda pr: (pr[0], -inst.affinity[pr])):
         prow, rrow = inst.plan_rows[p], inst.rev_rows[r]
-        pr, rv = rec.profiles.iloc[prow], rec.profiles.iloc[rrow]
+        pr, rv = space.profiles.iloc[prow], space.profiles.iloc[rrow]
         terms, reasons = [], []
         if explain:
-            match = rec.explain_pair(prow, rrow)
+            match = space.explain_pair(prow, rrow)
             terms = list(match.explanation)
             reasons = list(match.reasons)
         term = inst.bonus_terms.get((p, r))

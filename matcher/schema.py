@@ -5,11 +5,8 @@ fixes a file in one pass, and a table is either loaded whole or not at all.
 """
 from __future__ import annotations
 
-import csv
 import hashlib
-import json
 import math
-import re
 from dataclasses import dataclass
 from functools import lru_cache
 from importlib import resources
@@ -17,59 +14,12 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
-import pycountry
 from rapidfuzz import fuzz, process
 from unidecode import unidecode
 
 from .errors import ProfileValidationError
-
-MATURITY_LEVELS: tuple[str, ...] = ("starting", "developing", "advanced")  # ordinal, in this order
-
-
-@lru_cache(maxsize=1)
-def taxonomy() -> dict:
-    """The survey vocabularies (a copy of seed_data/taxonomy.json, which cites its sources)."""
-    return json.loads(resources.files("matcher.vocabulary").joinpath("taxonomy.json").read_text("utf-8"))
-
-
-@lru_cache(maxsize=1)
-def barrier_parents() -> dict[str, str]:
-    """Focus-group barrier wording -> the survey barrier it belongs to (editorial map, may be empty)."""
-    path = resources.files("matcher.vocabulary").joinpath("barrier_parents.csv")
-    if not path.is_file():
-        return {}
-    with path.open("r", encoding="utf-8", newline="") as fh:
-        return {row["label"]: (row.get("parent") or "").strip() for row in csv.DictReader(fh)}
-
-
-@lru_cache(maxsize=1)
-def vocabularies() -> dict[str, tuple[str, ...]]:
-    """Allowed values of each controlled list column, in survey order."""
-    tax = taxonomy()
-    survey_barriers = list(tax["barriers"])
-    extended = [label for label in barrier_parents() if label not in survey_barriers]
-    return {
-        "barriers": tuple(survey_barriers + sorted(extended)),
-        "priority_sectors": tuple(s for s in tax["priority_sectors"] if s != "Have not identified yet"),
-        "co_benefits": tuple(tax["co_benefits"]),
-        "funding_gaps": tuple(tax["funding_gaps"]),
-        "case_sectors": tuple(tax["case_study_sectors"]),
-        # A case study addresses survey barriers or funding gaps.
-        "case_barriers": tuple(survey_barriers + sorted(extended)
-                               + [g for g in tax["funding_gaps"] if g not in survey_barriers]),
-    }
-
-
-@lru_cache(maxsize=1)
-def language_codes() -> tuple[str, ...]:
-    """ISO 639-1 codes (pycountry), sorted: the fixed vocabulary of the languages facet."""
-    return tuple(sorted(lang.alpha_2 for lang in pycountry.languages if hasattr(lang, "alpha_2")))
-
-
-@lru_cache(maxsize=1)
-def country_codes() -> frozenset[str]:
-    """ISO 3166-1 alpha-2 codes, plus XK (Kosovo), which GeoNames uses."""
-    return frozenset({c.alpha_2 for c in pycountry.countries} | {"XK"})
+from .facets import FACETS, known_facets
+from .vocab import MATURITY_LEVELS, country_codes, language_codes, normalise_key, slug, vocabularies
 
 
 @lru_cache(maxsize=1)
@@ -77,14 +27,11 @@ def schema_fingerprint() -> str:
     """Hash of the validation code and vocabularies: a cached validated table is reused only
     while they are unchanged."""
     digest = hashlib.sha256(Path(__file__).read_bytes())
+    digest.update(Path(__file__).with_name("vocab.py").read_bytes())
     for name in ("taxonomy.json", "barrier_parents.csv"):
         path = resources.files("matcher.vocabulary").joinpath(name)
         digest.update(path.read_bytes() if path.is_file() else b"")
     return digest.hexdigest()
-
-
-def survey_barriers() -> tuple[str, ...]:
-    return tuple(taxonomy()["barriers"])
 
 
 @dataclass(frozen=True)
@@ -133,38 +80,10 @@ COLUMNS: tuple[Column, ...] = (
 )
 COLUMN_BY_NAME = {c.name: c for c in COLUMNS}
 
-# Which columns make each facet known (used for completeness and "not compared" reasons).
-FACET_COLUMNS: dict[str, tuple[str, ...]] = {
-    "size": ("population",),
-    "target": ("net_zero_target_year",),
-    "maturity": ("maturity",),
-    "barriers": ("barriers",),
-    "sectors": ("priority_sectors",),
-    "languages": ("languages",),
-    "co_benefits": ("co_benefits",),
-    "funding_gaps": ("funding_gaps",),
-    "geography": ("lat", "lon"),
-    "narrative": ("narrative",),
-}
-
 VOCAB_NOUNS = {"barriers": "barrier", "priority_sectors": "priority sector", "co_benefits": "co-benefit",
                "funding_gaps": "funding gap", "case_sectors": "case-study sector",
                "case_barriers": "barrier or funding gap"}
 TARGET_YEAR_RANGE = (1990, 2100)
-
-
-_NON_ALNUM = re.compile(r"[^a-z0-9]+")
-
-
-def normalise_key(text: str) -> str:
-    """Fold accents, case and punctuation: 'Köln' -> 'koln', 'Saint-Étienne' -> 'saint etienne'."""
-    text = str(text)
-    folded = (text if text.isascii() else unidecode(text)).lower()
-    return " ".join(_NON_ALNUM.sub(" ", folded).split())
-
-
-def slug(text: str) -> str:
-    return normalise_key(text).replace(" ", "-")
 
 
 def _is_missing(value) -> bool:
@@ -326,7 +245,7 @@ def validate_profiles(frame: pd.DataFrame, source: str = "<table>", first_row: i
     ]
     known = [known_facets(r) for r in out_rows]
     table["known_facets"] = known
-    table["completeness"] = [len(k) / len(FACET_COLUMNS) for k in known]
+    table["completeness"] = [len(k) / len(FACETS) for k in known]
     return table.reset_index(drop=True)
 
 
@@ -339,17 +258,6 @@ def _infer_climate_profile(row: dict) -> bool:
         or row.get("initiatives") or row.get("focus_groups") or row.get("maturity")
         or row.get("co_benefits") or row.get("funding_gaps")
     )
-
-
-def known_facets(row: dict) -> list[str]:
-    """The facets of a (validated) row that have a value."""
-    known = []
-    for facet, cols in FACET_COLUMNS.items():
-        values = [row.get(c) for c in cols]
-        if all(v is not None and not (isinstance(v, list) and not v) for v in values):
-            if not any(isinstance(v, float) and math.isnan(v) for v in values):
-                known.append(facet)
-    return known
 
 
 def _validate_cell(col: Column, value, row_no: int, problems: _Problems):

@@ -20,13 +20,11 @@ apply (rows as the user sees them in the export). Nothing is ever evaluated: cel
 """
 from __future__ import annotations
 
-import argparse
 import datetime as _dt
 import io
 import json
 import math
 import re
-import sys
 import zipfile
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -39,7 +37,8 @@ import pycountry
 from rapidfuzz import fuzz, process
 
 from .errors import MatcherError, ProfileValidationError
-from .schema import COLUMN_BY_NAME, normalise_key, taxonomy, validate_profiles, vocabularies
+from .schema import COLUMN_BY_NAME, validate_profiles
+from .vocab import normalise_key, taxonomy, vocabularies
 
 MAX_FILE_BYTES = 200 * 1024 * 1024
 MAX_CELL_CHARS = 1_000_000  # longer cells are refused when mapped (validation would refuse them anyway)
@@ -623,7 +622,8 @@ def import_survey(path: str | Path, out: str | Path | None = None, *, strict: bo
 
 def write_profiles(profiles: pd.DataFrame, out: str | Path) -> None:
     """Write imported profiles atomically: .parquet, .jsonl, or .csv (lists as ';' text, spreadsheet-safe)."""
-    from .io import atomic_path, atomic_write_parquet, atomic_write_text, spreadsheet_safe
+    from .files import atomic_path, atomic_write_parquet, atomic_write_text
+    from .io import spreadsheet_safe
 
     out = Path(out)
     suffix = out.suffix.lower()
@@ -653,44 +653,3 @@ def _json_default(value):
     if isinstance(value, np.ndarray):
         return value.tolist()
     return str(value)
-
-
-# ---------------------------------------------------------------------------- command line
-def build_parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(prog="matcher import-survey",
-                                description="Map a network's city-survey export (CSV, XLSX, Parquet) onto the "
-                                            "profile schema, with a report of every column and answer.")
-    p.add_argument("path", help="the survey export: .csv, .tsv, .xlsx or .parquet")
-    p.add_argument("--out", help="write the validated profiles here (.parquet, .jsonl or .csv; written atomically)")
-    p.add_argument("--report", help="write the mapping report here as JSON")
-    p.add_argument("--strict", action="store_true", help="refuse unknown answers instead of dropping them")
-    p.add_argument("--keep-unmapped", action="store_true", help="keep unmapped columns as x_ columns")
-    p.add_argument("--format", choices=["text", "json"], default="text", help="how to print the report")
-    return p
-
-
-def import_survey_main(argv: list[str] | None = None) -> int:
-    """`matcher import-survey EXPORT [--out profiles.parquet] [--report report.json]`: exit 0 when
-    imported, 2 with the problems (file, row, column) on stderr when the export is refused."""
-    args = build_parser().parse_args(argv)
-    try:
-        result = import_survey(args.path, args.out, strict=args.strict, keep_unmapped=args.keep_unmapped)
-        if args.report:
-            from .io import atomic_write_json
-
-            atomic_write_json(args.report, result.to_dict())
-    except MatcherError as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        return 2
-    if args.format == "json":
-        json.dump(result.to_dict(), sys.stdout, indent=2, ensure_ascii=False)
-        print()
-    else:
-        print(result.report_text())
-        if args.out:
-            print(f"Wrote {len(result.profiles)} profiles to {args.out}")
-    return 0
-
-
-if __name__ == "__main__":
-    sys.exit(import_survey_main())

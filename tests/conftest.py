@@ -2,7 +2,6 @@
 real bundled model (loaded once per session) for the integration tests."""
 from __future__ import annotations
 
-import hashlib
 import os
 import socket
 import subprocess
@@ -12,36 +11,17 @@ import urllib.request
 from contextlib import contextmanager
 from pathlib import Path
 
-import numpy as np
 import pandas as pd
 import pytest
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 
+from matcher.builds import twins_in_memory  # noqa: E402
 from matcher.io import load_profiles, shipped_profiles_path  # noqa: E402
+from matcher.matcher import Matcher  # noqa: E402
 from matcher.twins import TwinRecommender  # noqa: E402
 
-
-class FakeEncoder:
-    """Deterministic stand-in for the model: texts sharing words get similar vectors."""
-
-    model_id = "fake-bag-of-words"
-    dim = 32
-
-    def __init__(self):
-        self.encoded = 0
-
-    def encode(self, texts):
-        self.encoded += len(texts)
-        out = np.zeros((len(texts), self.dim), dtype=np.float32)
-        for i, text in enumerate(texts):
-            for word in text.lower().split():
-                h = int(hashlib.sha256(word.encode()).hexdigest()[:8], 16)
-                out[i] += np.random.default_rng(h).normal(size=self.dim)
-            norm = np.linalg.norm(out[i])
-            if norm:
-                out[i] /= norm
-        return out
+from .fakes import FakeEncoder  # noqa: E402
 
 
 @pytest.fixture(scope="session")
@@ -57,7 +37,7 @@ def curated_profiles(shipped_profiles) -> pd.DataFrame:
 
 @pytest.fixture(scope="session")
 def fake_recommender(curated_profiles) -> TwinRecommender:
-    return TwinRecommender.from_profiles(curated_profiles, FakeEncoder())
+    return twins_in_memory(curated_profiles, FakeEncoder())
 
 
 @pytest.fixture(scope="session")
@@ -73,9 +53,14 @@ def real_index_dir(tmp_path_factory):
 
 
 @pytest.fixture(scope="session")
-def real_recommender(real_encoder, real_index_dir) -> TwinRecommender:
+def real_matcher(real_encoder, real_index_dir) -> Matcher:
     """The shipped data with the real model, built once into a temporary index folder."""
-    return TwinRecommender.from_data(index_dir=real_index_dir, encoder=real_encoder, build="missing")
+    return Matcher.open(index_dir=real_index_dir, encoder=real_encoder, build="missing")
+
+
+@pytest.fixture(scope="session")
+def real_recommender(real_matcher) -> TwinRecommender:
+    return real_matcher.twins
 
 
 REPO = Path(__file__).resolve().parent.parent

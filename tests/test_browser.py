@@ -66,7 +66,7 @@ def test_find_twins_page_in_chromium(app_url):
 
 
 def test_pdf_brief_first_page_renders(real_recommender, tmp_path):
-    from matcher.exports import brief_pdf, twinning_brief
+    from matcher.present import brief_pdf, twinning_brief
 
     pdftoppm = shutil.which("pdftoppm")
     if pdftoppm is None:

@@ -5,11 +5,13 @@ import json
 
 import pytest
 
-from matcher.case_studies import (CASE_FILE, CaseFilters, CaseLibrary, chunk_text, load_case_studies)
-from matcher.config import default_data_dir
+from matcher.builds import open_case_library
+from matcher.case_studies import CASE_FILE, CaseFilters, CaseLibrary, load_case_studies
+from matcher.case_text import chunk_text
+from matcher.settings import default_data_dir
 from matcher.errors import ConfigError, ProfileValidationError
 
-from .conftest import FakeEncoder
+from .fakes import FakeEncoder
 
 
 @pytest.fixture(scope="module")
@@ -32,28 +34,28 @@ def test_shipped_library_is_valid_and_keeps_sources(shipped_cases):
 def test_key_sentence_ranks_its_case_first(library, shipped_cases):
     for case in shipped_cases.sample(15, random_state=1).to_dict("records"):
         sentence = chunk_text(case["summary"])[0].split(". ")[0]
-        hits = library.search(sentence, k=3)
+        hits = library.search(sentence, k=3).matches
         assert hits[0].case_id == case["case_id"], sentence
 
 
 def test_search_explanations_add_up_and_name_the_passage(library):
-    hits = library.search("district heating from wastewater", k=5)
+    hits = library.search("district heating from wastewater", k=5).matches
     for h in hits:
         assert abs(sum(c.contribution for c in h.explanation) - h.score) < 1e-9
-        assert {c.facet for c in h.explanation} == {"semantic", "keyword"}
+        assert {c.name for c in h.explanation} == {"semantic", "keyword"}
         assert h.passage
     assert "wastewater" in hits[0].passage.lower()
 
 
 def test_filters_hold(library):
-    hits = library.search("citizen engagement", k=50, filters=CaseFilters(sectors=["stakeholder engagement"]))
+    hits = library.search("citizen engagement", k=50, filters=CaseFilters(sectors=["stakeholder engagement"])).matches
     assert hits and all("stakeholder engagement" in set(h.sectors) | set(h.inferred_sectors) for h in hits)
-    hits = library.search("funding", k=50, filters=CaseFilters(countries=["se"]))
+    hits = library.search("funding", k=50, filters=CaseFilters(countries=["se"])).matches
     assert hits and all(h.country_code == "SE" for h in hits)
     barrier = "Lack of enabling policy at the National/ Federal level"
-    hits = library.search("contract", k=50, filters=CaseFilters(barriers=[barrier]))
+    hits = library.search("contract", k=50, filters=CaseFilters(barriers=[barrier])).matches
     assert hits and all(barrier in set(h.barriers) | set(h.inferred_barriers) for h in hits)
-    hits = library.search("climate", k=50, filters=CaseFilters(size_band="metropolis"))
+    hits = library.search("climate", k=50, filters=CaseFilters(size_band="metropolis")).matches
     pops = {h.city for h in hits}
     assert hits and not pops & {"Turku", "Umeå", "Leuven"}
     with pytest.raises(ConfigError, match="Unknown sector"):
@@ -61,20 +63,21 @@ def test_filters_hold(library):
 
 
 def test_keyword_side_keeps_exact_names(library):
-    plain = library.search("Bankers without Boundaries", k=5, weights={"semantic": 1, "keyword": 0})
-    hybrid = library.search("Bankers without Boundaries", k=5)
+    plain = library.search("Bankers without Boundaries", k=5, weights={"semantic": 1, "keyword": 0}).matches
+    hybrid = library.search("Bankers without Boundaries", k=5).matches
     assert hybrid[0].case_id == "leuven-bankers-without-boundaries"
-    kw = next(c for c in hybrid[0].explanation if c.facet == "keyword")
+    kw = next(c for c in hybrid[0].explanation if c.name == "keyword")
     assert kw.similarity == pytest.approx(1.0) and "'bankers'" in kw.detail
     assert plain[0].explanation[1].contribution == 0
 
 
 def test_recommend_for_city_adds_up_and_uses_survey_wording(library):
-    asker, hits = library.recommend_for_city("Glasgow", k=8)
+    result = library.recommend_for_city("Glasgow", k=8)
+    asker, hits = result.asker, result.matches
     assert asker["name"] == "Glasgow" and len(hits) == 8
     for h in hits:
         assert abs(sum(c.contribution for c in h.explanation) - h.score) < 1e-9
-        assert [c.facet for c in h.explanation] == ["barriers", "sectors", "peer", "text"]
+        assert [c.name for c in h.explanation] == ["barriers", "sectors", "peer", "text"]
         assert h.city != "Glasgow"  # its own case studies are not news to it
     top = hits[0].explanation[0]
     assert top.detail.startswith("addresses ") and "of your barriers" in top.detail
@@ -97,13 +100,13 @@ def test_reindex_after_one_edit_encodes_only_that_case(tmp_path, shipped_cases, 
     (data / "case_studies").mkdir(parents=True)
     shipped_cases.head(30).to_parquet(data / CASE_FILE)
     counting = FakeEncoder()
-    first = CaseLibrary.from_data(data, tmp_path / "idx", encoder=counting, twins=fake_recommender)
+    first = open_case_library(data, tmp_path / "idx", counting, fake_recommender, "missing", print)
     assert counting.encoded > 0
     edited = shipped_cases.head(30).copy()
     edited.loc[3, "summary"] = edited.loc[3, "summary"] + " It was extended to two more districts in 2024."
     edited.to_parquet(data / CASE_FILE)
     before = counting.encoded
-    second = CaseLibrary.from_data(data, tmp_path / "idx", encoder=counting, twins=fake_recommender, build="stale")
+    second = open_case_library(data, tmp_path / "idx", counting, fake_recommender, "stale", print)
     changed = second.passages[second.passages["case_row"] == 3]
     assert counting.encoded - before == len(changed)  # only the edited passages reach the model
     assert second.index.manifest["data_sha256"] != first.index.manifest["data_sha256"]

@@ -13,7 +13,8 @@ import pytest
 from sklearn.metrics import adjusted_rand_score
 
 from matcher.cli import main
-from matcher.cohorts import CohortRules, InfeasibleRulesError, is_mentor, plan_cohorts, within_objective
+from matcher.cohorts import CohortRules, InfeasibleRulesError, plan_cohorts, within_objective
+from matcher.mentor import is_mentor
 from matcher.errors import MatcherError
 
 TAXONOMY = Path(__file__).resolve().parent.parent / "matcher" / "vocabulary" / "taxonomy.json"
@@ -212,7 +213,7 @@ def test_cli_cohorts_json(tmp_path, capsys, real_recommender, real_index_dir):
     assert data["optimal"] is True and data["gap"] == 0.0
     assert main(["cohorts", "--cities", str(f), "--size", "4-6", "--format", "csv",
                  "--index-dir", str(real_index_dir)]) == 0
-    assert capsys.readouterr().out.startswith("cohort,name")
+    assert capsys.readouterr().out.startswith("cohort,city")
 
 
 @pytest.mark.integration

@@ -8,8 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from matcher.config import default_data_dir
-from matcher.schema import FACET_COLUMNS
+from matcher.settings import default_data_dir
+from matcher.facets import FACETS
 
 REPO = Path(__file__).resolve().parent.parent
 SHARED = REPO.parent / "shared"
@@ -29,7 +29,7 @@ def test_two_tiers_with_provenance(shipped_profiles):
 def test_completeness_matches_known_facets(shipped_profiles):
     sample = shipped_profiles.sample(500, random_state=0)
     for _, row in sample.iterrows():
-        assert row["completeness"] == pytest.approx(len(row["known_facets"]) / len(FACET_COLUMNS))
+        assert row["completeness"] == pytest.approx(len(row["known_facets"]) / len(FACETS))
     universe = shipped_profiles[shipped_profiles["tier"] == "universe"]
     # GeoNames-only towns: nothing about climate action is known, so nothing is filled in.
     plain = universe[~universe["has_climate_profile"]]

@@ -5,7 +5,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from matcher.config import default_data_dir
+from matcher.settings import default_data_dir
 from matcher.evaluate import _random_metrics, evaluate_twins, format_report, load_labelled_pairs
 
 

@@ -5,7 +5,6 @@ its own: search, a tampered index.faiss, a changed manifest dim, a failing write
 from __future__ import annotations
 
 import ast
-import hashlib
 import json
 import random
 import shutil
@@ -22,43 +21,31 @@ import pytest
 
 from matcher.errors import IndexMismatchError, IndexMissingError, MatcherError
 from matcher.io import shipped_profiles_path
+from matcher.matcher import Matcher
 from matcher.twins import TwinRecommender
+
+from .fakes import FakeEncoder as WordEncoder
 
 REPO = Path(__file__).resolve().parent.parent
 HINT = "matcher build"
 
 
-class WordEncoder:
-    """Deterministic bag-of-words vectors (the same in the build subprocess, see SCRIPT)."""
-
-    def __init__(self, model_id: str = "fake-words", dim: int = 32, delay: float = 0.0):
-        self.model_id, self.dim, self.delay = model_id, dim, delay
-
-    def encode(self, texts):
-        time.sleep(self.delay * len(texts))
-        out = np.zeros((len(texts), self.dim), dtype=np.float32)
-        for i, text in enumerate(texts):
-            for word in text.lower().split():
-                h = int(hashlib.sha256(word.encode()).hexdigest()[:8], 16)
-                out[i] += np.random.default_rng(h).normal(size=self.dim)
-            n = np.linalg.norm(out[i])
-            if n:
-                out[i] /= n
-        return out
+def open_twins(*args, **kwargs) -> TwinRecommender:
+    """The twin side of Matcher.open (the index lifecycle under test)."""
+    return Matcher.open(*args, **kwargs).twins
 
 
 SCRIPT = textwrap.dedent('''
     import sys, time
     sys.path.insert(0, sys.argv[4])
-    from tests.test_faults import WordEncoder
-    from matcher.twins import TwinRecommender
+    from tests.test_faults import WordEncoder, open_twins
     data_dir, index_dir, rounds = sys.argv[1], sys.argv[2], int(sys.argv[3])
     print("ready", flush=True)
     for i in range(rounds):
         # A fresh encoder each round, so the kill lands in encoding, validation, feature
         # building, the index write or the CURRENT switch.
         print("start", i, flush=True)
-        TwinRecommender.from_data(data_dir, index_dir, encoder=WordEncoder(), build="always")
+        open_twins(data_dir, index_dir, encoder=WordEncoder(), build="always")
         print("built", i, flush=True)
 ''')
 
@@ -80,11 +67,11 @@ def _copy(small_data: Path, tmp_path: Path) -> Path:
 
 
 def _good(data: Path, index: Path, **kw) -> TwinRecommender:
-    return TwinRecommender.from_data(data, index, encoder=WordEncoder(**kw), build="always")
+    return open_twins(data, index, encoder=WordEncoder(**kw), build="always")
 
 
 def _usable(data: Path, index: Path) -> None:
-    rec = TwinRecommender.from_data(data, index, encoder=WordEncoder(), build="never")
+    rec = open_twins(data, index, encoder=WordEncoder(), build="never")
     result = rec.recommend(rec.profiles["name"].iloc[0], country=rec.profiles["country_code"].iloc[0], k=3)
     assert len(result.matches) == 3
     assert abs(sum(c.contribution for c in result.matches[0].explanation) - result.matches[0].score) < 1e-4
@@ -146,7 +133,7 @@ def test_half_written_or_tampered_index_folders_say_how_to_rebuild(small_data, t
 
     def refused(exc_type=MatcherError):
         with pytest.raises(exc_type) as err:
-            TwinRecommender.from_data(data, index, encoder=WordEncoder(), build="never")
+            open_twins(data, index, encoder=WordEncoder(), build="never")
         assert HINT in str(err.value), str(err.value)
         return str(err.value)
 
@@ -190,20 +177,20 @@ def test_other_model_or_dimension_is_refused_and_stale_rebuilds(small_data, tmp_
     for encoder in (WordEncoder(model_id="another-model"), WordEncoder(model_id="another-model-16", dim=16)):
         for build in ("never", "missing"):
             with pytest.raises(IndexMismatchError, match=HINT):
-                TwinRecommender.from_data(data, index, encoder=encoder, build=build)
-    rec = TwinRecommender.from_data(data, index, encoder=WordEncoder(model_id="another-model-16", dim=16),
+                open_twins(data, index, encoder=encoder, build=build)
+    rec = open_twins(data, index, encoder=WordEncoder(model_id="another-model-16", dim=16),
                                     build="stale")
     assert rec.index.manifest["model_id"] == "another-model-16"
     with pytest.raises(IndexMismatchError, match="embedding model"):
-        TwinRecommender.from_data(data, index, encoder=WordEncoder(), build="never")
+        open_twins(data, index, encoder=WordEncoder(), build="never")
 
 
 def test_same_model_name_with_another_dimension_rebuilds(small_data, tmp_path):
     data, index = _copy(small_data, tmp_path), tmp_path / "index"
     _good(data, index)
     with pytest.raises(IndexMismatchError, match=HINT):
-        TwinRecommender.from_data(data, index, encoder=WordEncoder(dim=16), build="never")
-    TwinRecommender.from_data(data, index, encoder=WordEncoder(dim=16), build="stale")
+        open_twins(data, index, encoder=WordEncoder(dim=16), build="never")
+    open_twins(data, index, encoder=WordEncoder(dim=16), build="stale")
 
 
 def test_data_changed_after_the_build_is_detected(small_data, tmp_path):
@@ -212,9 +199,9 @@ def test_data_changed_after_the_build_is_detected(small_data, tmp_path):
     path = data / "city_profiles" / "cities.parquet"
     pd.read_parquet(path).iloc[:-1].to_parquet(path)
     with pytest.raises(IndexMismatchError) as err:
-        TwinRecommender.from_data(data, index, encoder=WordEncoder(), build="never")
+        open_twins(data, index, encoder=WordEncoder(), build="never")
     assert "profile data" in str(err.value) and HINT in str(err.value)
-    assert len(TwinRecommender.from_data(data, index, encoder=WordEncoder(), build="stale").profiles) == n - 1
+    assert len(open_twins(data, index, encoder=WordEncoder(), build="stale").profiles) == n - 1
 
 
 # ---------------------------------------------------------------------------- writes are atomic

@@ -6,12 +6,13 @@ import pandas as pd
 import pytest
 from sklearn.base import clone
 
-from matcher.config import FACETS
-from matcher.features import GeoRBF, MultiHot, OrdinalRBF, ProfileFeaturizer, ScalarRBF, haversine_km
+from matcher.facets import FACETS
+from matcher.featurizer import ProfileFeaturizer
+from matcher.features import GeoRBF, MultiHot, OrdinalRBF, ScalarRBF, haversine_km
 from matcher.features.kernels import rbf
-from matcher.schema import MATURITY_LEVELS
+from matcher.vocab import MATURITY_LEVELS
 
-from .conftest import FakeEncoder
+from .fakes import FakeEncoder
 
 
 def test_size_block_is_an_rbf_kernel_on_log_population():
@@ -74,7 +75,7 @@ def test_featurizer_blocks_are_unit_norm_and_named(curated_profiles):
     names = featurizer.get_feature_names_out()
     assert len(names) == X.shape[1]
     assert "barriers__Lack of know-how and skills" in set(names)
-    assert [n.split("__")[0] for n in names[:: max(1, len(names) // 50)]][0] == FACETS[0]
+    assert [n.split("__")[0] for n in names[:: max(1, len(names) // 50)]][0] == FACETS[0].name
     # Unknown facets are zero blocks: a row without a narrative has an all-zero narrative block.
     no_text = curated_profiles["narrative"].isna().to_numpy()[:50]
     assert not X[no_text][:, featurizer.facet_slices_["narrative"]].any()

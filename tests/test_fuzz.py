@@ -26,8 +26,9 @@ from matcher.case_studies import import_case_studies, load_case_studies
 from matcher.errors import MatcherError
 from matcher.evaluate import load_labelled_pairs
 from matcher.io import load_profiles
-from matcher.network_explain import read_city_file, resolve_rows
-from matcher.schema import CASE_COLUMNS, COLUMNS, taxonomy, vocabularies
+from matcher.network import read_city_file, resolve_rows
+from matcher.schema import CASE_COLUMNS, COLUMNS
+from matcher.vocab import taxonomy, vocabularies
 from matcher.survey import import_survey
 
 N = int(os.environ.get("MATCHER_FUZZ_EXAMPLES", "500"))

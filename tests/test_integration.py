@@ -9,7 +9,7 @@ import pytest
 
 from matcher.cli import main
 from matcher.features import CachedEncoder
-from matcher.twins import TwinRecommender
+from matcher.matcher import Matcher
 
 pytestmark = pytest.mark.integration
 
@@ -21,7 +21,7 @@ def test_milton_keynes_gets_explained_twins(real_recommender):
     for m in result.matches:
         assert abs(sum(c.contribution for c in m.explanation) - m.score) < 1e-6
         assert m.reasons  # concrete wording, not only numbers
-    narrative = [c for m in result.matches for c in m.explanation if c.facet == "narrative"]
+    narrative = [c for m in result.matches for c in m.explanation if c.name == "narrative"]
     assert any(c.similarity > 0.2 for c in narrative)  # real embeddings, not zeros
 
 
@@ -43,7 +43,7 @@ def test_rebuild_reuses_the_embedding_cache(real_encoder, real_recommender, real
 
 
 def test_same_index_is_reused_and_weights_need_no_rebuild(real_encoder, real_recommender, real_index_dir):
-    again = TwinRecommender.from_data(index_dir=real_index_dir, encoder=real_encoder, build="never")
+    again = Matcher.open(index_dir=real_index_dir, encoder=real_encoder, build="never").twins
     assert again.index.manifest["created_at"] == real_recommender.index.manifest["created_at"]
     a = again.recommend("Lyon", k=5, weights={"geography": 3})
     b = real_recommender.recommend("Lyon", k=5, weights={"geography": 3})
@@ -64,7 +64,7 @@ def test_cli_twins_json(capsys, real_recommender, real_index_dir, args, expect):
     for item in items:
         assert {"name", "country_code", "score", "explanation"} <= set(item)
         assert abs(sum(e["contribution"] for e in item["explanation"]) - item["score"]) < 1e-6
-        assert all({"facet", "contribution", "detail"} <= set(e) for e in item["explanation"])
+        assert all({"name", "label", "contribution", "detail"} <= set(e) for e in item["explanation"])
     table = main(["twins", *args, "--k", "3", "--index-dir", str(real_index_dir)])
     assert table == 0 and expect in capsys.readouterr().out
 
@@ -79,41 +79,37 @@ def test_cli_unknown_city_exits_2_with_suggestions(capsys, real_recommender, rea
 def test_cli_csv_is_spreadsheet_safe(capsys, real_recommender, real_index_dir):
     assert main(["twins", "Lyon", "--k", "3", "--format", "csv", "--index-dir", str(real_index_dir)]) == 0
     lines = capsys.readouterr().out.splitlines()
-    assert lines[0].startswith("rank,city_id,name,country_code,score,size")
+    assert lines[0].startswith("rank,city,country,score,size")
     assert len(lines) == 4
 
 
 # ---------------------------------------------------------------- case studies, real models
 @pytest.fixture(scope="module")
-def real_library(real_recommender, tmp_path_factory):
-    from matcher.case_studies import CaseLibrary
-
-    return CaseLibrary.from_data(index_dir=tmp_path_factory.mktemp("case_index"), twins=real_recommender)
+def real_library(real_matcher):
+    return real_matcher.cases
 
 
 def test_case_key_sentence_ranks_first_with_the_real_model(real_library):
     cases = real_library.cases.sample(10, random_state=3)
     for case in cases.to_dict("records"):
         sentence = case["summary"].split(". ")[0]
-        assert real_library.search(sentence, k=1)[0].case_id == case["case_id"], sentence
+        assert real_library.search(sentence, k=1).matches[0].case_id == case["case_id"], sentence
 
 
 def test_exact_name_is_found_when_meaning_alone_misses_it(real_library):
-    semantic = [h.case_id for h in real_library.search("Pacte Climat", k=20, weights={"semantic": 1, "keyword": 0})]
-    hybrid = real_library.search("Pacte Climat", k=3)
+    semantic = [h.case_id for h in real_library.search("Pacte Climat", k=20, weights={"semantic": 1, "keyword": 0}).matches]
+    hybrid = real_library.search("Pacte Climat", k=3).matches
     assert semantic.index("wiltz-pacte-climat") > 0
     assert hybrid[0].case_id == "wiltz-pacte-climat"
 
 
-def test_german_query_finds_the_english_case_with_the_multilingual_model(real_recommender, tmp_path_factory):
-    from matcher.case_studies import CaseLibrary
+def test_german_query_finds_the_english_case_with_the_multilingual_model(real_matcher):
     from matcher.evaluate import cross_lingual_top_k
 
     queries = pd.read_json(Path(__file__).parent / "data" / "crosslingual_queries.jsonl", lines=True)
-    multilingual = CaseLibrary.from_data(index_dir=tmp_path_factory.mktemp("case_index_use"),
-                                         model_name="use-multilingual-v3", twins=real_recommender)
+    multilingual = real_matcher.case_library("use-multilingual-v3")
     german = queries[queries["lang"] == "de"].iloc[0]
-    hits = multilingual.search(german["text"], k=3, weights={"semantic": 1, "keyword": 0})
+    hits = multilingual.search(german["text"], k=3, weights={"semantic": 1, "keyword": 0}).matches
     assert german["case_id"] in [h.case_id for h in hits]
     rates = cross_lingual_top_k(multilingual, queries, k=3, weights={"semantic": 1, "keyword": 0})
     assert rates["all"] >= 0.75

@@ -22,8 +22,8 @@ def profiled_rows(rec):
 
 
 def pairs_of(result, problem):
-    pidx = {problem.rec.profiles["city_id"].iat[r]: i for i, r in enumerate(problem.plan_rows)}
-    ridx = {problem.rec.profiles["city_id"].iat[r]: i for i, r in enumerate(problem.rev_rows)}
+    pidx = {problem.space.profiles["city_id"].iat[r]: i for i, r in enumerate(problem.plan_rows)}
+    ridx = {problem.space.profiles["city_id"].iat[r]: i for i, r in enumerate(problem.rev_rows)}
     return [(pidx[v.plan_id], ridx[v.reviewer_id]) for v in result.reviews]
 
 
@@ -229,7 +229,7 @@ def test_cli_reviewers_json(tmp_path, capsys, real_recommender, real_index_dir):
     assert all(v["plan_country"] != v["reviewer_country"] for v in data["reviews"])
     assert max(data["loads"].values()) <= 2
     assert main(["reviewers", "--cities", str(f), "--format", "csv", "--index-dir", str(real_index_dir)]) == 0
-    assert capsys.readouterr().out.startswith("plan,plan_country")
+    assert capsys.readouterr().out.startswith("plan,plan country")
 
 
 @pytest.mark.integration

@@ -13,6 +13,8 @@ from matcher.features.text import CachedEncoder
 from matcher.index import build_index, load_index, save_index
 from matcher.index import store
 
+from .fakes import FakeEncoder
+
 EXPECTED = {"model_id": "m1", "data_sha256": "a" * 64, "layout_sha256": "b" * 64}
 
 
@@ -110,26 +112,10 @@ def test_ann_index_save_load_roundtrip_records_factory(tmp_path, kind):
     assert list(loaded.search(q, 10)[0]) == list(index.search(q, 10)[0])
 
 
-class CountingEncoder:
-    model_id = "counting-8"
-    dim = 8
-
-    def __init__(self):
-        self.calls: list[str] = []
-
-    def encode(self, texts):
-        self.calls.extend(texts)
-        out = np.zeros((len(texts), self.dim), dtype=np.float32)
-        for i, t in enumerate(texts):
-            v = np.random.default_rng(abs(hash(t)) % 2**32).normal(size=self.dim)
-            out[i] = v / np.linalg.norm(v)
-        return out
-
-
 def test_cache_reencodes_only_changed_texts_and_appends_deltas(tmp_path):
     path = tmp_path / "cache.npz"
     texts = [f"passage {i} on district heating" for i in range(3000)]  # ~12 digests end in a zero byte
-    first = CountingEncoder()
+    first = FakeEncoder(model_id="counting-8", dim=8)
     c = CachedEncoder(first, path)
     full = c.encode(texts)
     c.save()
@@ -138,7 +124,7 @@ def test_cache_reencodes_only_changed_texts_and_appends_deltas(tmp_path):
     for i in range(0, 3000, 100):  # 1% edited
         edited[i] += " (revised)"
     edited.append("a new passage")
-    second = CountingEncoder()
+    second = FakeEncoder(model_id="counting-8", dim=8)
     c2 = CachedEncoder(second, path)
     again = c2.encode(edited)
     assert sorted(second.calls) == sorted([edited[i] for i in range(0, 3000, 100)] + ["a new passage"])
@@ -147,7 +133,7 @@ def test_cache_reencodes_only_changed_texts_and_appends_deltas(tmp_path):
     c2.save()
     assert path.with_name("cache.npz.delta").is_dir()  # only the 31 new vectors were written
     assert len(list(path.with_name("cache.npz.delta").glob("*.npz"))) == 1
-    third = CountingEncoder()
+    third = FakeEncoder(model_id="counting-8", dim=8)
     c3 = CachedEncoder(third, path)
     assert np.array_equal(c3.encode(edited), again)
     assert third.calls == [] and len(c3) == 3031
@@ -155,24 +141,25 @@ def test_cache_reencodes_only_changed_texts_and_appends_deltas(tmp_path):
     c3.encode([f"other {i}" for i in range(2000)])
     c3.save()
     assert not list(path.with_name("cache.npz.delta").glob("*.npz"))
-    assert len(CachedEncoder(CountingEncoder(), path)) == 5031
+    assert len(CachedEncoder(FakeEncoder(model_id="counting-8", dim=8), path)) == 5031
 
 
 def test_cache_reads_the_old_hex_layout(tmp_path):
     from matcher.features.text import text_key
 
-    enc = CountingEncoder()
+    enc = FakeEncoder(model_id="counting-8", dim=8)
     vecs = enc.encode(["a", "b"])
     with open(tmp_path / "old.npz", "wb") as fh:
         np.savez(fh, keys=np.array([text_key(enc.model_id, t) for t in "ab"], dtype="<U64"), vectors=vecs,
                  model_id=np.array(enc.model_id))
-    fresh = CountingEncoder()
+    fresh = FakeEncoder(model_id="counting-8", dim=8)
     c = CachedEncoder(fresh, tmp_path / "old.npz")
     assert np.array_equal(c.encode(["b", "a"]), vecs[::-1]) and fresh.calls == []
 
 
 def test_language_filter_without_per_row_sets():
-    from matcher.twins import TwinFilters, TwinRecommender
+    from matcher.builds import twins_in_memory
+    from matcher.candidates import TwinFilters
 
     rows = []
     for i in range(30):
@@ -182,7 +169,7 @@ def test_language_filter_without_per_row_sets():
     from matcher.schema import validate_profiles
 
     profiles = validate_profiles(pd.DataFrame(rows))
-    rec = TwinRecommender.from_profiles(profiles, CountingEncoder())
+    rec = twins_in_memory(profiles, FakeEncoder(model_id="counting-8", dim=8))
     got = rec.recommend("Town 1", k=30, filters=TwinFilters(profiled_only=False, languages=["DE"]))
     assert {m.city_id for m in got.matches} == {f"c{i}" for i in range(3, 30, 2)}
     got = rec.recommend("Town 1", k=30, filters=TwinFilters(profiled_only=False, networks=["Net A"]))

@@ -6,7 +6,8 @@ import pytest
 
 from matcher.errors import ProfileValidationError
 from matcher.io import load_profiles
-from matcher.schema import validate_profiles, vocabularies
+from matcher.schema import validate_profiles
+from matcher.vocab import vocabularies
 
 
 def _row(**over):

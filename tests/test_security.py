@@ -13,7 +13,7 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from matcher.exports import brief_markdown, brief_pdf, csv_bytes, md_escape, twinning_brief, twins_table
+from matcher.present import brief_markdown, brief_pdf, csv_bytes, md_escape, twinning_brief, twins_table
 from matcher.io import spreadsheet_safe
 
 REPO = Path(__file__).resolve().parent.parent

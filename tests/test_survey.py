@@ -13,8 +13,9 @@ import pytest
 from openpyxl import Workbook
 
 from matcher.errors import MatcherError, ProfileValidationError
-from matcher.schema import taxonomy
-from matcher.survey import import_survey, import_survey_main
+from matcher.vocab import taxonomy
+from matcher.cli import main
+from matcher.survey import import_survey
 
 Q = {k: v["question"] for k, v in taxonomy()["_questions"].items()}
 
@@ -142,10 +143,10 @@ def test_refusals_are_library_errors(tmp_path):
 def test_cli_entry(tmp_path, capsys):
     path = _write_csv(tmp_path / "s.csv", [HEADER] + ROWS)
     out, report = tmp_path / "p.csv", tmp_path / "r.json"
-    assert import_survey_main([str(path), "--out", str(out), "--report", str(report)]) == 0
+    assert main(["import-survey", str(path), "--out", str(out), "--report", str(report)]) == 0
     assert "3 profile(s) imported" in capsys.readouterr().out
     assert json.loads(report.read_text())["rows"] == 3
     assert "Fictionville (synthetic)" in out.read_text()
     (tmp_path / "x.csv").write_text("nothing,here\n1,2\n")
-    assert import_survey_main([str(tmp_path / "x.csv")]) == 2
+    assert main(["import-survey", str(tmp_path / "x.csv")]) == 2
     assert "city name" in capsys.readouterr().err

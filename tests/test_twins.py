@@ -5,18 +5,18 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from matcher.config import normalise_weights
 from matcher.errors import ConfigError, UnknownCityError
 from matcher.schema import validate_profiles
+from matcher.builds import twins_in_memory
 from matcher.twins import TwinFilters, TwinRecommender
 
-from .conftest import FakeEncoder
+from .fakes import FakeEncoder
 
 
 def _exact_scores(rec: TwinRecommender, row: int, weights) -> np.ndarray:
     """Independent reference: featurize everything again and sum the weighted block cosines."""
     X = rec.featurizer.transform(rec.profiles).astype(np.float64)
-    w = normalise_weights(weights)
+    w = rec.weights(weights)
     return sum(w[f] * (X[:, sl] @ X[row, sl]) for f, sl in rec.featurizer.facet_slices_.items())
 
 
@@ -25,7 +25,7 @@ def test_explanations_add_up_to_the_score(fake_recommender):
     assert len(result.matches) == 10
     for m in result.matches:
         assert abs(sum(c.contribution for c in m.explanation) - m.score) < 1e-6
-        assert {c.facet for c in m.explanation} == set(fake_recommender.featurizer.facet_slices_)
+        assert {c.name for c in m.explanation} == set(fake_recommender.featurizer.facet_slices_)
         for c in m.explanation:
             assert c.contribution == pytest.approx(c.weight * c.similarity)
     scores = [m.score for m in result.matches]
@@ -50,7 +50,7 @@ def test_weights_change_the_ranking(fake_recommender):
     near = fake_recommender.recommend("Milton Keynes", k=5, weights={f: 0 for f in ("size", "narrative", "sectors", "barriers", "languages", "target", "maturity", "co_benefits", "funding_gaps")} | {"geography": 1})
     size = fake_recommender.recommend("Milton Keynes", k=5, weights={"geography": 0, "narrative": 0, "sectors": 0, "barriers": 0, "languages": 0, "size": 1})
     assert [m.city_id for m in near.matches] != [m.city_id for m in size.matches]
-    km = [float(m.explanation[[c.facet for c in m.explanation].index("geography")].detail.split(" km")[0].replace(",", ""))
+    km = [float(m.explanation[[c.name for c in m.explanation].index("geography")].detail.split(" km")[0].replace(",", ""))
           for m in near.matches]
     assert max(km) < 150  # geography-only twins of Milton Keynes are its neighbours
 
@@ -74,7 +74,7 @@ def test_filters_and_excludes_hold(fake_recommender):
 def test_profiled_only_is_the_default(shipped_profiles):
     sample = pd.concat([shipped_profiles[shipped_profiles["tier"] == "curated"].head(60),
                         shipped_profiles[shipped_profiles["tier"] == "universe"].head(200)])
-    rec = TwinRecommender.from_profiles(sample.reset_index(drop=True), FakeEncoder())
+    rec = twins_in_memory(sample.reset_index(drop=True), FakeEncoder())
     asker = sample.iloc[0]["city_id"]
     default = rec.recommend(asker, k=50)
     assert all(rec.profiles.at[rec.lookup.row_of_id(m.city_id), "has_climate_profile"] for m in default.matches)
@@ -89,7 +89,7 @@ def test_planted_near_duplicate_comes_first(curated_profiles):
                    geonameid=None)
     table = validate_profiles(pd.concat([curated_profiles, pd.DataFrame([planted])], ignore_index=True)
                               .drop(columns=["known_facets", "completeness"]))
-    rec = TwinRecommender.from_profiles(table, FakeEncoder())
+    rec = twins_in_memory(table, FakeEncoder())
     assert rec.recommend("Milton Keynes", k=1).matches[0].city_id == "planted-mk"
     assert rec.recommend("planted-mk", k=1).matches[0].name == "Milton Keynes"
 
@@ -100,14 +100,14 @@ def test_unknown_facets_are_reported_not_invented(fake_recommender):
     assert "not compared" in notes
     for m in result.matches:
         for c in m.explanation:
-            if c.facet == "target" and ("target year" in " ".join(m.not_compared)):
+            if c.name == "target" and ("target year" in " ".join(m.not_compared)):
                 assert c.contribution == 0
 
 
 def test_mentor_mode_adds_an_explained_term(fake_recommender):
     result = fake_recommender.recommend("Thessaloniki", k=10, mentor=True)
     for m in result.matches:
-        assert m.explanation[-1].facet == "mentor"
+        assert m.explanation[-1].name == "mentor"
         assert abs(sum(c.contribution for c in m.explanation) - m.score) < 1e-6
     assert any(m.explanation[-1].contribution > 0 for m in result.matches)
     ahead = [m for m in result.matches if "maturity" in m.explanation[-1].detail]
@@ -120,7 +120,7 @@ def test_custom_profile_and_theme(fake_recommender):
                "priority_sectors": ["Built environment"], "narrative": "heat pumps in social housing"}
     result = fake_recommender.recommend(profile=profile, k=5, theme="district heating")
     assert result.asker["name"] == "My town" and len(result.matches) == 5
-    assert any("narrative" == c.facet and c.contribution != 0 for m in result.matches for c in m.explanation)
+    assert any("narrative" == c.name and c.contribution != 0 for m in result.matches for c in m.explanation)
 
 
 def test_bad_queries_raise_clear_errors(fake_recommender):

@@ -1,11 +1,12 @@
-"""Profile -> facet vectors (see profile.py); kernels, multi-hot and text blocks."""
-from .kernels import GeoRBF, OrdinalRBF, ScalarRBF, haversine_km
+"""Facet blocks: kernel maps for scalars and places, multi-hot label sets, and the text
+embedder with its content-hash cache. The facet registry (matcher.facets) says which facet
+uses which block."""
+from .kernels import GeoRBF, OrdinalRBF, ScalarRBF, haversine_km, l2_normalise_rows
 from .multihot import MultiHot
-from .profile import FACET_INPUT_COLUMNS, ProfileFeaturizer
 from .text import (MODEL_CHOICES, CachedEncoder, Encoder, MultilingualUSEEncoder, SentenceTransformerEncoder,
                    TextEmbedder, make_encoder)
 
 __all__ = [
-    "CachedEncoder", "Encoder", "MODEL_CHOICES", "MultilingualUSEEncoder", "make_encoder", "FACET_INPUT_COLUMNS", "GeoRBF", "MultiHot", "OrdinalRBF",
-    "ProfileFeaturizer", "ScalarRBF", "SentenceTransformerEncoder", "TextEmbedder", "haversine_km",
+    "CachedEncoder", "Encoder", "GeoRBF", "MODEL_CHOICES", "MultiHot", "MultilingualUSEEncoder", "OrdinalRBF",
+    "ScalarRBF", "SentenceTransformerEncoder", "TextEmbedder", "haversine_km", "l2_normalise_rows", "make_encoder",
 ]

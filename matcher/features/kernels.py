@@ -19,7 +19,7 @@ from sklearn.utils.validation import check_is_fitted
 EARTH_RADIUS_KM = 6371.0088
 
 
-def _l2_rows(matrix: np.ndarray) -> np.ndarray:
+def l2_normalise_rows(matrix: np.ndarray) -> np.ndarray:
     norms = np.linalg.norm(matrix, axis=1, keepdims=True)
     out = np.zeros_like(matrix)
     np.divide(matrix, norms, out=out, where=norms > 1e-12)
@@ -78,7 +78,7 @@ class ScalarRBF(TransformerMixin, BaseEstimator):
         v = self._scaled(values)
         feats = np.exp(-((v[:, None] - self.centers_[None, :]) ** 2) / (2 * self.width_**2))
         feats[~np.isfinite(values)] = 0.0
-        return _l2_rows(feats).astype(np.float32)
+        return l2_normalise_rows(feats).astype(np.float32)
 
     def kernel(self, a: float, b: float) -> float:
         """The exact kernel value the block approximates (for explanations and tests)."""
@@ -119,7 +119,7 @@ class OrdinalRBF(TransformerMixin, BaseEstimator):
             i = self.index_.get(value) if isinstance(value, str) else None
             if i is not None:
                 out[r] = self.factor_[i]
-        return _l2_rows(out).astype(np.float32)
+        return l2_normalise_rows(out).astype(np.float32)
 
     def kernel(self, a: str, b: str) -> float:
         return rbf(self.index_[a] - self.index_[b], self.length_scale)
@@ -185,7 +185,7 @@ class GeoRBF(TransformerMixin, BaseEstimator):
             pts = unit_vectors(lat[inside], lon[inside]) * EARTH_RADIUS_KM
             d2 = ((pts[:, None, :] - self.centers_[None, :, :]) ** 2).sum(-1)
             out[inside] = np.exp(-d2 / (2 * self.width_km_**2))
-        return _l2_rows(out).astype(np.float32)
+        return l2_normalise_rows(out).astype(np.float32)
 
     def kernel(self, lat1, lon1, lat2, lon2) -> float:
         a, b = unit_vectors(np.array([lat1, lat2]), np.array([lon1, lon2])) * EARTH_RADIUS_KM

@@ -5,7 +5,7 @@ import numpy as np
 from sklearn.base import BaseEstimator, TransformerMixin
 from sklearn.utils.validation import check_is_fitted
 
-from .kernels import _l2_rows
+from .kernels import l2_normalise_rows
 
 
 def _labels(value) -> list[str]:
@@ -63,7 +63,7 @@ class MultiHot(TransformerMixin, BaseEstimator):
                 j = self.index_.get(label)
                 if j is not None:
                     out[r, j] = 1.0
-        return _l2_rows(out).astype(np.float32)
+        return l2_normalise_rows(out).astype(np.float32)
 
     def get_feature_names_out(self, input_features=None):
         return np.array([str(c) for c in self.classes_], dtype=object)

@@ -231,7 +231,7 @@ class CachedEncoder:
         return np.stack([self._vectors[k] for k in keys]).astype(np.float32, copy=False)
 
     def _write(self, target: Path, keys: list[bytes]) -> None:
-        from ..io import atomic_path
+        from ..files import atomic_path
 
         target.parent.mkdir(parents=True, exist_ok=True)
         key_array = np.frombuffer(b"".join(keys), dtype=np.uint8).reshape(len(keys), 32)

@@ -21,7 +21,7 @@ import numpy as np
 import pandas as pd
 
 from ..errors import ConfigError, IndexMismatchError, IndexMissingError
-from ..io import atomic_write_json, atomic_write_parquet, atomic_write_text, file_sha256
+from ..files import atomic_write_json, atomic_write_parquet, atomic_write_text, file_sha256
 
 FORMAT_VERSION = 1
 # Keys a loader compares with what the current data and model expect.

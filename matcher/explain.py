@@ -1,0 +1,97 @@
+"""Explained twin matches: one term per facet (weight x block similarity, worded by the facet
+registry), the reasons in survey wording, and what could not be compared because it is unknown.
+The terms add up to the score by construction: the score is their sum."""
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+
+import numpy as np
+import pandas as pd
+
+from .facets import Facet, Pair
+from .scoring import Match, Term
+
+# Columns of a profile that results carry about the asking city.
+PUBLIC_COLUMNS = ("city_id", "name", "country_code", "population", "lat", "lon", "languages", "net_zero_target_year",
+                  "maturity", "barriers", "priority_sectors", "known_facets", "completeness")
+REASON_FLOOR = 0.005  # terms contributing less than this are not listed as reasons
+
+
+@dataclass(kw_only=True)
+class TwinMatch(Match):
+    city_id: str
+    name: str
+    country_code: str
+    not_compared: list[str] = field(default_factory=list)
+    population: float | None = None
+    lat: float | None = None
+    lon: float | None = None
+
+
+def _float_or_none(value) -> float | None:
+    return None if value is None or pd.isna(value) else float(value)
+
+
+def public_profile(row: dict) -> dict:
+    """The asking city as results show it: plain Python values, unknown as None."""
+    out = {}
+    for key in PUBLIC_COLUMNS:
+        value = row.get(key)
+        if isinstance(value, np.ndarray):
+            value = value.tolist()
+        if (isinstance(value, float) and math.isnan(value)) or value is pd.NA:
+            value = None
+        out[key] = value
+    return out
+
+
+def facet_terms(facets: tuple[Facet, ...], slices: dict, q: np.ndarray, x: np.ndarray, weights: dict,
+                asker: dict, peer: dict, theme: str | None) -> tuple[list[Term], list[str]]:
+    """One term per facet, and the "not compared, unknown for X: ..." notes."""
+    terms, unknown = [], {}
+    for facet in facets:
+        sl = slices[facet.name]
+        sim = float(q[sl].astype(np.float64) @ x[sl].astype(np.float64))
+        asker_known, peer_known = facet.known(asker, theme), facet.known(peer)
+        if asker_known and peer_known:
+            detail = facet.describe(Pair(asker, peer, sim, theme))
+        else:
+            who = "both" if not (asker_known or peer_known) else (
+                asker.get("name") or "you" if not asker_known else peer["name"])
+            unknown.setdefault(who, []).append(facet.unknown)
+            detail = ""
+        terms.append(Term(facet.name, weights[facet.name], sim, weights[facet.name] * sim, detail, facet.label))
+    notes = [f"not compared, unknown for {who}: {', '.join(whats)}" for who, whats in unknown.items()]
+    return terms, notes
+
+
+def shared_memberships(a: dict, b: dict) -> list[str]:
+    out = []
+    if a.get("eu_mission") and b.get("eu_mission"):
+        out.append("both are EU Mission climate-neutral cities")
+    shared = [n for n in (a.get("networks") or []) if n in (b.get("networks") or []) and n != "EU Mission 100"]
+    if shared:
+        out.append("both in " + ", ".join(shared))
+    return out
+
+
+def twin_match(terms: list[Term], not_compared: list[str], asker: dict, peer: dict) -> TwinMatch:
+    """A match from its terms: score = their sum; reasons = the wording of the terms that count,
+    biggest first, then shared memberships."""
+    reasons = [t.detail for t in sorted(terms, key=lambda t: -t.contribution)
+               if t.contribution > REASON_FLOOR and t.detail]
+    return TwinMatch(
+        city_id=peer["city_id"], name=peer["name"], country_code=peer["country_code"],
+        score=float(sum(t.contribution for t in terms)), rank=0, explanation=terms,
+        reasons=reasons + shared_memberships(asker, peer), not_compared=not_compared,
+        population=_float_or_none(peer.get("population")), lat=_float_or_none(peer.get("lat")),
+        lon=_float_or_none(peer.get("lon")))
+
+
+def add_term(match: TwinMatch, term: Term) -> None:
+    """One more explained term (the mentor bonus): the score stays the sum of the terms."""
+    match.explanation.append(term)
+    match.score = float(sum(t.contribution for t in match.explanation))
+    if term.contribution > REASON_FLOOR and term.detail:
+        match.reasons.insert(0, term.detail)

@@ -1,0 +1,130 @@
+"""The composition root: settings, data and indexes put together once, and the recommenders
+handed out from one object.
+
+    m = Matcher.open()                       # shipped data; builds missing indexes
+    m.twins.recommend("Lyon", k=5)           # twin cities, explained
+    m.cases.search("green bonds")            # case studies (the default model)
+    m.cohorts.plan("all", CohortRules())     # network staff
+    m.reviewers.assign("all", rules=ReviewRules())
+
+Settings are loaded once (validated), the case studies are read once and shared by the twin
+side (the mentor's experience) and the case library, and nothing is kept in module globals.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Callable
+
+import pandas as pd
+
+from .builds import open_case_library, open_twins, read_case_table, twins_in_memory, with_city_ids
+from .case_studies import CaseLibrary
+from .cohorts import CohortPlan, CohortRules, plan_cohorts
+from .facets import FACETS, Facet
+from .features.text import Encoder, make_encoder
+from .mentor import Experience
+from .present.brief import twinning_brief
+from .protocols import TwinSpace
+from .reviewers import ReviewAssignment, ReviewRules, assign_reviewers
+from .scoring import Result
+from .settings import Settings, default_data_dir, default_index_dir
+from .twins import TwinRecommender
+
+
+@dataclass(frozen=True)
+class CohortPlanner:
+    """Cohort planning over one twin space (matcher.cohorts)."""
+
+    space: TwinSpace
+
+    def plan(self, cities="all", rules: CohortRules | None = None, **options) -> CohortPlan:
+        return plan_cohorts(self.space, cities, rules, **options)
+
+
+@dataclass(frozen=True)
+class ReviewerAssigner:
+    """Peer-reviewer assignment over one twin space (matcher.reviewers)."""
+
+    space: TwinSpace
+
+    def assign(self, plans="all", reviewers=None, rules: ReviewRules | None = None, **options) -> ReviewAssignment:
+        return assign_reviewers(self.space, plans, reviewers, rules, **options)
+
+
+class Matcher:
+    """Everything a front end needs, opened once: `.twins`, `.cases`, `.cohorts`, `.reviewers`."""
+
+    def __init__(self, settings: Settings, twins: TwinRecommender, case_table: pd.DataFrame | None,
+                 library_factory: Callable[[str], CaseLibrary] | None = None):
+        self.settings = settings
+        self.twins = twins
+        self.case_table = case_table
+        self.cohorts = CohortPlanner(twins)
+        self.reviewers = ReviewerAssigner(twins)
+        self._library_factory = library_factory
+        self._libraries: dict[str, CaseLibrary] = {}
+
+    @classmethod
+    def open(cls, data_dir: str | Path | None = None, index_dir: str | Path | None = None,
+             settings: Settings | dict | None = None, encoder: Encoder | None = None, build: str = "missing",
+             progress: Callable[[str], None] | None = None, facets: tuple[Facet, ...] = FACETS) -> "Matcher":
+        """The data folder (default: the shipped data) and its indexes (default: artifacts/).
+
+        build="missing" builds an index when none exists; "stale" also rebuilds one made for other
+        data or settings; "always" rebuilds; "never" only loads. `encoder` replaces the model that
+        the `model_name` setting names (tests pass a fake one)."""
+        settings = settings if isinstance(settings, Settings) else Settings.load(settings)
+        say = progress or (lambda msg: None)
+        data_dir = Path(data_dir or default_data_dir())
+        index_dir = Path(index_dir or default_index_dir())
+        base = encoder or make_encoder(str(settings["model_name"]))
+        profiles, featurizer, index, lookup = open_twins(data_dir, index_dir, base, settings, build, say, facets)
+        case_table = read_case_table(data_dir, lookup)
+        twins = TwinRecommender(profiles, featurizer, index, lookup, Experience(case_table))
+        case_root = index_dir.parent / "case_index"
+
+        def library(model_name: str) -> CaseLibrary:
+            model = encoder if encoder is not None and model_name == settings["model_name"] else make_encoder(model_name)
+            return open_case_library(data_dir, case_root, model, twins, build, say)
+
+        return cls(settings, twins, case_table, library)
+
+    @classmethod
+    def from_profiles(cls, profiles: pd.DataFrame, encoder: Encoder, cases: pd.DataFrame | None = None,
+                      settings: Settings | None = None, facets: tuple[Facet, ...] = FACETS) -> "Matcher":
+        """In memory over a validated profile table (and optionally a case table): tests, uploads."""
+        settings = settings or Settings.load()
+        twins = twins_in_memory(profiles, encoder, settings, facets, cases)
+        case_table = with_city_ids(cases, twins.lookup)
+
+        def library(model_name: str) -> CaseLibrary:
+            if cases is None:
+                raise FileNotFoundError("No case studies were given.")
+            return CaseLibrary.from_table(case_table, encoder, twins)
+
+        return cls(settings, twins, case_table, library)
+
+    # ------------------------------------------------------------------ case studies
+    @property
+    def cases(self) -> CaseLibrary:
+        """The case library in the settings' model (built on first use)."""
+        return self.case_library(str(self.settings["model_name"]))
+
+    def case_library(self, model_name: str) -> CaseLibrary:
+        if model_name not in self._libraries:
+            self._libraries[model_name] = self._library_factory(model_name)
+        return self._libraries[model_name]
+
+    def cases_of_city(self, city_id: str) -> pd.DataFrame:
+        """The case studies a city of the data has (empty when none)."""
+        if self.case_table is None or not isinstance(city_id, str):
+            return pd.DataFrame(columns=["title", "source"])
+        return self.case_table[self.case_table["city_id"] == city_id]
+
+    def twinning_brief(self, result: Result, suggested_cases: int = 3) -> dict:
+        """Everything a twinning brief says, as plain data (render with matcher.present.brief)."""
+        suggested = []
+        if suggested_cases and result.asker and result.asker.get("city_id") and self.case_table is not None:
+            suggested = self.cases.recommend_for_city(result.asker["city_id"], k=suggested_cases).matches
+        return twinning_brief(result, self.case_table, self.twins.profiles, suggested)

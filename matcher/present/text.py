@@ -1,0 +1,66 @@
+"""Every result as terminal text (the CLI's default output)."""
+from __future__ import annotations
+
+
+def twins_text(result) -> str:
+    a = result.asker
+    mode = "Mentors" if result.mentor else "Twins"
+    lines = [f"{mode} for {a['name']} ({a['country_code']})" + (f", theme: {result.query}" if result.query else ""),
+             "weights: " + ", ".join(f"{f} {w:.2f}" for f, w in result.weights.items() if w > 0)]
+    if not result.matches:
+        lines.append("No candidate passes the filters.")
+    for m in result.matches:
+        lines += ["", f"{m.rank:>2}. {m.name} ({m.country_code})  score {m.score:.3f}  [{m.city_id}]"]
+        for t in sorted(m.explanation, key=lambda t: -t.contribution):
+            if abs(t.contribution) >= 0.0005 or t.detail:
+                lines.append(f"      {t.name:<12} {t.contribution:+.3f}  {t.detail}")
+        lines += [f"      {note}" for note in m.not_compared]
+        lines += [f"      also: {extra}" for extra in m.reasons if extra.startswith("both ")]
+    return "\n".join(lines)
+
+
+def cases_text(result) -> str:
+    a = result.asker
+    heading = f"Case studies for '{result.query}'" if a is None else f"Case studies for {a['name']} ({a['country_code']})"
+    lines = [heading] if result.matches else [heading, "No case study passes the filters."]
+    for h in result.matches:
+        where = ", ".join(x for x in (h.city, h.country_code) if x)
+        lines += ["", f"{h.rank:>2}. {h.title}" + (f" ({where})" if where else "") + f"  score {h.score:.3f}"]
+        lines += [f"      {t.name:<9} {t.contribution:+.3f}  {t.detail}" for t in h.explanation]
+        tags = h.sectors + h.barriers + [f"{t} (inferred)" for t in h.inferred_sectors + h.inferred_barriers]
+        if tags:
+            lines.append("      tags: " + "; ".join(tags))
+        lines.append(f"      \"{h.passage[:220]}{'...' if len(h.passage) > 220 else ''}\"")
+    return "\n".join(lines)
+
+
+def reviews_text(result) -> str:
+    lines = [f"Reviewer assignment ({result.mode} mode): {len(result.reviews)} reviews",
+             f"solver: {result.solver}",
+             f"total affinity {result.total_affinity:.3f}; worst plan {result.worst_plan} "
+             f"{result.worst_plan_affinity:.3f}",
+             "rules: " + "; ".join(result.rules)] + [f"note: {n}" for n in result.notes]
+    current = None
+    for v in result.reviews:
+        if v.plan != current:
+            current = v.plan
+            total = result.plan_totals[f"{v.plan} ({v.plan_country})"]
+            lines += ["", f"{v.plan} ({v.plan_country})  plan total {total:.3f}"]
+        lines.append(f"    {v.reviewer} ({v.reviewer_country})  {v.affinity:.3f}{'  [locked]' if v.locked else ''}"
+                     f"  {'; '.join(v.reasons[:3])}")
+    loads = sorted(result.loads.items(), key=lambda kv: (-kv[1], kv[0]))
+    lines += ["", "loads: " + ", ".join(f"{k} {n}" for k, n in loads)]
+    return "\n".join(lines)
+
+
+def cohorts_text(plan) -> str:
+    quality = ("proven optimal" if plan.optimal else
+               f"upper bound {plan.upper_bound:.3f} ({plan.bound_source}), gap at most {plan.gap:.1%}")
+    lines = [f"{len(plan.cohorts)} cohorts; objective {plan.objective:.3f} (sum of within-cohort twin scores); "
+             + quality, f"solver: {plan.solver}", "rules: " + "; ".join(plan.rules)] + [f"note: {n}" for n in plan.notes]
+    for co in plan.cohorts:
+        lines += ["", f"Cohort {co.number}: {co.size} cities" + (f", language {co.language}" if co.language else "")]
+        lines += [f"    {w}" for w in co.why]
+        lines += [f"      {m['name']} ({m['country_code']})  fit {m['fit']:.3f}"
+                  + (f"  mentor: {m['mentor_why']}" if m["mentor"] else "") for m in co.members]
+    return "\n".join(lines)
