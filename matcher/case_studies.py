@@ -23,8 +23,7 @@ from sentencex import segment
 from .config import SIZE_BANDS, default_data_dir, default_index_dir
 from .errors import ConfigError, ProfileValidationError
 from .features.text import CachedEncoder, Encoder, make_encoder, model_slug
-from .index import VectorIndex, build_index, layout_hash, open_index, save_index
-from .index.store import FORMAT_VERSION
+from .index import FORMAT_VERSION, VectorIndex, build_index, layout_hash, open_index, save_index
 from .io import atomic_write_parquet, file_sha256, read_profile_table
 from .lookup import resolve_city_ids
 from .schema import (barrier_parents, schema_fingerprint, survey_barriers, taxonomy, validate_case_studies,

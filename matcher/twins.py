@@ -19,8 +19,7 @@ from .config import SETTING_DEFAULTS, SIZE_BANDS, default_data_dir, default_inde
 from .errors import ConfigError, IndexMismatchError, ProfileValidationError
 from .features import CachedEncoder, ProfileFeaturizer, SentenceTransformerEncoder, haversine_km
 from .features.text import Encoder, model_slug
-from .index import VectorIndex, build_index, layout_hash, open_index, save_index
-from .index.store import FORMAT_VERSION
+from .index import FORMAT_VERSION, VectorIndex, build_index, layout_hash, open_index, save_index
 from .io import file_sha256, load_profiles, read_validated_profiles, shipped_profiles_path
 from .lookup import CityLookup, resolve_city_ids
 from .schema import MATURITY_LEVELS, profile_from_dict, schema_fingerprint
