@@ -70,7 +70,7 @@ def part_twins(n: int, queries: int = 100) -> dict:
 
     from matcher.config import normalise_weights
     from matcher.features import CachedEncoder, ProfileFeaturizer
-    from matcher.index import build_index
+    from matcher.index import build_index, exact_search
     from matcher.twins import TwinFilters, TwinRecommender
 
     out: dict = {"part": "twins"}
@@ -145,11 +145,7 @@ def part_twins(n: int, queries: int = 100) -> dict:
     # library top-10 vs exact on all rows (weighted by the defaults)
     w = rec._weight_vector(normalise_weights(None))
     lib = [[rec.lookup.row_of_id(m.city_id) for m in rec.recommend(c, k=10, filters=everyone).matches] for c in names]
-    exact = []
-    for r_ in qrows[:30]:
-        s = X @ (X[r_] * w)
-        s[r_] = -np.inf
-        exact.append(np.argsort(-s, kind="stable")[:10])
+    exact = [exact_search(X[r_] * w, X, 10, np.arange(index.n) != r_)[0] for r_ in qrows[:30]]
     out["library_recall@10_all_rows"] = recall_at(lib, exact)
     out["peak_rss_mb"] = peak_rss_mb()
     return out
@@ -192,7 +188,7 @@ def part_passages(n: int, queries: int = 1000) -> dict:
     from sentence_transformers import util
 
     from benchmarks.synth import pool_vectors, synth_passage_vectors
-    from matcher.index import build_index
+    from matcher.index import build_index, exact_search
 
     out: dict = {"part": "passages", "n": n}
     sentences, V, src = pool_vectors()
@@ -245,8 +241,7 @@ def part_passages(n: int, queries: int = 1000) -> dict:
         found, exact = [], []
         for q in Q[:50]:
             found.append(index.search(q, 10, allowed=allowed)[0])
-            s = np.where(allowed, P @ q, -np.inf)
-            exact.append(np.argpartition(-s, 10)[:10])
+            exact.append(exact_search(q, P, 10, allowed)[0])
         out[f"filtered_{int(share * 100)}pct"] = {
             "recall@10": recall_at(found, exact),
             "ms": median_ms(lambda q: index.search(q, 10, allowed=allowed), Q[:50])}
