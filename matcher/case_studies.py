@@ -23,7 +23,7 @@ from sentencex import segment
 from .config import SIZE_BANDS, default_data_dir, default_index_dir
 from .errors import ConfigError, ProfileValidationError
 from .features.text import CachedEncoder, Encoder, make_encoder, model_slug
-from .index import FORMAT_VERSION, VectorIndex, build_index, layout_hash, open_index, save_index
+from .index import FORMAT_VERSION, VectorIndex, build_index, exact_search, layout_hash, open_index, save_index
 from .io import atomic_write_parquet, file_sha256, read_profile_table
 from .lookup import resolve_city_ids
 from .schema import (barrier_parents, schema_fingerprint, survey_barriers, taxonomy, validate_case_studies,
@@ -435,12 +435,9 @@ class CaseLibrary:
         candidates = np.flatnonzero(allowed & (np.isfinite(semantic) | (keyword > 0)))
         # A case outside the semantic pool still gets its exact cosine.
         missing = [c for c in candidates if not np.isfinite(semantic[c])]
-        if missing:
-            for c in missing:
-                own = np.flatnonzero(self._case_of_passage == c)
-                vecs = self.index.vectors(own)
-                best = int(np.argmax(vecs @ q))
-                semantic[c], sem_passage[c] = float(vecs[best] @ q), own[best]
+        for c in missing:
+            (best,), (score,) = exact_search(q, self.index.vectors, 1, self._case_of_passage == c)
+            semantic[c], sem_passage[c] = float(score), best
         hits = []
         query_terms = set(tokens)
         for c in candidates:
