@@ -57,7 +57,7 @@ class VectorIndex:
             k = min(k, n_allowed)
             share = n_allowed / max(self.n, 1)
             if backend.approximate and share < EXACT_SUBSET_SHARE:
-                return exact_search(query[0], self.vectors, k, np.flatnonzero(allowed))
+                return exact_search(query[0], self.vectors, k, allowed, n=self.n, dtype=np.float32)
             bitmap = np.packbits(allowed.astype(np.uint8), bitorder="little")
             selector = faiss.IDSelectorBitmap(len(allowed), faiss.swig_ptr(bitmap))
             params = backend.search_params(selector, k, share)
