@@ -71,7 +71,7 @@ def part_twins(n: int, queries: int = 100) -> dict:
     from matcher.candidates import TwinFilters
     from matcher.featurizer import ProfileFeaturizer
     from matcher.features import CachedEncoder
-    from matcher.index import build_index
+    from matcher.index import build_index, exact_search
     from matcher.matcher import Matcher
     from matcher.twins import TwinRecommender
 
@@ -147,11 +147,7 @@ def part_twins(n: int, queries: int = 100) -> dict:
     # library top-10 vs exact on all rows (weighted by the defaults)
     w = rec.weight_vector(None)
     lib = [[rec.lookup.row_of_id(m.city_id) for m in rec.recommend(c, k=10, filters=everyone).matches] for c in names]
-    exact = []
-    for r_ in qrows[:30]:
-        s = X @ (X[r_] * w)
-        s[r_] = -np.inf
-        exact.append(np.argsort(-s, kind="stable")[:10])
+    exact = [exact_search(X[r_] * w, X, 10, np.arange(index.n) != r_)[0] for r_ in qrows[:30]]
     out["library_recall@10_all_rows"] = recall_at(lib, exact)
     out["peak_rss_mb"] = peak_rss_mb()
     return out
@@ -194,7 +190,7 @@ def part_passages(n: int, queries: int = 1000) -> dict:
     from sentence_transformers import util
 
     from benchmarks.synth import pool_vectors, synth_passage_vectors
-    from matcher.index import build_index
+    from matcher.index import build_index, exact_search
 
     out: dict = {"part": "passages", "n": n}
     sentences, V, src = pool_vectors()
@@ -247,8 +243,7 @@ def part_passages(n: int, queries: int = 1000) -> dict:
         found, exact = [], []
         for q in Q[:50]:
             found.append(index.search(q, 10, allowed=allowed)[0])
-            s = np.where(allowed, P @ q, -np.inf)
-            exact.append(np.argpartition(-s, 10)[:10])
+            exact.append(exact_search(q, P, 10, allowed)[0])
         out[f"filtered_{int(share * 100)}pct"] = {
             "recall@10": recall_at(found, exact),
             "ms": median_ms(lambda q: index.search(q, 10, allowed=allowed), Q[:50])}

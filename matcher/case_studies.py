@@ -21,8 +21,8 @@ from scipy import sparse
 from .case_text import infer_tags, make_passages
 from .errors import ConfigError, ProfileValidationError
 from .features.text import Encoder
-from .index import VectorIndex, build_index
 from .files import atomic_write_parquet
+from .index import VectorIndex, build_index, exact_search
 from .io import read_profile_table
 from .lookup import resolve_city_ids
 from .protocols import TwinSpace
@@ -260,9 +260,8 @@ class CaseLibrary:
         candidates = np.flatnonzero(allowed & (np.isfinite(semantic) | (keyword > 0)))
         for c in candidates:  # a case outside the semantic pool still gets its exact cosine
             if not np.isfinite(semantic[c]):
-                own = self.passages_of(c)
-                sims = self.index.vectors(own) @ q
-                semantic[c], sem_passage[c] = float(sims.max()), own[int(np.argmax(sims))]
+                (best,), (score,) = exact_search(q, self.index.vectors, 1, self._case_of_passage == c)
+                semantic[c], sem_passage[c] = float(score), best
         hits = []
         for c in candidates:
             use_kw = w["keyword"] * keyword[c] > w["semantic"] * semantic[c] and kw_passage[c] >= 0

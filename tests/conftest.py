@@ -11,6 +11,7 @@ import urllib.request
 from contextlib import contextmanager
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 import pytest
 
@@ -107,3 +108,20 @@ def app(real_recommender, real_index_dir, monkeypatch):
     at.run()
     assert not at.exception, at.exception
     return at
+
+
+def planted_vectors(n: int = 4000, d: int = 48, clusters: int = 40, seed: int = 0) -> np.ndarray:
+    """Clustered vectors (like text embeddings) in three unit-norm facet blocks of d/3, so ANN
+    recall is tested on realistic neighbourhoods and a weighted query means something."""
+    rng = np.random.default_rng(seed)
+    centres = rng.normal(size=(clusters, d))
+    X = (centres[rng.integers(0, clusters, n)] + 0.35 * rng.normal(size=(n, d))).astype(np.float32)
+    for f in range(3):
+        block = slice(f * d // 3, (f + 1) * d // 3)
+        X[:, block] /= np.linalg.norm(X[:, block], axis=1, keepdims=True)
+    return X
+
+
+@pytest.fixture(scope="session")
+def planted() -> np.ndarray:
+    return planted_vectors()

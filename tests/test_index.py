@@ -3,12 +3,12 @@ from __future__ import annotations
 
 import json
 
+import faiss
 import numpy as np
 import pytest
 
 from matcher.errors import IndexMismatchError, IndexMissingError
-from matcher.index import build_index, load_index, save_index
-from matcher.index import store
+from matcher.index import FORMAT_VERSION, build_index, exact_search, load_index, save_index
 
 
 def _vectors(n=200, d=24, seed=0):
@@ -24,14 +24,15 @@ def test_search_matches_numpy_with_and_without_filter():
     index = build_index(X, [f"c{i}" for i in range(len(X))], dict(EXPECTED))
     q = X[3] * 0.7
     rows, scores = index.search(q, 10)
-    exact = np.argsort(-(X @ q))[:10]
+    exact, exact_scores = exact_search(q, X, 10)
     assert list(rows) == list(exact)
+    assert np.allclose(scores, exact_scores, atol=1e-5)
     allowed = np.zeros(len(X), dtype=bool)
     allowed[::3] = True
     rows, scores = index.search(q, 10, allowed=allowed)
-    masked = np.where(allowed, X @ q, -np.inf)
-    assert list(rows) == list(np.argsort(-masked)[:10])
-    assert np.allclose(scores, masked[rows], atol=1e-5)
+    exact, exact_scores = exact_search(q, X, 10, allowed)
+    assert list(rows) == list(exact)
+    assert np.allclose(scores, exact_scores, atol=1e-5)
     assert all(allowed[rows])
     rows, _ = index.search(q, 10, allowed=np.zeros(len(X), dtype=bool))
     assert len(rows) == 0
@@ -41,7 +42,7 @@ def test_save_load_roundtrip_and_mismatch_refused(tmp_path):
     X = _vectors()
     index = build_index(X, [f"c{i}" for i in range(len(X))], dict(EXPECTED))
     save_index(index, tmp_path)
-    loaded = load_index(tmp_path, {**EXPECTED, "format_version": store.FORMAT_VERSION})
+    loaded = load_index(tmp_path, {**EXPECTED, "format_version": FORMAT_VERSION})
     assert list(loaded.ids) == list(index.ids)
     assert np.array_equal(loaded.vectors(range(5)), X[:5])
     for key, value in [("model_id", "other-model"), ("data_sha256", "c" * 64), ("layout_sha256", "d" * 64)]:
@@ -73,7 +74,7 @@ def test_failed_build_keeps_the_last_good_index(tmp_path, monkeypatch):
     def boom(*args, **kwargs):
         raise RuntimeError("disk full")
 
-    monkeypatch.setattr(store.faiss, "write_index", boom)
+    monkeypatch.setattr(faiss, "write_index", boom)
     with pytest.raises(RuntimeError):
         save_index(build_index(_vectors(seed=2), [f"d{i}" for i in range(200)], dict(EXPECTED)), tmp_path)
     monkeypatch.undo()

@@ -3,44 +3,31 @@ weighted query through ANN, the incremental embedding cache, the Ray embedding p
 from __future__ import annotations
 
 import importlib.util
-import json
 
 import numpy as np
 import pandas as pd
 import pytest
 
 from matcher.features.text import CachedEncoder
-from matcher.index import build_index, load_index, save_index
-from matcher.index import store
+from matcher.index import build_index, choose_index, exact_search
+
+from .conftest import planted_vectors as _planted
 
 from .fakes import FakeEncoder
 
 EXPECTED = {"model_id": "m1", "data_sha256": "a" * 64, "layout_sha256": "b" * 64}
 
 
-def _planted(n=4000, d=48, clusters=40, seed=0):
-    """Clustered unit vectors (like text embeddings), in blocks so a weighted query means something."""
-    rng = np.random.default_rng(seed)
-    centres = rng.normal(size=(clusters, d))
-    X = centres[rng.integers(0, clusters, n)] + 0.35 * rng.normal(size=(n, d))
-    X = X.astype(np.float32)
-    for block in (slice(0, 16), slice(16, 32), slice(32, 48)):  # three facets, each unit norm
-        X[:, block] /= np.linalg.norm(X[:, block], axis=1, keepdims=True)
-    return X
-
-
-def _exact(X, q, k, allowed=None):
-    s = X.astype(np.float64) @ q.astype(np.float64)
-    if allowed is not None:
-        s = np.where(allowed, s, -np.inf)
-    return np.argsort(-s, kind="stable")[:k], s
+def _scores(X, q, rows):
+    """The exact inner products of the given rows (to check the scores an ANN index returns)."""
+    return X[rows].astype(np.float64) @ q.astype(np.float64)
 
 
 def test_index_kind_follows_size():
-    assert store.choose_index(20_143, 1144)["kind"] == "flat"       # the shipped profiles stay exact
-    assert store.choose_index(100_000, 1144)["kind"] == "hnsw"
-    assert store.choose_index(100_000, 384)["kind"] == "flat"
-    assert store.choose_index(1_000_000, 384)["kind"] == "ivf"
+    assert choose_index(20_143, 1144)["kind"] == "flat"       # the shipped profiles stay exact
+    assert choose_index(100_000, 1144)["kind"] == "hnsw"
+    assert choose_index(100_000, 384)["kind"] == "flat"
+    assert choose_index(1_000_000, 384)["kind"] == "ivf"
     X = _planted(2000)
     assert build_index(X, range(2000), dict(EXPECTED)).manifest["faiss_factory"] == "Flat"
     low = build_index(X, range(2000), dict(EXPECTED), flat_max_work=1000)
@@ -60,9 +47,9 @@ def test_auto_chosen_ann_returns_exact_top10_on_planted_data(kind):
     for r in rng.choice(len(X), 50, replace=False):
         q = X[r] + 0.05 * rng.normal(size=X.shape[1]).astype(np.float32)
         rows, scores = index.search(q, 10)
-        truth, s = _exact(X, q, 10)
+        truth, _ = exact_search(q, X, 10)
         hits += len(set(rows) & set(truth))
-        assert np.allclose(scores, s[rows], atol=1e-4)  # returned scores are exact
+        assert np.allclose(scores, _scores(X, q, rows), atol=1e-4)  # returned scores are exact
     assert hits / 500 >= 0.98
 
 
@@ -76,8 +63,8 @@ def test_weighted_query_through_ann_matches_exact_weighted_scores(kind):
     for r in rng.choice(len(X), 40, replace=False):
         q = X[r] * w
         rows, scores = index.search(q, 10)
-        truth, s = _exact(X, q, 10)
-        assert np.allclose(scores, s[rows], atol=1e-4)  # sum_f w_f * cos_f of the returned rows
+        truth, _ = exact_search(q, X, 10)
+        assert np.allclose(scores, _scores(X, q, rows), atol=1e-4)  # sum_f w_f * cos_f of the returned rows
         assert np.all(np.diff(scores) <= 1e-6)
         hits += len(set(rows) & set(truth))
     assert hits / 400 >= 0.95
@@ -91,25 +78,9 @@ def test_filtered_ann_search_respects_the_mask(share):
     q = X[7]
     rows, scores = index.search(q, 10, allowed=allowed)
     assert len(rows) == 10 and allowed[rows].all()
-    truth, s = _exact(X, q, 10, allowed)
+    truth, _ = exact_search(q, X, 10, allowed)
     assert len(set(rows) & set(truth)) >= 9
-    assert np.allclose(scores, s[rows], atol=1e-4)
-
-
-@pytest.mark.parametrize("kind", ["hnsw", "ivf"])
-def test_ann_index_save_load_roundtrip_records_factory(tmp_path, kind):
-    X = _planted(3000)
-    index = build_index(X, [f"c{i}" for i in range(len(X))], dict(EXPECTED), kind=kind)
-    folder = save_index(index, tmp_path)
-    manifest = json.loads((folder / "manifest.json").read_text())
-    assert manifest["index_kind"] == kind
-    assert manifest["faiss_factory"] == index.manifest["faiss_factory"] != "Flat"
-    assert manifest["index_params"] == index.params
-    loaded = load_index(tmp_path, {**EXPECTED, "format_version": store.FORMAT_VERSION})
-    assert loaded.kind == kind and list(loaded.ids) == list(index.ids)
-    assert np.array_equal(loaded.vectors([0, 5, 2999]), X[[0, 5, 2999]])
-    q = X[11] * 0.5
-    assert list(loaded.search(q, 10)[0]) == list(index.search(q, 10)[0])
+    assert np.allclose(scores, _scores(X, q, rows), atol=1e-4)
 
 
 def test_cache_reencodes_only_changed_texts_and_appends_deltas(tmp_path):

@@ -6,6 +6,7 @@ import pandas as pd
 import pytest
 
 from matcher.errors import ConfigError, UnknownCityError
+from matcher.index import exact_search
 from matcher.schema import validate_profiles
 from matcher.builds import twins_in_memory
 from matcher.twins import TwinFilters, TwinRecommender
@@ -13,11 +14,15 @@ from matcher.twins import TwinFilters, TwinRecommender
 from .fakes import FakeEncoder
 
 
-def _exact_scores(rec: TwinRecommender, row: int, weights) -> np.ndarray:
-    """Independent reference: featurize everything again and sum the weighted block cosines."""
+def _exact_query(rec: TwinRecommender, row: int, weights) -> tuple[np.ndarray, np.ndarray]:
+    """Independent reference: featurize everything again; X @ q is then the weighted sum of the
+    block cosines (q = the row's vector, each facet block times its weight)."""
     X = rec.featurizer.transform(rec.profiles).astype(np.float64)
     w = rec.weights(weights)
-    return sum(w[f] * (X[:, sl] @ X[row, sl]) for f, sl in rec.featurizer.facet_slices_.items())
+    q = np.zeros(X.shape[1])
+    for f, sl in rec.featurizer.facet_slices_.items():
+        q[sl] = w[f] * X[row, sl]
+    return X, q
 
 
 def test_explanations_add_up_to_the_score(fake_recommender):
@@ -37,12 +42,12 @@ def test_weights_rerank_without_rebuild_and_match_exact_computation(fake_recomme
     rec = fake_recommender
     row = rec.resolve("Milton Keynes")
     result = rec.recommend("Milton Keynes", k=10, weights=weights)
-    exact = _exact_scores(rec, row, weights)
+    X, q = _exact_query(rec, row, weights)
     allowed = rec.candidate_mask(TwinFilters(), rec.profiles.iloc[row].to_dict(), row, False, [])
-    exact[~allowed] = -np.inf
-    top = np.argsort(-exact, kind="stable")[:10]
+    top, top_scores = exact_search(q, X, 10, allowed)
+    exact = X @ q
     got = [rec.lookup.row_of_id(m.city_id) for m in result.matches]
-    assert np.allclose([m.score for m in result.matches], exact[top], atol=1e-5)
+    assert np.allclose([m.score for m in result.matches], top_scores, atol=1e-5)
     assert set(got) == set(top) or np.allclose(sorted(exact[got]), sorted(exact[top]), atol=1e-5)
 
 

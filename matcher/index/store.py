@@ -13,7 +13,6 @@ import hashlib
 import json
 import shutil
 import uuid
-from dataclasses import dataclass
 from pathlib import Path
 
 import faiss
@@ -22,6 +21,8 @@ import pandas as pd
 
 from ..errors import ConfigError, IndexMismatchError, IndexMissingError
 from ..files import atomic_write_json, atomic_write_parquet, atomic_write_text, file_sha256
+from .backends import FLAT_MAX_WORK, IVF_MIN_ROWS, backend_for, choose_index
+from .vector_index import VectorIndex
 
 FORMAT_VERSION = 1
 # Keys a loader compares with what the current data and model expect.
@@ -33,141 +34,6 @@ def layout_hash(spec: dict) -> str:
     return hashlib.sha256(json.dumps(spec, sort_keys=True).encode("utf-8")).hexdigest()
 
 
-# Index choice by size, from measurements on these machines (2-core VM; BENCHMARKS.md, issue 7):
-# an exact IndexFlatIP query costs about 1 ms per 4M floats scanned with one thread, so up to
-# FLAT_MAX_WORK = n x d floats (~10 ms) the exact index is kept; above it HNSW, and from
-# IVF_MIN_ROWS rows IVF (HNSW's build time grows to many minutes at 1M rows and its recall
-# at a usable efSearch falls under 0.95 there).
-FLAT_MAX_WORK = 40_000_000
-IVF_MIN_ROWS = 500_000
-HNSW_M = 32
-HNSW_EF_CONSTRUCTION = 80
-HNSW_EF_SEARCH = 128
-IVF_NPROBE = 16
-# Filtered ANN search: when fewer than this share of rows is allowed, the allowed rows are
-# scored exactly (cheaper than the whole index, and a graph walk that must skip most nodes
-# loses recall).
-EXACT_SUBSET_SHARE = 0.05
-
-
-def _plan(kind: str, n: int) -> dict:
-    if kind == "flat":
-        return {"kind": "flat", "faiss_factory": "Flat", "params": {}}
-    if kind == "hnsw":
-        return {"kind": "hnsw", "faiss_factory": f"HNSW{HNSW_M}",
-                "params": {"M": HNSW_M, "efConstruction": HNSW_EF_CONSTRUCTION, "efSearch": HNSW_EF_SEARCH}}
-    if kind == "ivf":
-        nlist = max(4, int(2 ** round(np.log2(4 * np.sqrt(max(n, 1))))))
-        nlist = min(nlist, max(4, n // 39))  # faiss wants ~39 training points per list
-        return {"kind": "ivf", "faiss_factory": f"IVF{nlist},Flat",
-                "params": {"nlist": nlist, "nprobe": min(IVF_NPROBE, nlist), "train_rows": int(min(n, 40 * nlist))}}
-    raise ValueError(f"index kind must be flat, hnsw or ivf, got {kind!r}")
-
-
-def choose_index(n: int, d: int, flat_max_work: int = FLAT_MAX_WORK, ivf_min_rows: int = IVF_MIN_ROWS) -> dict:
-    """The index kind and parameters for n rows of d dimensions (what `build_index` uses)."""
-    if n * d <= flat_max_work:
-        return _plan("flat", n)
-    return _plan("hnsw" if n < ivf_min_rows else "ivf", n)
-
-
-@dataclass
-class VectorIndex:
-    """A FAISS index plus the row -> id mapping and the manifest it was built with."""
-
-    faiss_index: faiss.Index
-    ids: np.ndarray
-    manifest: dict
-    folder: Path | None = None  # the version folder it was saved to or loaded from
-
-    @property
-    def n(self) -> int:
-        return int(self.faiss_index.ntotal)
-
-    @property
-    def kind(self) -> str:
-        return str(self.manifest.get("index_kind", "flat"))
-
-    @property
-    def params(self) -> dict:
-        return dict(self.manifest.get("index_params") or {})
-
-    def _search_params(self, selector=None, k: int = 10, share: float = 1.0):
-        """SearchParameters for this index kind; ANN effort grows when a filter drops rows."""
-        p = self.params
-        if self.kind == "hnsw":
-            ef = max(int(p.get("efSearch", HNSW_EF_SEARCH) / max(share, 1e-3) ** 0.5), 2 * k)
-            return faiss.SearchParametersHNSW(sel=selector, efSearch=ef) if selector is not None \
-                else faiss.SearchParametersHNSW(efSearch=ef)
-        if self.kind == "ivf":
-            nprobe = min(int(p.get("nlist", 1)), int(np.ceil(p.get("nprobe", IVF_NPROBE) / max(share, 1e-3))))
-            return faiss.SearchParametersIVF(sel=selector, nprobe=nprobe) if selector is not None \
-                else faiss.SearchParametersIVF(nprobe=nprobe)
-        return faiss.SearchParameters(sel=selector) if selector is not None else None
-
-    def search(self, query: np.ndarray, k: int, allowed: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
-        """Top-k rows by inner product, restricted to rows where `allowed` is True.
-
-        Exact for a flat index. For an ANN index the returned scores are exact inner products
-        (the vectors are stored uncompressed); which rows come back is approximate, except when
-        a filter leaves under EXACT_SUBSET_SHARE of the rows: those are then scored exactly."""
-        query = np.ascontiguousarray(query, dtype=np.float32).reshape(1, -1)
-        if allowed is not None:
-            n_allowed = int(allowed.sum())
-            if n_allowed == 0:
-                return np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.float32)
-            k = min(k, n_allowed)
-            share = n_allowed / max(self.n, 1)
-            if self.kind != "flat" and share < EXACT_SUBSET_SHARE:
-                return self._exact_subset(query[0], k, np.flatnonzero(allowed))
-            bitmap = np.packbits(allowed.astype(np.uint8), bitorder="little")
-            selector = faiss.IDSelectorBitmap(len(allowed), faiss.swig_ptr(bitmap))
-            scores, rows = self.faiss_index.search(query, k, params=self._search_params(selector, k, share))
-        else:
-            k = min(k, self.n)
-            params = self._search_params(None, k)
-            scores, rows = (self.faiss_index.search(query, k, params=params) if params is not None
-                            else self.faiss_index.search(query, k))
-        keep = rows[0] >= 0
-        return rows[0][keep].astype(np.int64), scores[0][keep]
-
-    def search_batch(self, queries: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
-        """Many queries at once (all OpenMP threads): (rows, scores), each n_queries x k."""
-        queries = np.ascontiguousarray(queries, dtype=np.float32)
-        k = min(k, self.n)
-        params = self._search_params(None, k)
-        scores, rows = (self.faiss_index.search(queries, k, params=params) if params is not None
-                        else self.faiss_index.search(queries, k))
-        return rows.astype(np.int64), scores
-
-    def _exact_subset(self, q: np.ndarray, k: int, rows: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        scores = np.empty(len(rows), dtype=np.float32)
-        for start in range(0, len(rows), 16384):
-            part = rows[start:start + 16384]
-            scores[start:start + len(part)] = self.vectors(part) @ q
-        top = np.argpartition(-scores, k - 1)[:k] if k < len(rows) else np.arange(len(rows))
-        top = top[np.lexsort((rows[top], -scores[top]))]
-        return rows[top].astype(np.int64), scores[top]
-
-    def _storage_matrix(self) -> np.ndarray | None:
-        """Zero-copy view of the stored vectors (flat and HNSW-flat indexes), else None."""
-        index = self.faiss_index
-        if self.kind == "hnsw":
-            index = faiss.downcast_index(index.storage)
-        if not isinstance(index, faiss.IndexFlat) or self.n == 0:
-            return None
-        return faiss.rev_swig_ptr(index.get_xb(), self.n * index.d).reshape(self.n, index.d)
-
-    def vectors(self, rows) -> np.ndarray:
-        rows = np.asarray(rows, dtype=np.int64)
-        if len(rows) == 0:
-            return np.zeros((0, self.faiss_index.d), dtype=np.float32)
-        matrix = self._storage_matrix()
-        if matrix is not None:
-            return matrix[rows]
-        return self.faiss_index.reconstruct_batch(rows)
-
-
 def build_index(vectors: np.ndarray, ids, manifest: dict, *, flat_max_work: int = FLAT_MAX_WORK,
                 ivf_min_rows: int = IVF_MIN_ROWS, kind: str | None = None, seed: int = 0) -> VectorIndex:
     """Inner-product index chosen by size (`choose_index`): exact IndexFlatIP while an exact
@@ -175,32 +41,14 @@ def build_index(vectors: np.ndarray, ids, manifest: dict, *, flat_max_work: int 
     ("flat", "hnsw", "ivf"); the choice and its parameters go into the manifest."""
     vectors = np.ascontiguousarray(vectors, dtype=np.float32)
     n, d = vectors.shape
-    plan = _plan(kind, n) if kind is not None else choose_index(n, d, flat_max_work, ivf_min_rows)
-    params = plan["params"]
-    if plan["kind"] == "flat":
-        index = faiss.IndexFlatIP(d)
-        index.add(vectors)
-    elif plan["kind"] == "hnsw":
-        index = faiss.IndexHNSWFlat(d, params["M"], faiss.METRIC_INNER_PRODUCT)
-        index.hnsw.efConstruction = params["efConstruction"]
-        index.hnsw.efSearch = params["efSearch"]
-        index.add(vectors)
-    else:
-        quantizer = faiss.IndexFlatIP(d)
-        index = faiss.IndexIVFFlat(quantizer, d, params["nlist"], faiss.METRIC_INNER_PRODUCT)
-        sample = vectors
-        if params["train_rows"] < n:
-            sample = vectors[np.sort(np.random.default_rng(seed).choice(n, params["train_rows"], replace=False))]
-        index.train(sample)
-        index.add(vectors)
-        index.make_direct_map()  # reconstruct(row) for explanations and vectors()
-        index.nprobe = params["nprobe"]
+    plan = backend_for(kind).plan(n) if kind is not None else choose_index(n, d, flat_max_work, ivf_min_rows)
+    index = backend_for(plan["kind"]).build(vectors, plan["params"], seed)
     full = dict(manifest)
     full.update({
         "format_version": FORMAT_VERSION,
         "faiss_factory": plan["faiss_factory"],
         "index_kind": plan["kind"],
-        "index_params": params,
+        "index_params": plan["params"],
         "metric": "inner_product",
         "n_rows": int(n),
         "dim": int(d),
