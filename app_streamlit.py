@@ -21,7 +21,7 @@ import streamlit as st  # noqa: E402
 
 from matcher import (FACETS, MATURITY_LEVELS, SETTINGS, SIZE_BANDS, CaseFilters, CaseLibrary,  # noqa: E402
                      CohortRules, Matcher, MatcherError, ReviewRules, TwinFilters, load_profiles, vocabularies)
-from matcher.network import parse_city_list  # noqa: E402
+from matcher.network import parse_city_list, resolve_city_list  # noqa: E402
 from matcher.present import (brief_markdown, brief_pdf, cases_table, cohort_members_table, csv_bytes,  # noqa: E402
                              md_escape, reviews_table, twins_table)
 
@@ -45,20 +45,12 @@ def load_library(model_name: str) -> CaseLibrary:
 
 @st.cache_data(show_spinner=False)
 def city_choices() -> pd.DataFrame:
-    p = load_matcher().twins.profiles
-    shown = p[p["has_climate_profile"]]
-    return pd.DataFrame({"city_id": shown["city_id"], "label": shown["name"] + " (" + shown["country_code"] + ")"}) \
-        .sort_values("label").reset_index(drop=True)
+    return load_matcher().city_options()
 
 
 @st.cache_data(show_spinner=False)
 def profile_options() -> dict:
-    p = load_matcher().twins.profiles
-    return {
-        "countries": sorted(p["country_code"].unique()),
-        "languages": sorted({c for v in p["languages"] for c in v}),
-        "networks": sorted({n for v in p["networks"] for n in v}),
-    }
+    return load_matcher().filter_options()
 
 
 _SERVER_PATH = re.compile(r"(?<![\w.])(?:[A-Za-z]:)?[/\\](?:[^\s/\\:'\"]+[/\\])+([^\s/\\:'\"]+)")
@@ -285,15 +277,14 @@ def choose_cities(key: str, label: str = "Cities") -> list[str] | str | None:
     opts = profile_options()
     how = st.radio(label, ["A network", "All cities with a climate profile", "Pick cities", "Upload a list"],
                    horizontal=True, key=f"{key}_how")
-    rec = load_matcher().twins
     if how == "All cities with a climate profile":
         return "all"
     if how == "A network":
         default = opts["networks"].index("Key Cities") if "Key Cities" in opts["networks"] else 0
         network = st.selectbox("Network", opts["networks"], index=default, key=f"{key}_network")
-        members = rec.profiles[[network in v for v in rec.profiles["networks"]]]
+        members = load_matcher().network_members(network)
         st.caption(f"{len(members)} member cities.")
-        return members["city_id"].tolist()
+        return members
     if how == "Pick cities":
         choices = city_choices()
         picked = st.multiselect("Cities", choices["label"], key=f"{key}_picked")
@@ -306,12 +297,7 @@ def choose_cities(key: str, label: str = "Cities") -> list[str] | str | None:
     except MatcherError as exc:
         show_error(exc)
         return None
-    ids, unknown = [], []
-    for name, country in items:
-        try:
-            ids.append(rec.profiles.at[rec.resolve(name, country), "city_id"])
-        except MatcherError as exc:
-            unknown.append(str(exc))
+    ids, unknown = resolve_city_list(load_matcher().twins, items)
     for message in unknown:
         st.error(md_escape(message), icon="⚠️")
     return ids if not unknown else None

@@ -105,6 +105,25 @@ class Matcher:
 
         return cls(settings, twins, case_table, library)
 
+    # ------------------------------------------------------------------ what front ends offer to pick from
+    def city_options(self) -> pd.DataFrame:
+        """The cities with a climate profile as a person picks them: city_id and "Name (CC)", sorted."""
+        p = self.twins.profiles[self.twins.profiles["has_climate_profile"]]
+        return pd.DataFrame({"city_id": p["city_id"], "label": p["name"] + " (" + p["country_code"] + ")"}) \
+            .sort_values("label").reset_index(drop=True)
+
+    def filter_options(self) -> dict[str, list[str]]:
+        """The countries, languages and networks that occur in the profiles (filter choices)."""
+        p = self.twins.profiles
+        return {"countries": sorted(p["country_code"].unique()),
+                "languages": sorted({c for v in p["languages"] for c in v}),
+                "networks": sorted({n for v in p["networks"] for n in v})}
+
+    def network_members(self, network: str) -> list[str]:
+        """City ids of a network's members."""
+        pool = self.twins.pool
+        return self.twins.profiles.loc[pool.rows_with("networks", {network}), "city_id"].tolist()
+
     # ------------------------------------------------------------------ case studies
     @property
     def cases(self) -> CaseLibrary:

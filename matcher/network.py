@@ -79,6 +79,18 @@ def parse_city_list(text: str, source: str = "the city list") -> list[tuple[str,
         raise ConfigError(f"{source}: the list cannot be read as CSV ({exc}).") from None
 
 
+def resolve_city_list(space: TwinSpace, items: list[tuple[str, str | None]]) -> tuple[list[str], list[str]]:
+    """City ids of (name, country) pairs, and one message per name that matches no city or
+    several (all of them, so a list is fixed in one pass)."""
+    ids, problems = [], []
+    for name, country in items:
+        try:
+            ids.append(space.profiles.at[space.resolve(name, country), "city_id"])
+        except MatcherError as exc:
+            problems.append(str(exc))
+    return ids, problems
+
+
 def city_label(space: TwinSpace, row: int) -> str:
     r = space.profiles.iloc[int(row)]
     return f"{r['name']} ({r['country_code']})"

@@ -8,8 +8,9 @@ from pathlib import Path
 
 import pytest
 
-from matcher.settings import default_data_dir
+from matcher.case_studies import CASE_FILE, load_case_studies
 from matcher.facets import FACETS
+from matcher.settings import default_data_dir
 
 REPO = Path(__file__).resolve().parent.parent
 SHARED = REPO.parent / "shared"
@@ -60,3 +61,11 @@ def test_build_script_reproduces_the_shipped_files(tmp_path):
         assert hashlib.sha256((out / rel).read_bytes()).hexdigest() == shipped, rel
     shipped_parents = (REPO / "matcher" / "vocabulary" / "barrier_parents.csv").read_bytes()
     assert (vocab / "barrier_parents.csv").read_bytes() == shipped_parents
+
+
+def test_shipped_case_library_is_valid_and_keeps_sources():
+    shipped_cases = load_case_studies(default_data_dir() / CASE_FILE)
+    assert len(shipped_cases) == 113
+    assert shipped_cases["case_id"].is_unique
+    assert shipped_cases["provenance"].str.startswith("seed_data/case_studies_from_seeds.jsonl:").all()
+    assert shipped_cases["source"].str.startswith("seeds/").all()

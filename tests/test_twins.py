@@ -69,7 +69,8 @@ def test_filters_and_excludes_hold(fake_recommender):
     rows = [rec.lookup.row_of_id(m.city_id) for m in result.matches]
     assert all("it" in rec.profiles.at[r, "languages"] and rec.profiles.at[r, "eu_mission"] for r in rows)
     result = rec.recommend("Glasgow", k=20, filters=TwinFilters(networks=["Scottish Cities Alliance"]))
-    assert len(result.matches) == 7  # the other seven members of the alliance
+    members = rec.pool.rows_with("networks", {"Scottish Cities Alliance"}) & rec.pool.profiled
+    assert len(result.matches) == int(members.sum()) - 1  # every other member of the alliance, none else
     result = rec.recommend("Lyon", k=20, exclude_same_country=True, exclude=["Barcelona", "Milano"])
     names = {m.name for m in result.matches}
     assert all(m.country_code != "FR" for m in result.matches)
@@ -150,3 +151,26 @@ def test_pair_scores_agree_with_recommend(fake_recommender):
         pair = rec.explain_pair(lyon, rows[j])
         assert pair.score == pytest.approx(m.score, abs=1e-9)
         assert [c.detail for c in pair.explanation] == [c.detail for c in m.explanation]
+
+
+def test_huge_weights_do_not_overflow(fake_recommender):
+    w = fake_recommender.weights({"size": 1e308, "narrative": 1e308})
+    assert w["size"] == pytest.approx(0.5) and w["narrative"] == pytest.approx(0.5)
+    result = fake_recommender.recommend("Lyon", k=5, weights={"size": 1e308, "narrative": 1e308})
+    assert all(m.score > 0 for m in result.matches)
+    scores = [m.score for m in result.matches]
+    assert scores == sorted(scores, reverse=True) and len(set(scores)) > 1
+
+
+@pytest.mark.parametrize("k", ["5", 2.5, 0, -1, True, None.__class__])
+def test_a_bad_k_is_a_library_error(fake_recommender, k):
+    with pytest.raises(ConfigError, match="k must be"):
+        fake_recommender.recommend("Lyon", k=k)
+
+
+def test_unknown_filter_codes_are_named(fake_recommender):
+    with pytest.raises(ConfigError, match="'XX' is not a known country code"):
+        fake_recommender.recommend("Lyon", filters=TwinFilters(countries=["xx"]))
+    with pytest.raises(ConfigError, match="'qq' is not a known language code"):
+        fake_recommender.recommend("Lyon", filters=TwinFilters(languages=["QQ"]))
+    assert fake_recommender.recommend("Lyon", k=3, filters=TwinFilters(countries=["de"])).matches  # case is folded

@@ -64,3 +64,23 @@ def cohorts_text(plan) -> str:
         lines += [f"      {m['name']} ({m['country_code']})  fit {m['fit']:.3f}"
                   + (f"  mentor: {m['mentor_why']}" if m["mentor"] else "") for m in co.members]
     return "\n".join(lines)
+
+
+def facet_table(facets, settings) -> str:
+    """The README's facet table, from the registry (tests/test_docs.py keeps the README in step)."""
+    from types import SimpleNamespace
+
+    model = SimpleNamespace(model_id=str(settings["model_name"]))
+    lines = ["| facet | label | from | default weight | similarity |", "| --- | --- | --- | ---: | --- |"]
+    lines += [f"| `{f.name}` | {f.label} | {', '.join(f.columns)} | {f.default_weight:g} | {f.kernel(settings, model)} |"
+              for f in facets]
+    return "\n".join(lines)
+
+
+def settings_table(settings) -> str:
+    """The README's settings table, from the declared settings."""
+    from ..settings import SETTINGS
+
+    lines = ["| setting | default | meaning |", "| --- | --- | --- |"]
+    lines += [f"| `{s.name}` | {s.default} | {s.help} |" for s in SETTINGS]
+    return "\n".join(lines)
