@@ -8,15 +8,18 @@ object leaves the package.
 from __future__ import annotations
 
 from .audit import AuditRecord, audit_log
+from .board import KINDS as POST_KINDS
 from .board import (BoardPost, create_post, get_post, hide_post, list_posts, post_markdown, set_post_status,
                     tag_vocabulary)
 from .db import Workspace, default_db_url, open_workspace, resolve_url
 from .errors import (AuthenticationError, ConflictError, NotFoundError, PermissionDeniedError, WorkspaceError)
+from .orgs import KINDS as ORG_KINDS
 from .orgs import (OrganisationInfo, add_organisation, approve_organisation, list_organisations,
                    review_organisation)
 from .profiles import (ChangeSet, ProfileVersionInfo, base_profiles, change_counter, changed_since,
                        compare_versions, find_city, get_profile, get_version, latest_profiles, merged_profiles,
                        profile_history, revert_profile, set_profile)
+from .saved import KINDS as SAVED_KINDS
 from .saved import SavedWork, compare_saved, delete_saved, list_saved, load_saved, save_work
 from .survey_import import WorkspaceSurveyImport, import_survey_to_workspace
 from .transfer import TransferReport, export_workspace, restore_workspace
@@ -33,7 +36,7 @@ def init_workspace(db=None, *, admin_email: str | None = None, admin_password: s
 
 
 __all__ = [
-    "Actor", "AuditRecord", "AuthenticationError", "BoardPost", "ChangeSet", "ConflictError", "NotFoundError",
+    "Actor", "AuditRecord", "ORG_KINDS", "POST_KINDS", "SAVED_KINDS", "AuthenticationError", "BoardPost", "ChangeSet", "ConflictError", "NotFoundError",
     "OrganisationInfo", "PermissionDeniedError", "ProfileVersionInfo", "ROLES", "SavedWork", "TransferReport",
     "Workspace", "WorkspaceError", "WorkspaceSurveyImport", "add_organisation", "approve_organisation", "audit_log",
     "authenticate", "base_profiles", "change_counter", "changed_since", "compare_saved", "compare_versions",

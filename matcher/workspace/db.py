@@ -59,6 +59,11 @@ def _sqlite_setup(engine: Engine) -> None:
         conn.exec_driver_sql(f"BEGIN {mode}")
 
 
+def display_url(url: str) -> str:
+    """The URL with its password hidden (for messages)."""
+    return make_url(url).render_as_string(hide_password=True)
+
+
 def make_engine(url: str) -> Engine:
     parsed = make_url(url)
     if parsed.get_backend_name() == "sqlite":
@@ -135,7 +140,7 @@ def open_workspace(db: str | os.PathLike | None = None, *, data_dir: str | os.Pa
     try:
         engine = make_engine(url)
     except Exception as exc:  # noqa: BLE001 - a bad URL or a missing driver: say which
-        raise WorkspaceError(f"cannot open the workspace database '{make_url(url).render_as_string()}': {exc}") from None
+        raise WorkspaceError(f"cannot open the workspace database '{display_url(url)}': {exc}") from None
     if migrate:
         upgrade(engine)
     elif current_revision(engine) != head_revision():

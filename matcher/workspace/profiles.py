@@ -26,7 +26,8 @@ from ..io import load_profiles, shipped_profiles_path
 from ..lookup import CityLookup
 from ..schema import COLUMNS, validate_profiles
 from . import audit
-from ._validate import problem, utc
+from ..schema import _suggest
+from ._validate import problem, problems, utc
 from .db import Workspace
 from .errors import ConflictError, NotFoundError
 from .models import ProfileVersion, User
@@ -105,7 +106,8 @@ def _base_profile(ws: Workspace, city_id: str) -> dict | None:
 
 # ---------------------------------------------------------------------------- reading
 def _info(v: ProfileVersion, email: str | None) -> ProfileVersionInfo:
-    return ProfileVersionInfo(v.city_id, v.version, dict(v.profile), dict(v.changes or {}), email, v.source,
+    profile = {f: v.profile.get(f) for f in FIELDS}  # schema order (a JSON column may sort its keys)
+    return ProfileVersionInfo(v.city_id, v.version, profile, dict(v.changes or {}), email, v.source,
                               utc(v.created_at), v.id, v.note)
 
 
@@ -190,6 +192,11 @@ def _check_fields(city_id: str, changes: dict) -> None:
     derived = [f for f in changes if f in DERIVED]
     if derived:
         raise problem(f"profile {city_id}", derived[0], None, f"'{derived[0]}' is computed, not edited")
+    unknown = [f for f in changes if f not in FIELDS]
+    if unknown:
+        raise problems(f"profile {city_id}", [
+            (str(f), None, f"unknown field '{f}'" + (f"; did you mean '{g}'?" if (g := _suggest(str(f), FIELDS)) else ""))
+            for f in unknown])
 
 
 def apply_changes(ws: Workspace, s: Session, me: User, city_id: str, changes: dict, expected_version: int,
@@ -296,4 +303,7 @@ def merged_profiles(ws: Workspace) -> pd.DataFrame:
     order = [position[c] for c in keep["city_id"]] + [
         position.get(c, len(base) + j) for j, c in enumerate(edited["city_id"])]
     merged = pd.concat([keep, edited], ignore_index=True)
+    for col in merged.columns:  # the base layer's column types (a small edited table may infer others)
+        if col in base.columns and merged[col].dtype != base[col].dtype:
+            merged[col] = merged[col].astype(base[col].dtype)
     return merged.iloc[np.argsort(order, kind="stable")].reset_index(drop=True)
