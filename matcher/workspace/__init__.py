@@ -45,5 +45,5 @@ __all__ = [
     "init_workspace", "latest_profiles", "list_organisations", "list_posts", "list_saved", "list_users",
     "load_saved", "merged_profiles", "open_workspace", "post_markdown", "profile_history", "resolve_url",
     "restore_workspace", "review_organisation", "revert_profile", "save_work", "set_post_status", "set_profile",
-    "set_user_active",
+    "set_user_active", "tag_vocabulary",
 ]

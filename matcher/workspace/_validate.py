@@ -5,6 +5,7 @@ from datetime import datetime, timezone
 
 from ..errors import ProfileValidationError
 from ..schema import normalise_key, _suggest
+from .errors import NotFoundError
 
 
 def problem(source: str, field: str, value, message: str) -> ProfileValidationError:
@@ -64,3 +65,11 @@ def utc(value: datetime | None) -> datetime | None:
     if value is None:
         return None
     return value.replace(tzinfo=timezone.utc) if value.tzinfo is None else value.astimezone(timezone.utc)
+
+
+def existing(session, model, row_id, noun: str):
+    """The row `row_id` of `model`, or NotFoundError naming it."""
+    row = session.get(model, row_id)
+    if row is None:
+        raise NotFoundError(f"no {noun} {row_id}")
+    return row

@@ -14,7 +14,7 @@ from ..errors import UnknownCityError
 from ..exports import md_escape
 from ..schema import vocabularies
 from . import audit
-from ._validate import choice, problem, text, utc, vocab_list
+from ._validate import choice, existing, problem, text, utc, vocab_list
 from .db import Workspace
 from .errors import NotFoundError, PermissionDeniedError
 from .models import Organisation, Post, User
@@ -78,9 +78,7 @@ def create_post(ws: Workspace, kind: str, post_text: str, actor: Actor, *, city_
         if city_id is not None:
             require(me, "post", city_id)
         else:
-            org = s.get(Organisation, org_id)
-            if org is None:
-                raise NotFoundError(f"no organisation {org_id}")
+            org = existing(s, Organisation, org_id, "organisation")
             if org.status != "approved":
                 raise PermissionDeniedError(f"organisation '{org.name}' is not approved yet")
             if me.role != "admin" and org.created_by != me.id:
@@ -129,9 +127,7 @@ def set_post_status(ws: Workspace, post_id: int, status: str, actor: Actor, reas
     with ws.transaction(write=True) as s:
         me = load_actor(s, actor)
         require(me, "moderate")
-        p = s.get(Post, post_id)
-        if p is None:
-            raise NotFoundError(f"no post {post_id}")
+        p = existing(s, Post, post_id, "post")
         p.status, p.moderated_by, p.moderation_reason = status, me.id, reason
         audit.record(s, me, "hide_post" if status == "hidden" else "show_post", "post", p.id, {"reason": reason})
     return get_post(ws, post_id)

@@ -10,9 +10,8 @@ from sqlalchemy import select
 
 from ..schema import country_codes, language_codes, vocabularies
 from . import audit
-from ._validate import choice, problem, problems, text, utc, vocab_list
+from ._validate import choice, existing, problem, problems, text, utc, vocab_list
 from .db import Workspace
-from .errors import NotFoundError
 from .models import Organisation, User, utcnow
 from .users import Actor, load_actor, require
 
@@ -86,9 +85,7 @@ def review_organisation(ws: Workspace, org_id: int, status: str, actor: Actor) -
     with ws.transaction(write=True) as s:
         me = load_actor(s, actor)
         require(me, "approve_organisation")
-        org = s.get(Organisation, org_id)
-        if org is None:
-            raise NotFoundError(f"no organisation {org_id}")
+        org = existing(s, Organisation, org_id, "organisation")
         org.status, org.reviewed_by, org.reviewed_at = status, me.id, utcnow()
         audit.record(s, me, "approve_organisation" if status == "approved" else "reject_organisation",
                      "organisation", org.id, {"name": org.name})

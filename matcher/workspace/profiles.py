@@ -13,7 +13,6 @@ import os
 from dataclasses import dataclass
 from datetime import datetime
 from functools import lru_cache
-from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -246,7 +245,10 @@ def set_profile(ws: Workspace, city_id: str, changes: dict, expected_version: in
         with ws.transaction(write=True) as s:
             me = load_actor(s, actor)
             info = apply_changes(ws, s, me, city_id, changes, expected_version, source, note)
-    except IntegrityError:  # the same version number was saved by a concurrent writer
+    except IntegrityError as exc:
+        if "profile_versions" not in str(exc.orig) and "uq_profile_versions" not in str(exc.orig):
+            raise
+        # the same version number was saved by a concurrent writer (PostgreSQL; SQLite serialises writers)
         raise _conflict_after_race(ws, city_id, expected_version, changes) from None
     return info if info is not None else get_profile(ws, city_id)
 
@@ -266,7 +268,11 @@ def change_counter(ws: Workspace) -> int:
 
 
 def changed_since(ws: Workspace, counter: int) -> ChangeSet:
-    """City ids with a version newer than `counter`, and the counter to use next time."""
+    """City ids with a version newer than `counter`, and the counter to use next time.
+
+    On PostgreSQL two transactions may commit their ids out of order; a caller that must never
+    miss an edit can ask again from a slightly older counter (ids are cheap to re-check).
+    """
     with ws.transaction() as s:
         rows = s.execute(select(ProfileVersion.id, ProfileVersion.city_id)
                          .where(ProfileVersion.id > counter).order_by(ProfileVersion.id)).all()

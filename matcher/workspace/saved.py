@@ -12,7 +12,7 @@ from datetime import datetime
 from sqlalchemy import select
 
 from . import audit
-from ._validate import choice, problem, text, utc
+from ._validate import choice, existing, problem, text, utc
 from .db import Workspace
 from .errors import NotFoundError
 from .models import SavedItem, User
@@ -94,9 +94,7 @@ def delete_saved(ws: Workspace, item_id: int, actor: Actor) -> None:
     """The owner or an admin deletes a saved item (the audit log keeps that it existed)."""
     with ws.transaction(write=True) as s:
         me = load_actor(s, actor)
-        item = s.get(SavedItem, item_id)
-        if item is None:
-            raise NotFoundError(f"no saved work {item_id}")
+        item = existing(s, SavedItem, item_id, "saved work")
         if item.owner_id != me.id:
             require(me, "delete others' saved work")
         s.delete(item)

@@ -16,6 +16,7 @@ from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatc
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from ..errors import ProfileValidationError
 from . import audit
 from ._validate import choice, problem, text, utc
 from .db import Workspace
@@ -131,9 +132,7 @@ def authenticate(ws: Workspace, email: str, password: str) -> Actor:
     fail = AuthenticationError("unknown email or wrong password")
     try:
         email = _email(email)
-    except WorkspaceError:
-        raise fail from None
-    except Exception:  # noqa: BLE001 - a malformed email is just a failed login
+    except ProfileValidationError:  # a malformed email is just a failed login
         raise fail from None
     with ws.transaction(write=True) as s:
         user = s.scalar(select(User).where(User.email == email))
