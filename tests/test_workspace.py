@@ -59,6 +59,13 @@ def test_sqlite_has_foreign_keys_and_wal(tmp_path):
     assert (tmp_path / "w.db").is_file()
 
 
+def test_an_unmigrated_database_is_refused_unless_migrating(tmp_path):
+    with pytest.raises(WorkspaceError, match="matcher workspace init"):
+        open_workspace(tmp_path / "new.db", migrate=False)
+    open_workspace(tmp_path / "new.db")
+    assert open_workspace(tmp_path / "new.db", migrate=False).backend == "sqlite"
+
+
 def test_db_url_from_environment_and_paths(monkeypatch, tmp_path):
     monkeypatch.setenv("MATCHER_DB_URL", "postgresql+psycopg://u@h/db")
     assert resolve_url(None) == "postgresql+psycopg://u@h/db"
@@ -87,6 +94,8 @@ def test_edit_is_a_new_version_over_the_shipped_base(ws, admin):
     assert dict(merged.dtypes) == dict(shipped.dtypes)
     history = profile_history(ws, MK)
     assert [h.version for h in history] == [0, 1]
+    # saving the same values again stores nothing
+    assert set_profile(ws, MK, {"population": 300000}, 1, admin).version == 1 and change_counter(ws) == 1
     assert compare_versions(ws, MK, 0, 1)["population"] == (256385, 300000)
 
 
@@ -273,7 +282,9 @@ def test_board_posts_tags_and_moderation(ws, admin, officer):
     hidden = hide_post(ws, need.id, admin, "spam")
     assert hidden.status == "hidden" and hidden.moderation_reason == "spam"
     assert [p.id for p in list_posts(ws)] == [offer.id]
-    assert [p.id for p in list_posts(ws, include_hidden=True)] == [offer.id, need.id]
+    assert [p.id for p in list_posts(ws, include_hidden=True, actor=admin)] == [offer.id, need.id]
+    with pytest.raises(PermissionDeniedError):
+        list_posts(ws, include_hidden=True, actor=officer)
 
 
 def test_organisations_need_approval(ws, admin, officer):

@@ -58,6 +58,9 @@ def test_profile_set_show_history_revert(cli):
     history = json.loads(cli("profile", "history", "Milton Keynes", "--format", "json")[1])
     assert [(h["version"], h["author"], sorted(h["changes"])) for h in history] == [
         (0, None, []), (1, ADMIN, ["barriers", "population"]), (2, ADMIN, ["maturity"])]
+    diff = json.loads(cli("profile", "compare", MK, "0", "2", "--format", "json")[1])
+    assert diff == {"population": {"a": 256385, "b": 300000}, "maturity": {"a": None, "b": "advanced"},
+                    "barriers": {"a": [], "b": ["Lack of know-how and skills", "Lack of digitalisation"]}}
     code, out, _ = cli("profile", "revert", "Milton Keynes", "0", "--as", ADMIN)
     assert code == 0 and "version 3 saved with the content of version 0" in out
     assert json.loads(cli("profile", "show", MK, "--format", "json")[1])["profile"]["population"] == 256385
@@ -106,7 +109,9 @@ def test_board_and_organisations(cli):
         (post_id, "Joint procurement'); DROP TABLE posts;--", ["Mobility and transport"])]
     assert cli("board", "hide", post_id, "--reason", "test", "--as", ADMIN)[0] == 0
     assert json.loads(cli("board", "list", "--format", "json")[1]) == []
-    assert len(json.loads(cli("board", "list", "--all", "--format", "json")[1])) == 1
+    assert len(json.loads(cli("board", "list", "--all", "--as", ADMIN, "--format", "json")[1])) == 1
+    code, _, err = cli("board", "list", "--all")
+    assert code == 2 and "signed-in user" in err
     code, out, _ = cli("org", "add", "Green Fund", "--kind", "investor", "--sector", "Energy systems", "--country", "de",
                        "--as", ADMIN)
     org_id = out.strip()

@@ -93,8 +93,11 @@ def create_post(ws: Workspace, kind: str, post_text: str, actor: Actor, *, city_
 
 
 def list_posts(ws: Workspace, *, kind: str | None = None, city_id: str | None = None, tag: str | None = None,
-               include_hidden: bool = False) -> list[BoardPost]:
-    """Posts newest first; hidden ones only when asked (moderators)."""
+               include_hidden: bool = False, actor: Actor | None = None) -> list[BoardPost]:
+    """Posts newest first; hidden ones too when an admin (`actor`) asks."""
+    if include_hidden:
+        with ws.transaction() as s:
+            require(load_actor(s, actor), "moderate")
     stmt = (select(Post, User.email, Organisation.name).join(User, Post.author_id == User.id)
             .outerjoin(Organisation, Post.org_id == Organisation.id).order_by(Post.id.desc()))
     if kind is not None:

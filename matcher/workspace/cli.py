@@ -4,6 +4,7 @@ The main CLI adds these with `add_workspace_commands(subparsers)` and hands a pa
 to `run(args)`. Every command takes `--db` (URL or SQLite path; default MATCHER_DB_URL, else
 artifacts/workspace.db). `--as EMAIL` names the acting user: the command line trusts whoever can
 open the database (as with any local database file); the app must call `authenticate`.
+`profile compare CITY A B` lists what two versions differ in.
 Exit codes: 0 done, 2 refused (validation, permission, unknown), 3 edit conflict.
 """
 from __future__ import annotations
@@ -96,6 +97,14 @@ def add_workspace_commands(subparsers) -> None:
     p.add_argument("city")
     p.add_argument("--country")
     p.set_defaults(_ws=_profile_history)
+    p = prs.add_parser("compare", help="the fields that differ between two versions")
+    _common(p)
+    _fmt(p)
+    p.add_argument("city")
+    p.add_argument("a", type=int)
+    p.add_argument("b", type=int)
+    p.add_argument("--country")
+    p.set_defaults(_ws=_profile_compare)
     p = prs.add_parser("revert", help="save a new version with the content of an earlier one")
     _common(p, actor=True)
     p.add_argument("city")
@@ -123,7 +132,8 @@ def add_workspace_commands(subparsers) -> None:
     p.add_argument("--city")
     p.add_argument("--country")
     p.add_argument("--tag")
-    p.add_argument("--all", action="store_true", help="include hidden posts")
+    p.add_argument("--all", action="store_true", help="include hidden posts (admins; needs --as)")
+    p.add_argument("--as", dest="as_user", metavar="EMAIL", help="the acting user (for --all)")
     p.set_defaults(_ws=_board_list)
     p = bs.add_parser("hide", help="moderation: hide a post (admins)")
     _common(p, actor=True)
@@ -333,6 +343,19 @@ def _profile_history(args) -> int:
     return 0
 
 
+def _profile_compare(args) -> int:
+    ws = _open(args)
+    diff = api.compare_versions(ws, _city(ws, args), args.a, args.b)
+    if args.format == "json":
+        _print_json({f: {"a": va, "b": vb} for f, (va, vb) in diff.items()})
+        return 0
+    for field, (va, vb) in diff.items():
+        print(f"{field}: {_safe(_value(va))} -> {_safe(_value(vb))}")
+    if not diff:
+        print("no differences")
+    return 0
+
+
 def _profile_revert(args) -> int:
     ws = _open(args)
     city = _city(ws, args)
@@ -353,7 +376,8 @@ def _board_post(args) -> int:
 def _board_list(args) -> int:
     ws = _open(args)
     city = _city(ws, args) if args.city else None
-    posts = api.list_posts(ws, kind=args.kind, city_id=city, tag=args.tag, include_hidden=args.all)
+    actor = api.get_user(ws, args.as_user) if args.as_user else None
+    posts = api.list_posts(ws, kind=args.kind, city_id=city, tag=args.tag, include_hidden=args.all, actor=actor)
     if args.format == "json":
         _print_json([asdict(p) for p in posts])
         return 0
