@@ -28,95 +28,67 @@ PASSWORD_ENV = "MATCHER_PASSWORD"
 _CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f\x9b]")
 
 
-def _common(p: argparse.ArgumentParser, actor: bool = False) -> None:
+def _cmd(group, name: str, help: str, handler, *, actor: bool = False, fmt: bool = False, city: bool = False):
+    """One subcommand with the options every one of its kind takes (--db, --data-dir, --as, --format, CITY)."""
+    p = group.add_parser(name, help=help)
     p.add_argument("--db", help="database URL (postgresql+psycopg://...) or SQLite file "
                                 "(default: $MATCHER_DB_URL, else artifacts/workspace.db)")
     p.add_argument("--data-dir", help="folder of the shipped profiles (default: the shipped data)")
     if actor:
         p.add_argument("--as", dest="as_user", required=True, metavar="EMAIL", help="the acting user")
-
-
-def _fmt(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--format", choices=["text", "json"], default="text")
+    if fmt:
+        p.add_argument("--format", choices=["text", "json"], default="text")
+    if city:
+        p.add_argument("city", help="city name (accents, exonyms work) or city id")
+        p.add_argument("--country", help="country code, when the city name is ambiguous")
+    p.set_defaults(_ws=handler)
+    return p
 
 
 def add_workspace_commands(subparsers) -> None:
     """Add `workspace`, `profile`, `board` and `org` to the main parser's subparsers."""
     w = subparsers.add_parser("workspace", help="the network's database: create, import a survey, back up, restore")
     ws = w.add_subparsers(dest="ws_action", required=True)
-    p = ws.add_parser("init", help="create or upgrade the workspace database; --admin adds the first admin "
-                                   f"(password from ${PASSWORD_ENV} or standard input)")
-    _common(p)
+    p = _cmd(ws, "init", "create or upgrade the workspace database; --admin adds the first admin "
+                         f"(password from ${PASSWORD_ENV} or standard input)", _init)
     p.add_argument("--admin", metavar="EMAIL")
-    p.set_defaults(_ws=_init)
-    p = ws.add_parser("add-user", help="an admin adds a user (password from $MATCHER_PASSWORD or standard input)")
-    _common(p, actor=True)
+    p = _cmd(ws, "add-user", f"an admin adds a user (password from ${PASSWORD_ENV} or standard input)", _add_user,
+             actor=True)
     p.add_argument("email")
     p.add_argument("--role", choices=list(api.ROLES), required=True)
     p.add_argument("--city", help="the officer's city (name or id)")
     p.add_argument("--country", help="country code, when the city name is ambiguous")
-    p.set_defaults(_ws=_add_user)
-    p = ws.add_parser("import-survey", help="store a survey export's answers as new profile versions")
-    _common(p, actor=True)
-    _fmt(p)
+    p = _cmd(ws, "import-survey", "store a survey export's answers as new profile versions", _import_survey,
+             actor=True, fmt=True)
     p.add_argument("export", help="the survey export: .csv, .tsv, .xlsx or .parquet")
     p.add_argument("--strict", action="store_true", help="refuse unknown answers instead of dropping them")
-    p.set_defaults(_ws=_import_survey)
-    p = ws.add_parser("export", help="write the whole workspace to a folder (Parquet + manifest)")
-    _common(p)
-    p.add_argument("dir")
-    p.set_defaults(_ws=_export)
-    p = ws.add_parser("restore", help="load an export into an empty workspace")
-    _common(p)
-    p.add_argument("dir")
-    p.set_defaults(_ws=_restore)
+    _cmd(ws, "export", "write the whole workspace to a folder (Parquet + manifest)", _export).add_argument("dir")
+    _cmd(ws, "restore", "load an export into an empty workspace", _restore).add_argument("dir")
 
     pr = subparsers.add_parser("profile", help="a city's profile in the workspace: show, edit, history, revert")
     prs = pr.add_subparsers(dest="ws_action", required=True)
-    p = prs.add_parser("show", help="the current profile (or --version N)")
-    _common(p)
-    _fmt(p)
-    p.add_argument("city")
-    p.add_argument("--country")
-    p.add_argument("--version", type=int)
-    p.set_defaults(_ws=_profile_show)
-    p = prs.add_parser("set", help="save FIELD=VALUE changes as a new version (lists: ';'-separated; "
-                                   "FIELD= makes it unknown)")
-    _common(p, actor=True)
-    p.add_argument("city")
+    _cmd(prs, "show", "the current profile (or --version N)", _profile_show, fmt=True, city=True).add_argument(
+        "--version", type=int)
+    p = _cmd(prs, "set", "save FIELD=VALUE changes as a new version (lists: ';'-separated; FIELD= makes it unknown)",
+             _profile_set, actor=True, city=True)
     p.add_argument("assignments", nargs="+", metavar="FIELD=VALUE")
-    p.add_argument("--country")
     p.add_argument("--expect-version", type=int,
                    help="the version you read; the edit is refused if someone saved another since")
     p.add_argument("--create", action="store_true", help="CITY is the id of a new city (give name= and country_code=)")
     p.add_argument("--note")
-    p.set_defaults(_ws=_profile_set)
-    p = prs.add_parser("history", help="every version with author, time, source and changed fields")
-    _common(p)
-    _fmt(p)
-    p.add_argument("city")
-    p.add_argument("--country")
-    p.set_defaults(_ws=_profile_history)
-    p = prs.add_parser("compare", help="the fields that differ between two versions")
-    _common(p)
-    _fmt(p)
-    p.add_argument("city")
+    _cmd(prs, "history", "every version with author, time, source and changed fields", _profile_history,
+         fmt=True, city=True)
+    p = _cmd(prs, "compare", "the fields that differ between two versions", _profile_compare, fmt=True, city=True)
     p.add_argument("a", type=int)
     p.add_argument("b", type=int)
-    p.add_argument("--country")
-    p.set_defaults(_ws=_profile_compare)
-    p = prs.add_parser("revert", help="save a new version with the content of an earlier one")
-    _common(p, actor=True)
-    p.add_argument("city")
+    p = _cmd(prs, "revert", "save a new version with the content of an earlier one", _profile_revert,
+             actor=True, city=True)
     p.add_argument("version", type=int)
-    p.add_argument("--country")
     p.add_argument("--expect-version", type=int)
-    p.set_defaults(_ws=_profile_revert)
 
     b = subparsers.add_parser("board", help="needs and offers of cities and organisations")
     bs = b.add_subparsers(dest="ws_action", required=True)
-    p = bs.add_parser("post", help="post a need or an offer; prints the new post's id")
-    _common(p, actor=True)
+    p = _cmd(bs, "post", "post a need or an offer; prints the new post's id", _board_post, actor=True)
     p.add_argument("kind", choices=list(api.POST_KINDS))
     who = p.add_mutually_exclusive_group(required=True)
     who.add_argument("--city")
@@ -124,27 +96,20 @@ def add_workspace_commands(subparsers) -> None:
     p.add_argument("--country")
     p.add_argument("--text", required=True)
     p.add_argument("--tag", action="append", default=[], help="a survey sector, barrier, funding gap or co-benefit")
-    p.set_defaults(_ws=_board_post)
-    p = bs.add_parser("list", help="visible posts, newest first")
-    _common(p)
-    _fmt(p)
+    p = _cmd(bs, "list", "visible posts, newest first", _board_list, fmt=True)
     p.add_argument("--kind", choices=list(api.POST_KINDS))
     p.add_argument("--city")
     p.add_argument("--country")
     p.add_argument("--tag")
     p.add_argument("--all", action="store_true", help="include hidden posts (admins; needs --as)")
     p.add_argument("--as", dest="as_user", metavar="EMAIL", help="the acting user (for --all)")
-    p.set_defaults(_ws=_board_list)
-    p = bs.add_parser("hide", help="moderation: hide a post (admins)")
-    _common(p, actor=True)
+    p = _cmd(bs, "hide", "moderation: hide a post (admins)", _board_hide, actor=True)
     p.add_argument("post_id", type=int)
     p.add_argument("--reason")
-    p.set_defaults(_ws=_board_hide)
 
     o = subparsers.add_parser("org", help="the register of delivery partners, investors, financial experts")
     os_ = o.add_subparsers(dest="ws_action", required=True)
-    p = os_.add_parser("add", help="propose an organisation (pending until an admin approves it)")
-    _common(p, actor=True)
+    p = _cmd(os_, "add", "propose an organisation (pending until an admin approves it)", _org_add, actor=True)
     p.add_argument("name")
     p.add_argument("--kind", choices=list(api.ORG_KINDS), required=True)
     p.add_argument("--sector", action="append", default=[])
@@ -153,18 +118,11 @@ def add_workspace_commands(subparsers) -> None:
     p.add_argument("--language", action="append", default=[], metavar="LANG")
     p.add_argument("--description")
     p.add_argument("--website")
-    p.set_defaults(_ws=_org_add)
-    p = os_.add_parser("approve", help="approve an organisation (admins)")
-    _common(p, actor=True)
-    p.add_argument("org_id", type=int)
-    p.set_defaults(_ws=_org_approve)
-    p = os_.add_parser("list", help="organisations (approved by default)")
-    _common(p)
-    _fmt(p)
+    _cmd(os_, "approve", "approve an organisation (admins)", _org_approve, actor=True).add_argument("org_id", type=int)
+    p = _cmd(os_, "list", "organisations (approved by default)", _org_list, fmt=True)
     p.add_argument("--status", choices=["pending", "approved", "rejected", "all"], default="approved")
     p.add_argument("--kind", choices=list(api.ORG_KINDS))
     p.add_argument("--sector")
-    p.set_defaults(_ws=_org_list)
 
 
 def is_workspace_command(args: argparse.Namespace) -> bool:
