@@ -66,9 +66,23 @@ def test_an_unmigrated_database_is_refused_unless_migrating(tmp_path):
     assert open_workspace(tmp_path / "new.db", migrate=False).backend == "sqlite"
 
 
+def test_an_unreachable_server_is_a_clear_error(tmp_path):
+    import socket
+
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    with pytest.raises(WorkspaceError, match="cannot connect to the workspace database") as err:
+        open_workspace(f"postgresql://someone:secret@127.0.0.1:{port}/nothing")
+    assert "secret" not in str(err.value)  # the password is never shown
+    with pytest.raises(WorkspaceError, match="cannot connect"):
+        open_workspace(tmp_path)  # a folder, not a database file
+
+
 def test_db_url_from_environment_and_paths(monkeypatch, tmp_path):
-    monkeypatch.setenv("MATCHER_DB_URL", "postgresql+psycopg://u@h/db")
-    assert resolve_url(None) == "postgresql+psycopg://u@h/db"
+    monkeypatch.setenv("MATCHER_DB_URL", "postgresql://u@h/db")
+    assert resolve_url(None) == "postgresql+psycopg://u@h/db"  # psycopg 3 is the driver installed
+    assert resolve_url("postgres://u:pw@h:5433/db") == "postgresql+psycopg://u:pw@h:5433/db"
     assert resolve_url(tmp_path / "x.db") == f"sqlite:///{(tmp_path / 'x.db').resolve()}"
     monkeypatch.delenv("MATCHER_DB_URL")
     assert resolve_url(None).endswith("artifacts/workspace.db")

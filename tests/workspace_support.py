@@ -32,9 +32,10 @@ def _free_port() -> int:
         return sock.getsockname()[1]
 
 
-@pytest.fixture(scope="session")
-def pg_server():
-    """Base URL of a PostgreSQL server private to this test session (no database part)."""
+_SERVER: dict = {}  # one server per session, even though each test module imports the fixture
+
+
+def _start_server() -> str:
     bindir = _pg_bin()
     if bindir is None:
         if os.environ.get("CI"):
@@ -59,12 +60,24 @@ def pg_server():
         log = (root / "server.log").read_text(errors="replace") if (root / "server.log").exists() else ""
         shutil.rmtree(root, ignore_errors=True)
         pytest.fail(f"PostgreSQL did not start: {exc.stderr}\n{log[-2000:]}")
-    try:
-        yield f"postgresql+psycopg://matcher@127.0.0.1:{port}"
-    finally:
-        subprocess.run(prefix + [str(bindir / "pg_ctl"), "-D", str(data), "-m", "fast", "-w", "stop"],
-                       capture_output=True, cwd=root, timeout=120)
-        shutil.rmtree(root, ignore_errors=True)
+    _SERVER.update(url=f"postgresql+psycopg://matcher@127.0.0.1:{port}", stop=prefix + [
+        str(bindir / "pg_ctl"), "-D", str(data), "-m", "fast", "-w", "stop"], root=root)
+    return _SERVER["url"]
+
+
+def _stop_server() -> None:
+    if _SERVER:
+        subprocess.run(_SERVER["stop"], capture_output=True, cwd=_SERVER["root"], timeout=120)
+        shutil.rmtree(_SERVER["root"], ignore_errors=True)
+        _SERVER.clear()
+
+
+@pytest.fixture(scope="session")
+def pg_server():
+    """Base URL of a PostgreSQL server private to this test session (no database part)."""
+    url = _SERVER.get("url") or _start_server()
+    yield url
+    _stop_server()  # at the end of the session (a second finaliser finds nothing left to stop)
 
 
 def new_database_url(backend: str, request, tmp_path) -> str:

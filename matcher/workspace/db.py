@@ -15,6 +15,7 @@ from typing import Iterator
 
 from sqlalchemy import Engine, create_engine, event, inspect
 from sqlalchemy.engine import make_url
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session
 
 from ..config import repo_root
@@ -35,9 +36,14 @@ def sqlite_url(path: str | os.PathLike) -> str:
 def resolve_url(db: str | os.PathLike | None = None) -> str:
     """A URL as given, a plain path as a SQLite file, None as the default."""
     if db is None or str(db).strip() == "":
-        return default_db_url()
+        db = default_db_url()
     text = str(db)
-    return text if "://" in text else sqlite_url(text)
+    if "://" not in text:
+        return sqlite_url(text)
+    scheme, rest = text.split("://", 1)
+    if scheme in ("postgresql", "postgres"):  # the installed driver is psycopg 3, not SQLAlchemy's default psycopg2
+        return f"postgresql+psycopg://{rest}"
+    return text
 
 
 def _sqlite_setup(engine: Engine) -> None:
@@ -141,9 +147,16 @@ def open_workspace(db: str | os.PathLike | None = None, *, data_dir: str | os.Pa
         engine = make_engine(url)
     except Exception as exc:  # noqa: BLE001 - a bad URL or a missing driver: say which
         raise WorkspaceError(f"cannot open the workspace database '{display_url(url)}': {exc}") from None
+    try:
+        revision = current_revision(engine)
+    except DBAPIError as exc:
+        engine.dispose()
+        detail = (str(exc.orig).strip().splitlines() or [type(exc.orig).__name__])[0]
+        raise WorkspaceError(f"cannot connect to the workspace database '{display_url(url)}': {detail}") from None
     if migrate:
-        upgrade(engine)
-    elif current_revision(engine) != head_revision():
+        if revision != head_revision():
+            upgrade(engine)
+    elif revision != head_revision():
         raise WorkspaceError(f"the workspace database is not at the current schema ({head_revision()}); "
                              "run `matcher workspace init` to upgrade it")
     return Workspace(url=url, engine=engine, data_dir=Path(data_dir) if data_dir else None)
