@@ -3,7 +3,11 @@ profiles over the shipped data, optimistic locking, transactions, roles, the boa
 organisations, saved work, the audit log and the export/restore round trip."""
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
 import threading
+from pathlib import Path
 
 import pandas as pd
 import pytest
@@ -206,6 +210,21 @@ def test_a_crash_mid_write_stores_nothing(ws, admin, monkeypatch):
     assert [h.version for h in profile_history(ws, MK)] == [0]
     assert change_counter(ws) == 0 and len(audit_log(ws)) == before
     assert set_profile(ws, MK, {"population": 300000}, 0, admin).version == 1
+
+
+def test_a_killed_process_mid_write_stores_nothing_and_locks_nothing(ws, admin, db_url):
+    """The process dies (os._exit, no clean-up) after writing the version row, before COMMIT."""
+    script = (
+        "import os, sys\n"
+        "from matcher.workspace import open_workspace, get_user, set_profile, audit\n"
+        "ws = open_workspace(sys.argv[1])\n"
+        "audit.record = lambda *a, **k: os._exit(9)\n"
+        f"set_profile(ws, '{MK}', {{'population': 300000}}, 0, get_user(ws, 'admin@example.org'))\n")
+    done = subprocess.run([sys.executable, "-c", script, db_url], capture_output=True, text=True, timeout=120,
+                          env={**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parents[1])})
+    assert done.returncode == 9, done.stderr
+    assert [h.version for h in profile_history(ws, MK)] == [0] and change_counter(ws) == 0
+    assert set_profile(ws, MK, {"population": 300000}, 0, admin).version == 1  # no lock left behind
 
 
 def test_hostile_texts_are_stored_verbatim_and_never_run(ws, admin):
