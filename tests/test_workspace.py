@@ -117,6 +117,14 @@ def test_edit_is_a_new_version_over_the_shipped_base(ws, admin):
     assert compare_versions(ws, MK, 0, 1)["population"] == (256385, 300000)
 
 
+def test_a_town_given_climate_answers_joins_the_profiled_cities(ws, admin):
+    berat = "gn3186084"  # GeoNames-only in the shipped data: no climate profile
+    assert get_profile(ws, berat).profile["has_climate_profile"] is False
+    info = set_profile(ws, berat, {"priority_sectors": ["Energy systems"]}, 0, admin)
+    assert info.profile["has_climate_profile"] is True
+    assert bool(merged_profiles(ws).set_index("city_id").loc[berat, "has_climate_profile"]) is True
+
+
 def test_revert_adds_a_version_and_keeps_history(ws, admin):
     set_profile(ws, MK, {"population": 300000}, 0, admin)
     set_profile(ws, MK, {"maturity": "Advanced"}, 1, admin)

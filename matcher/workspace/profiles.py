@@ -212,7 +212,10 @@ def apply_changes(ws: Workspace, s: Session, me: User, city_id: str, changes: di
         raise ConflictError(city_id, expected_version, current_version, current.author if current else None,
                             current.created_at if current else None, changes)
     old = current.profile if current else {}
-    new = _validated(city_id, {**old, **changes, "city_id": city_id})
+    merged = {**old, **changes, "city_id": city_id}
+    if "has_climate_profile" not in changes and not old.get("has_climate_profile"):
+        merged["has_climate_profile"] = None  # inferred again: a town given barriers now has a climate profile
+    new = _validated(city_id, merged)
     changed = {f: [old.get(f), new[f]] for f in FIELDS if old.get(f) != new[f]}
     if current is not None and not changed:
         return None
