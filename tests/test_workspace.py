@@ -393,6 +393,19 @@ def test_survey_import_creates_and_updates_cities(ws, admin, tmp_path, officer):
     assert set(mk.changes) == {"barriers", "priority_sectors"}  # empty answers change nothing
     fiction = get_profile(ws, find_city(ws, "Fictionville (synthetic)"))
     assert fiction.profile["population"] == 120000 and fiction.version == 1
+    # a name that matches several cities is refused with its export row, and nothing is stored
+    counter = change_counter(ws)
+    bad = _write_csv(tmp_path / "ambiguous.csv", [HEADER, ROWS[0], ["2024-03-05", "Almagro", "Spain"] + [""] * 8])
+    with pytest.raises(ProfileValidationError) as err:
+        import_survey_to_workspace(ws, bad, admin)
+    assert err.value.problems[0]["row"] == 3 and "Add a city_id column" in err.value.problems[0]["message"]
+    assert "[gn2521928]" in err.value.problems[0]["message"]
+    assert change_counter(ws) == counter
+    # with the id given, the row updates that city
+    named = _write_csv(tmp_path / "named.csv", [HEADER + ["city_id"], ["2024-03-05", "Almagro", "Spain", "9000"]
+                                               + [""] * 7 + ["gn2521928"]])
+    assert import_survey_to_workspace(ws, named, admin).updated == ["gn2521928"]
+    assert get_profile(ws, "gn2521928").profile["population"] == 9000
     # the same export again changes nothing
     again = import_survey_to_workspace(ws, path, admin)
     assert again.created == [] and again.updated == [] and len(again.unchanged) == 4

@@ -3,6 +3,7 @@ every answered row becomes a new profile version (all rows or none). A row's cit
 name and country among the merged profiles; a city that is not there is created."""
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -35,22 +36,33 @@ class WorkspaceSurveyImport:
 def import_survey_to_workspace(ws: Workspace, path: str | Path, actor: Actor, *, strict: bool = False,
                                keep_unmapped: bool = False) -> WorkspaceSurveyImport:
     """Store a survey export's answers as new versions; an answer left empty changes nothing."""
+    with ws.transaction() as s:  # refuse early, before reading the export
+        require(load_actor(s, actor), "import")
     result = import_survey(path, strict=strict, keep_unmapped=keep_unmapped)
-    answered = {c.mapped_to for c in result.columns if c.mapped_to} - set(IDENTITY)
+    mapped = {c.mapped_to for c in result.columns if c.mapped_to}
+    answered = mapped - set(IDENTITY)
     lookup = CityLookup(merged_profiles(ws))
     out = WorkspaceSurveyImport(result)
     plan, problems = [], []
-    for i, row in result.profiles.iterrows():
+    for _, row in result.profiles.iterrows():
         prof = row_to_profile(row)
         try:
-            hit = lookup.resolve(prof["name"], prof["country_code"])
+            if "city_id" in mapped and lookup.row_of_id(prof["city_id"]) is not None:
+                hit = lookup.row_of_id(prof["city_id"])  # the export names the city by its id
+            elif "city_id" in mapped:
+                raise UnknownCityError(prof["city_id"])
+            else:
+                hit = lookup.resolve(prof["name"], prof["country_code"])
             city_id = str(lookup.profiles.iloc[hit]["city_id"])
             changes = {f: prof[f] for f in answered if prof.get(f) not in (None, [])}
         except UnknownCityError:
             city_id, changes = prof["city_id"], {f: v for f, v in prof.items() if v not in (None, [])}
         except AmbiguousCityError as exc:
-            problems.append({"file": str(path), "row": i + 1, "column": "name", "value": prof["name"],
-                             "message": str(exc)})
+            row_no = re.search(r"row (\d+)$", prof.get("provenance") or "")
+            problems.append({"file": str(path), "row": int(row_no.group(1)) if row_no else None, "column": "name",
+                             "value": prof["name"],
+                             "message": f"'{prof['name']}' matches several cities: {'; '.join(exc.candidates)}. "
+                                        "Add a city_id column giving the id in [brackets]"})
             continue
         plan.append((city_id, changes, prof.get("provenance") or f"survey {Path(path).name}"))
     if problems:
