@@ -55,6 +55,18 @@ def test_migrations_create_exactly_the_models(ws):
     assert set(inspect(ws.engine).get_table_names()) >= {t.name for t in Base.metadata.sorted_tables}
 
 
+def test_migrations_go_down_and_up_again(ws):
+    from alembic import command
+
+    from matcher.workspace.db import alembic_config, current_revision, upgrade
+
+    with ws.engine.begin() as conn:
+        command.downgrade(alembic_config(conn), "base")
+    assert not {t.name for t in Base.metadata.sorted_tables} & set(inspect(ws.engine).get_table_names())
+    upgrade(ws.engine)
+    assert current_revision(ws.engine) == head_revision()
+
+
 def test_sqlite_has_foreign_keys_and_wal(tmp_path):
     ws = open_workspace(tmp_path / "w.db")
     with ws.engine.connect() as conn:
