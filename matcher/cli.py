@@ -12,6 +12,8 @@ from .errors import ConfigError, MatcherError
 from .facets import FACETS
 from .features.text import MODEL_CHOICES
 from .vocab import SIZE_BANDS
+from .workspace.cli import add_workspace_commands, is_workspace_command
+from .workspace.cli import run as run_workspace
 
 
 def _add_data_options(p: argparse.ArgumentParser) -> None:
@@ -128,6 +130,7 @@ def build_parser() -> argparse.ArgumentParser:
     s3.add_argument("--data-dir", required=True,
                     help="the data folder whose case_studies/case_studies.parquet it replaces (atomically)")
     sub.add_parser("settings", help="list the settings in force, with their help")
+    add_workspace_commands(sub)
     em = sub.add_parser("embed", help="embed a text column of a Parquet corpus (locally, or on Ray for corpora "
                         "beyond what one machine embeds overnight)")
     em.add_argument("input", help="Parquet file with a text column")
@@ -338,6 +341,8 @@ COMMANDS = {"build": _cmd_build, "twins": _cmd_twins, "evaluate": _cmd_evaluate,
 
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(sys.argv[1:] if argv is None else list(argv))
+    if is_workspace_command(args):
+        return run_workspace(args)
     try:
         return COMMANDS[args.command](args)
     except MatcherError as exc:

@@ -14,12 +14,11 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
-from rapidfuzz import fuzz, process
 from unidecode import unidecode
 
 from .errors import ProfileValidationError
 from .facets import FACETS, known_facets
-from .vocab import MATURITY_LEVELS, country_codes, language_codes, normalise_key, slug, vocabularies
+from .vocab import MATURITY_LEVELS, closest, country_codes, language_codes, normalise_key, slug, vocabularies
 
 
 @lru_cache(maxsize=1)
@@ -121,8 +120,7 @@ def _as_list(value) -> list[str] | None:
 
 
 def _suggest(value: str, choices: tuple[str, ...]) -> str | None:
-    hit = process.extractOne(value, choices, scorer=fuzz.WRatio, processor=normalise_key, score_cutoff=70)
-    return hit[0] if hit else None
+    return closest(value, choices)
 
 
 class _Problems:

@@ -14,6 +14,7 @@ from functools import lru_cache
 from importlib import resources
 
 import pycountry
+from rapidfuzz import fuzz, process
 from unidecode import unidecode
 
 MATURITY_LEVELS: tuple[str, ...] = ("starting", "developing", "advanced")  # ordinal, in this order
@@ -99,6 +100,12 @@ def normalise_key(text: str) -> str:
     text = str(text)
     folded = (text if text.isascii() else unidecode(text)).lower()
     return " ".join(_NON_ALNUM.sub(" ", folded).split())
+
+
+def closest(value: str, choices, cutoff: int = 70) -> str | None:
+    """The choice a typo most likely meant ("lack of fundng" -> the survey wording), or None."""
+    hit = process.extractOne(value, tuple(choices), scorer=fuzz.WRatio, processor=normalise_key, score_cutoff=cutoff)
+    return hit[0] if hit else None
 
 
 def slug(text: str) -> str:

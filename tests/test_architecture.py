@@ -51,8 +51,8 @@ def _imports(name: str, path: Path, tree: ast.Module, known: set[str]) -> set[st
         for target in targets:
             while target and target not in known:
                 target = target.rpartition(".")[0]
-            if target and target != name:
-                out.add(target)
+            if target and target != name and not name.startswith(target + "."):
+                out.add(target)  # (an importer's own package is being imported already: no edge)
                 # importing a.b.c runs a.b's __init__ too (except the importer's own packages,
                 # which are being imported already, and the root package)
                 parent = target.rpartition(".")[0]
