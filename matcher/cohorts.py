@@ -180,19 +180,27 @@ class _Problem:
         for i, r in enumerate(self.rows):
             self.mentor[i], self.mentor_why[i] = is_mentor(prof.iloc[r].to_dict(), rules.mentor_target_year)
         self.langs = [set(prof["languages"].iat[r]) for r in self.rows]
-        index = {r: i for i, r in enumerate(self.rows)}
+        self.position = {r: i for i, r in enumerate(self.rows)}
+        self._together()
+        self._apart()
+        self.G, self.lo, self.hi, self.size_problem = self._cohort_count()
+        self._languages()
 
-        def members(group, what):
-            out = []
-            for item in group:
-                r = resolve_rows(space, [item])[0]
-                if r not in index:
-                    raise InfeasibleRulesError([f"{city_label(space, r)} is to be kept {what} but is not among the "
-                                                f"cities of the call"], rules.describe())
-                out.append(index[r])
-            return out
+    def _members(self, group, what: str) -> list[int]:
+        """Positions of a keep-together / keep-apart group; every member must be in the call."""
+        out = []
+        for item in group:
+            r = resolve_rows(self.space, [item])[0]
+            if r not in self.position:
+                raise InfeasibleRulesError([f"{city_label(self.space, r)} is to be kept {what} but is not among the "
+                                            f"cities of the call"], self.rules.describe())
+            out.append(self.position[r])
+        return out
 
-        # together: union-find components
+    def _together(self) -> None:
+        """Keep-together groups merged where they overlap (union-find): the components of more
+        than one city, and each city's component root."""
+        n = self.N
         parent = list(range(n))
 
         def find(a):
@@ -201,8 +209,8 @@ class _Problem:
                 a = parent[a]
             return a
 
-        for group in rules.together:
-            ids = members(group, "together")
+        for group in self.rules.together:
+            ids = self._members(group, "together")
             for a in ids[1:]:
                 parent[find(a)] = find(ids[0])
         comps: dict[int, list[int]] = {}
@@ -210,32 +218,41 @@ class _Problem:
             comps.setdefault(find(i), []).append(i)
         self.together = [c for c in comps.values() if len(c) > 1]
         self.comp_of = np.array([find(i) for i in range(n)])
-        self.apart_groups = [sorted(set(members(g, "apart"))) for g in rules.apart]
-        self.apart = np.zeros((n, n), dtype=bool)
+
+    def _apart(self) -> None:
+        """Keep-apart groups, and the pairs they forbid as a symmetric matrix."""
+        self.apart_groups = [sorted(set(self._members(g, "apart"))) for g in self.rules.apart]
+        self.apart = np.zeros((self.N, self.N), dtype=bool)
         for g in self.apart_groups:
             for a in g:
                 for b in g:
                     if a != b:
                         self.apart[a, b] = True
+
+    def _cohort_count(self) -> tuple[int, int, int, str | None]:
+        """The number of cohorts and the size range in force, or why no count fits."""
+        rules, n = self.rules, self.N
         lo, hi = rules.min_size, rules.max_size
-        self.G, size_problem = cohort_bounds(n, lo, hi, rules.n_cohorts)
+        G, size_problem = cohort_bounds(n, lo, hi, rules.n_cohorts)
         if rules.n_cohorts is None and rules.max_per_country and not size_problem:
             # the fewest cohorts that also hold the largest country at k per cohort
             biggest = int(np.bincount(self.ci).max())
             need = -(-biggest // rules.max_per_country)
-            if need > self.G:
+            if need > G:
                 if need * lo <= n:
-                    self.G = need
+                    G = need
                 else:
                     size_problem = (f"{self.countries[int(np.argmax(np.bincount(self.ci)))]} has {biggest} cities, "
                                     f"which at most {rules.max_per_country} per cohort spread over {need} cohorts, "
                                     f"but {n} cities fill at most {_n(n // lo, 'cohort')} of at least {lo}")
         if rules.balance_sizes and not size_problem:
-            lo, hi = n // self.G, -(-n // self.G)
-        self.lo, self.hi = lo, hi
-        self.size_problem = size_problem
+            lo, hi = n // G, -(-n // G)
+        return G, lo, hi, size_problem
+
+    def _languages(self) -> None:
+        """How many cities speak each language; the ones enough cities speak to fill a cohort."""
         counts: dict[str, int] = {}
-        for i in range(n):
+        for i in range(self.N):
             for L in self.langs[i]:
                 counts[L] = counts.get(L, 0) + 1
         self.lang_counts = counts
@@ -295,10 +312,33 @@ class _Problem:
     # ------------------------------------------------------------------ CP-SAT models
     def model(self, parts=("size", "country", "mentors", "language", "together", "apart"), objective=None,
               exact=False):
+        """One CP-SAT model: x[i][g] = city i in cohort g, with the rules in `parts` (diagnose adds
+        them one at a time), and the linear proxy `objective` or the exact pairwise objective."""
         from ortools.sat.python import cp_model
 
-        n, G, r = self.N, self.G, self.rules
         m = cp_model.CpModel()
+        x = self._assignment_vars(m)
+        self._cohort_limits(m, x, parts)
+        lang = self._language_vars(m, x) if "language" in parts and self.rules.common_language else None
+        if "together" in parts:
+            for comp in self.together:
+                for j in comp[1:]:
+                    for g in range(self.G):
+                        m.add(x[j][g] == x[comp[0]][g])
+        if "apart" in parts:
+            for grp in self.apart_groups:
+                for g in range(self.G):
+                    m.add(sum(x[i][g] for i in grp) <= 1)
+        z = None
+        if exact:
+            z = self._pairwise_objective(m, x)
+        elif objective is not None:
+            m.maximize(sum(int(objective[i, g]) * x[i][g] for i in range(self.N) for g in range(self.G)))
+        return m, x, lang, z
+
+    def _assignment_vars(self, m) -> list[list]:
+        """x[i][g], one cohort per city."""
+        n, G = self.N, self.G
         x = [[m.new_bool_var(f"x{i}_{g}") for g in range(G)] for i in range(n)]
         for i in range(n):
             m.add_exactly_one(x[i])
@@ -307,7 +347,12 @@ class _Problem:
         for i in range(min(n, G)):
             for g in range(i + 1, G):
                 m.add(x[i][g] == 0)
-        for g in range(G):
+        return x
+
+    def _cohort_limits(self, m, x, parts) -> None:
+        """Per cohort: its size, at most k per country, at least m mentors."""
+        n, r = self.N, self.rules
+        for g in range(self.G):
             size = sum(x[i][g] for i in range(n))
             if "size" in parts:
                 m.add(size >= self.lo)
@@ -321,42 +366,37 @@ class _Problem:
                         m.add(sum(x[i][g] for i in idx) <= r.max_per_country)
             if "mentors" in parts and r.min_mentors:
                 m.add(sum(x[i][g] for i in np.flatnonzero(self.mentor)) >= r.min_mentors)
-        lang = None
-        if "language" in parts and r.common_language:
-            langs = self.cohort_langs
-            lang = [[m.new_bool_var(f"l{g}_{L}") for L in langs] for g in range(G)]
-            for g in range(G):
-                m.add_exactly_one(lang[g]) if langs else m.add_bool_or([])
-                for i in range(n):
-                    ok = [lang[g][k] for k, L in enumerate(langs) if L in self.langs[i]]
-                    m.add(x[i][g] <= sum(ok)) if ok else m.add(x[i][g] == 0)
-        if "together" in parts:
-            for comp in self.together:
-                for j in comp[1:]:
-                    for g in range(G):
-                        m.add(x[j][g] == x[comp[0]][g])
-        if "apart" in parts:
-            for grp in self.apart_groups:
+
+    def _language_vars(self, m, x) -> list[list]:
+        """lang[g][k]: cohort g works in cohort_langs[k]; every member speaks it."""
+        langs = self.cohort_langs
+        lang = [[m.new_bool_var(f"l{g}_{L}") for L in langs] for g in range(self.G)]
+        for g in range(self.G):
+            m.add_exactly_one(lang[g]) if langs else m.add_bool_or([])
+            for i in range(self.N):
+                ok = [lang[g][k] for k, L in enumerate(langs) if L in self.langs[i]]
+                m.add(x[i][g] <= sum(ok)) if ok else m.add(x[i][g] == 0)
+        return lang
+
+    def _pairwise_objective(self, m, x) -> dict:
+        """z[i, j] = i and j share a cohort (bounded from the side the objective pushes), and the
+        maximised sum of their scaled similarities."""
+        n, G = self.N, self.G
+        coef = np.rint(np.triu(self.S, 1) * SCALE).astype(np.int64)
+        z = {}
+        terms = []
+        for i in range(n):
+            for j in range(i + 1, n):
+                v = m.new_bool_var(f"z{i}_{j}")
+                z[i, j] = v
                 for g in range(G):
-                    m.add(sum(x[i][g] for i in grp) <= 1)
-        z = None
-        if exact:
-            coef = np.rint(np.triu(self.S, 1) * SCALE).astype(np.int64)
-            z = {}
-            terms = []
-            for i in range(n):
-                for j in range(i + 1, n):
-                    v = m.new_bool_var(f"z{i}_{j}")
-                    z[i, j] = v
-                    for g in range(G):
-                        m.add(v <= 1 - x[i][g] + x[j][g]) if coef[i, j] >= 0 else None
-                        if coef[i, j] < 0:
-                            m.add(v >= x[i][g] + x[j][g] - 1)
-                    terms.append(int(coef[i, j]) * v)
-            m.maximize(sum(terms))
-        elif objective is not None:
-            m.maximize(sum(int(objective[i, g]) * x[i][g] for i in range(n) for g in range(G)))
-        return m, x, lang, z
+                    if coef[i, j] >= 0:
+                        m.add(v <= 1 - x[i][g] + x[j][g])
+                    else:
+                        m.add(v >= x[i][g] + x[j][g] - 1)
+                terms.append(int(coef[i, j]) * v)
+        m.maximize(sum(terms))
+        return z
 
     def solve(self, m, time_limit, workers=0):
         from ortools.sat.python import cp_model
@@ -389,191 +429,261 @@ class _Problem:
 
 
 # ---------------------------------------------------------------------------- local search
-def _local_search(p: _Problem, a: np.ndarray, lang_of: list | None, max_passes: int = 50) -> np.ndarray:
-    S, n, G, r = p.S, p.N, p.G, p.rules
-    a = a.copy()
-    X = np.zeros((n, G))
-    X[np.arange(n), a] = 1
-    M = S @ X  # M[i, g] = sum of i's similarities to the members of g (i included if in g)
-    size = X.sum(axis=0).astype(int)
-    C = len(p.countries)
-    cnt = np.zeros((G, C), dtype=int)
-    np.add.at(cnt, (a, p.ci), 1)
-    ment = np.zeros(G, dtype=int)
-    np.add.at(ment, a, p.mentor.astype(int))
-    kmax = r.max_per_country or n
-    mmin = r.min_mentors
-    movable = np.array([p.comp_of[i] == i and not any(i in c for c in p.together) for i in range(n)])
-    if r.common_language and lang_of is not None:
-        lang_ok = np.array([[lang_of[g] in p.langs[i] for g in range(G)] for i in range(n)], dtype=bool)
-    else:
-        lang_ok = np.ones((n, G), dtype=bool)
-    has_apart = p.apart.any()
-    diag = np.diag(S)
-    idx = np.arange(n)
+class _Search:
+    """The current assignment and the running sums that price a move or a swap exactly:
+    M[i, g] = sum of i's similarities to the members of g (i included if in g), cohort sizes,
+    per-country counts and mentor counts."""
 
-    def apply(i, h):
+    def __init__(self, p: _Problem, a: np.ndarray, lang_of: list | None):
+        S, n, G, r = p.S, p.N, p.G, p.rules
+        self.p = p
+        self.a = a.copy()
+        X = np.zeros((n, G))
+        X[np.arange(n), self.a] = 1
+        self.M = S @ X
+        self.size = X.sum(axis=0).astype(int)
+        self.cnt = np.zeros((G, len(p.countries)), dtype=int)
+        np.add.at(self.cnt, (self.a, p.ci), 1)
+        self.ment = np.zeros(G, dtype=int)
+        np.add.at(self.ment, self.a, p.mentor.astype(int))
+        self.kmax = r.max_per_country or n
+        self.mmin = r.min_mentors
+        self.movable = np.array([p.comp_of[i] == i and not any(i in c for c in p.together) for i in range(n)])
+        if r.common_language and lang_of is not None:
+            self.lang_ok = np.array([[lang_of[g] in p.langs[i] for g in range(G)] for i in range(n)], dtype=bool)
+        else:
+            self.lang_ok = np.ones((n, G), dtype=bool)
+        self.has_apart = p.apart.any()
+        self.diag = np.diag(S)
+        self.idx = np.arange(n)
+
+    def apply(self, i: int, h: int) -> None:
+        """Move city i to cohort h, updating the running sums."""
+        p, a = self.p, self.a
         g = a[i]
-        M[:, g] -= S[:, i]
-        M[:, h] += S[:, i]
-        size[g] -= 1
-        size[h] += 1
-        cnt[g, p.ci[i]] -= 1
-        cnt[h, p.ci[i]] += 1
-        ment[g] -= int(p.mentor[i])
-        ment[h] += int(p.mentor[i])
+        self.M[:, g] -= p.S[:, i]
+        self.M[:, h] += p.S[:, i]
+        self.size[g] -= 1
+        self.size[h] += 1
+        self.cnt[g, p.ci[i]] -= 1
+        self.cnt[h, p.ci[i]] += 1
+        self.ment[g] -= int(p.mentor[i])
+        self.ment[h] += int(p.mentor[i])
         a[i] = h
 
+    def move_gains(self, i: int, own: float) -> np.ndarray | None:
+        """The objective change of moving i to each cohort (-inf where a rule forbids it), or None
+        when no move is allowed."""
+        p, a, g = self.p, self.a, self.a[i]
+        if not (self.size[g] > p.lo and (not p.mentor[i] or self.ment[g] - 1 >= self.mmin)):
+            return None
+        ok = (self.size < p.hi) & (self.cnt[:, p.ci[i]] < self.kmax) & self.lang_ok[i]
+        ok[g] = False
+        if self.has_apart:
+            ok &= ~np.bincount(a[p.apart[i]], minlength=p.G).astype(bool)
+        if not ok.any():
+            return None
+        return np.where(ok, self.M[i] - own, -np.inf)
+
+    def swap_gains(self, i: int, own: float) -> np.ndarray | None:
+        """The objective change of swapping i with each city j (-inf where a rule forbids it), or
+        None when no swap is allowed."""
+        p, a, g = self.p, self.a, self.a[i]
+        S, M, cnt, ment, kmax, mmin, idx = p.S, self.M, self.cnt, self.ment, self.kmax, self.mmin, self.idx
+        hj = a
+        cand = self.movable & (hj != g)
+        same_c = p.ci == p.ci[i]
+        ok = cand & self.lang_ok[idx, g] & self.lang_ok[i, hj]
+        ok &= same_c | ((cnt[hj, p.ci[i]] < kmax) & (cnt[g, p.ci] < kmax))
+        if mmin:
+            if p.mentor[i]:
+                ok &= p.mentor | (ment[g] - 1 >= mmin)
+            ok &= ~p.mentor | bool(p.mentor[i]) | (ment[hj] - 1 >= mmin)
+        if self.has_apart:
+            in_g = (a == g)
+            in_g[i] = False
+            ok &= ~(p.apart[:, in_g].any(axis=1))  # j must have no apart partner left in g
+            blocked = np.zeros(p.G, dtype=bool)
+            partners = np.flatnonzero(p.apart[i])
+            for q in partners:
+                blocked[a[q]] = True
+            # i must have no apart partner in h_j other than j itself
+            ok &= ~blocked[hj] | (p.apart[i] & (np.bincount(a[partners], minlength=p.G)[hj] == 1))
+        if not ok.any():
+            return None
+        d = (M[i, hj] - S[i]) - own + (M[idx, g] - S[i]) - (M[idx, hj] - self.diag)
+        return np.where(ok, d, -np.inf)
+
+    def improve(self, i: int) -> bool:
+        """Make the best improving move or swap of city i, if any."""
+        a = self.a
+        g = a[i]
+        own = self.M[i, g] - self.diag[i]
+        best, best_move = 1e-9, None
+        d = self.move_gains(i, own)
+        if d is not None:
+            h = int(np.argmax(d))
+            if d[h] > best:
+                best, best_move = d[h], ("move", h)
+        d = self.swap_gains(i, own)
+        if d is not None:
+            j = int(np.argmax(d))
+            if d[j] > best:
+                best, best_move = d[j], ("swap", j)
+        if best_move is None:
+            return False
+        if best_move[0] == "move":
+            self.apply(i, best_move[1])
+        else:
+            j = best_move[1]
+            h = a[j]
+            self.apply(i, h)
+            self.apply(j, g)
+        return True
+
+
+def _local_search(p: _Problem, a: np.ndarray, lang_of: list | None, max_passes: int = 50) -> np.ndarray:
+    """Best-improvement passes over the movable cities until none improves."""
+    search = _Search(p, a, lang_of)
     for _ in range(max_passes):
         improved = False
-        for i in np.flatnonzero(movable):
-            g = a[i]
-            own = M[i, g] - diag[i]
-            # moves
-            best, best_move = 1e-9, None
-            if size[g] > p.lo and (not p.mentor[i] or ment[g] - 1 >= mmin):
-                ok = (size < p.hi) & (cnt[:, p.ci[i]] < kmax) & lang_ok[i]
-                ok[g] = False
-                if has_apart:
-                    ok &= ~np.bincount(a[p.apart[i]], minlength=G).astype(bool)
-                if ok.any():
-                    d = np.where(ok, M[i] - own, -np.inf)
-                    h = int(np.argmax(d))
-                    if d[h] > best:
-                        best, best_move = d[h], ("move", h)
-            # swaps
-            hj = a
-            cand = movable & (hj != g)
-            same_c = p.ci == p.ci[i]
-            ok = cand & lang_ok[idx, g] & lang_ok[i, hj]
-            ok &= same_c | ((cnt[hj, p.ci[i]] < kmax) & (cnt[g, p.ci] < kmax))
-            if mmin:
-                if p.mentor[i]:
-                    ok &= p.mentor | (ment[g] - 1 >= mmin)
-                ok &= ~p.mentor | bool(p.mentor[i]) | (ment[hj] - 1 >= mmin)
-            if has_apart:
-                in_g = (a == g)
-                in_g[i] = False
-                ok &= ~(p.apart[:, in_g].any(axis=1))  # j must have no apart partner left in g
-                blocked = np.zeros(G, dtype=bool)
-                partners = np.flatnonzero(p.apart[i])
-                for q in partners:
-                    blocked[a[q]] = True
-                # i must have no apart partner in h_j other than j itself
-                ok &= ~blocked[hj] | (p.apart[i] & (np.bincount(a[partners], minlength=G)[hj] == 1))
-            if ok.any():
-                d = (M[i, hj] - S[i]) - own + (M[idx, g] - S[i]) - (M[idx, hj] - diag)
-                d = np.where(ok, d, -np.inf)
-                j = int(np.argmax(d))
-                if d[j] > best:
-                    best, best_move = d[j], ("swap", j)
-            if best_move is not None:
-                if best_move[0] == "move":
-                    apply(i, best_move[1])
-                else:
-                    j = best_move[1]
-                    h = a[j]
-                    apply(i, h)
-                    apply(j, g)
-                improved = True
+        for i in np.flatnonzero(search.movable):
+            improved |= search.improve(i)
         if not improved:
             break
-    return a
+    return search.a
 
 
 # ---------------------------------------------------------------------------- entry point
+@dataclass
+class _Best:
+    """The best plan found so far, and what is known about how far it is from the optimum."""
+    a: np.ndarray  # city -> cohort
+    obj: float
+    lang_of: list | None  # cohort -> working language, when one is required
+    ub: float = 0.0
+    bound_source: str = "partner bound (each city's best possible partners)"
+    solver: str = "OR-Tools CP-SAT start (k-means proxy) + local search (moves, swaps)"
+    optimal: bool = False
+
+
 def plan_cohorts(space: TwinSpace, cities="all", rules: CohortRules | None = None, weights: dict[str, float] | None = None,
                  time_limit: float = 30.0, exact_limit: int = EXACT_LIMIT, workers: int = 0,
                  seed: int = 0, rounds: int = 3) -> CohortPlan:
     """Plan cohorts (see the module doc). cities: names, ids, (name, country) or rows; "all" = every
     city with a climate profile."""
-    from sklearn.cluster import KMeans
-
     rules = rules or CohortRules()
     p = _Problem(space, cities, rules, weights)
     reasons = p.prechecks()
     if reasons:
         raise InfeasibleRulesError(reasons, rules.describe(p.G))
+    start_limit = max(2.0, time_limit / 3)
+    a, lang_of = _start(p, seed, start_limit, workers)
+    a = _local_search(p, a, lang_of)
+    best = _Best(a, within_objective(p.S, a), lang_of)
+    _lloyd_rounds(p, best, rounds, start_limit / 2, workers)
+    best.ub = partner_bound(p.S, p.lo, p.hi)
+    if p.N * (p.N - 1) // 2 * p.G <= exact_limit:
+        _exact_step(p, best, time_limit, workers)
+    return _plan(p, best)
+
+
+def _proxy(p: _Problem, labels: np.ndarray) -> np.ndarray:
+    """Linear proxy objective: each city's similarity to each group of `labels`, scaled to integers."""
+    onehot = np.zeros((p.N, p.G))
+    onehot[np.arange(p.N), labels] = 1
+    return np.rint((p.S @ onehot) * SCALE).astype(np.int64)
+
+
+def _hint(m, x, a: np.ndarray) -> None:
+    for i in range(len(x)):
+        for g in range(len(x[i])):
+            m.add_hint(x[i][g], bool(a[i] == g))
+
+
+def _solution(p: _Problem, s, x) -> np.ndarray:
+    return np.array([next(g for g in range(p.G) if s.boolean_value(x[i][g])) for i in range(p.N)])
+
+
+def _cohort_languages(p: _Problem, s, lang) -> list | None:
+    if lang is None:
+        return None
+    return [p.cohort_langs[next(k for k in range(len(p.cohort_langs)) if s.boolean_value(lang[g][k]))]
+            for g in range(p.G)]
+
+
+def _start(p: _Problem, seed: int, limit: float, workers: int) -> tuple[np.ndarray, list | None]:
+    """1. A first plan under every rule: CP-SAT on the proxy of k-means clusters of the weighted
+    vectors. This solve also decides feasibility, so its failure is explained here."""
+    from sklearn.cluster import KMeans
+
     n, G = p.N, p.G
-    # 1. start: k-means clusters of the weighted vectors give a linear proxy objective
-    w = space.weight_vector(weights).astype(np.float64)
-    U = space.vectors(np.asarray(p.rows, dtype=np.int64)).astype(np.float64) * np.sqrt(np.maximum(w, 0))
+    w = p.space.weight_vector(p.weights).astype(np.float64)
+    U = p.space.vectors(np.asarray(p.rows, dtype=np.int64)).astype(np.float64) * np.sqrt(np.maximum(w, 0))
     km = KMeans(n_clusters=G, n_init=4, random_state=seed).fit(U) if G > 1 else None
     km_labels = km.labels_ if km is not None else np.zeros(n, dtype=int)
-    onehot = np.zeros((n, G))
-    onehot[np.arange(n), km_labels] = 1
-    proxy = np.rint((p.S @ onehot) * SCALE).astype(np.int64)
-    start_limit = max(2.0, time_limit / 3)
-    m, x, lang, _ = p.model(objective=proxy)
-    s, status, cp = p.solve(m, start_limit, workers)
+    m, x, lang, _ = p.model(objective=_proxy(p, km_labels))
+    s, status, cp = p.solve(m, limit, workers)
     if status not in (cp.OPTIMAL, cp.FEASIBLE):
         if status == cp.INFEASIBLE:
-            raise InfeasibleRulesError(p.diagnose(start_limit), rules.describe(G))
-        raise InfeasibleRulesError([f"no split under these rules was found within {start_limit:g} s "
+            raise InfeasibleRulesError(p.diagnose(limit), p.rules.describe(G))
+        raise InfeasibleRulesError([f"no split under these rules was found within {limit:g} s "
                                     "(the solver could neither find one nor prove none exists); "
-                                    "raise the time limit or relax a rule"], rules.describe(G))
-    a = np.array([next(g for g in range(G) if s.boolean_value(x[i][g])) for i in range(n)])
-    lang_of = ([p.cohort_langs[next(k for k in range(len(p.cohort_langs)) if s.boolean_value(lang[g][k]))]
-                for g in range(G)] if lang is not None else None)
-    # 2. local search, then constrained Lloyd rounds: re-solve the linear proxy around the current
-    # cohorts (S @ membership) and search again, keeping the best
-    a = _local_search(p, a, lang_of)
-    obj = within_objective(p.S, a)
-    for rnd in range(rounds):
-        onehot = np.zeros((n, G))
-        onehot[np.arange(n), a] = 1
-        proxy = np.rint((p.S @ onehot) * SCALE).astype(np.int64)
-        m, x, lang, _ = p.model(objective=proxy)
-        for i in range(n):
-            for g in range(G):
-                m.add_hint(x[i][g], bool(a[i] == g))
-        s, status, cp = p.solve(m, start_limit / 2, workers)
+                                    "raise the time limit or relax a rule"], p.rules.describe(G))
+    return _solution(p, s, x), _cohort_languages(p, s, lang)
+
+
+def _lloyd_rounds(p: _Problem, best: _Best, rounds: int, limit: float, workers: int) -> None:
+    """2. Constrained Lloyd rounds: re-solve the linear proxy around the current cohorts
+    (S @ membership) and search again, while that improves the best plan."""
+    for _ in range(rounds):
+        m, x, lang, _ = p.model(objective=_proxy(p, best.a))
+        _hint(m, x, best.a)
+        s, status, cp = p.solve(m, limit, workers)
         if status not in (cp.OPTIMAL, cp.FEASIBLE):
             break
-        b = np.array([next(g for g in range(G) if s.boolean_value(x[i][g])) for i in range(n)])
-        lb = ([p.cohort_langs[next(k for k in range(len(p.cohort_langs)) if s.boolean_value(lang[g][k]))]
-               for g in range(G)] if lang is not None else None)
-        b = _local_search(p, b, lb)
+        lb = _cohort_languages(p, s, lang)
+        b = _local_search(p, _solution(p, s, x), lb)
         ob = within_objective(p.S, b)
-        if ob <= obj + 1e-9:
+        if ob <= best.obj + 1e-9:
             break
-        a, obj, lang_of = b, ob, lb
-    ub = partner_bound(p.S, p.lo, p.hi)
-    bound_source = "partner bound (each city's best possible partners)"
-    solver = "OR-Tools CP-SAT start (k-means proxy) + local search (moves, swaps)"
-    optimal = False
-    # 3. exact pairwise model when small enough
-    terms = n * (n - 1) // 2 * G
-    if terms <= exact_limit:
-        m, x, lang, z = p.model(exact=True)
-        for i in range(n):
-            for g in range(G):
-                m.add_hint(x[i][g], bool(a[i] == g))
-        s, status, cp = p.solve(m, time_limit, workers)
-        if status in (cp.OPTIMAL, cp.FEASIBLE):
-            b = np.array([next(g for g in range(G) if s.boolean_value(x[i][g])) for i in range(n)])
-            if within_objective(p.S, b) >= obj - 1e-12:
-                a, obj = b, within_objective(p.S, b)
-                if lang is not None:
-                    lang_of = [p.cohort_langs[next(k for k in range(len(p.cohort_langs))
-                                                   if s.boolean_value(lang[g][k]))] for g in range(G)]
-            cp_bound = s.best_objective_bound / SCALE + n * n / SCALE  # rounding slack
-            if status == cp.OPTIMAL:
-                optimal = True
-                solver = "OR-Tools CP-SAT, exact pairwise model, proven optimal"
-                ub, bound_source = obj, "proven optimum"
-            else:
-                solver = f"OR-Tools CP-SAT, exact pairwise model, {time_limit:g} s limit, not proven optimal"
-                if cp_bound < ub:
-                    ub, bound_source = cp_bound, "CP-SAT best bound"
-    gap = 0.0 if optimal else (1 - obj / ub if ub > 0 else 0.0)
-    cohorts = _describe(p, a, lang_of)
-    notes = [f"{int(p.mentor.sum())} of {n} cities are mentors ({mentor_rule_words(rules.mentor_target_year)})",
+        best.a, best.obj, best.lang_of = b, ob, lb
+
+
+def _exact_step(p: _Problem, best: _Best, time_limit: float, workers: int) -> None:
+    """3. The exact pairwise model from the best plan: take its plan when no worse, and its
+    proof of optimality or its bound when tighter."""
+    m, x, lang, z = p.model(exact=True)
+    _hint(m, x, best.a)
+    s, status, cp = p.solve(m, time_limit, workers)
+    if status not in (cp.OPTIMAL, cp.FEASIBLE):
+        return
+    b = _solution(p, s, x)
+    if within_objective(p.S, b) >= best.obj - 1e-12:
+        best.a, best.obj = b, within_objective(p.S, b)
+        if lang is not None:
+            best.lang_of = _cohort_languages(p, s, lang)
+    cp_bound = s.best_objective_bound / SCALE + p.N * p.N / SCALE  # rounding slack
+    if status == cp.OPTIMAL:
+        best.optimal = True
+        best.solver = "OR-Tools CP-SAT, exact pairwise model, proven optimal"
+        best.ub, best.bound_source = best.obj, "proven optimum"
+    else:
+        best.solver = f"OR-Tools CP-SAT, exact pairwise model, {time_limit:g} s limit, not proven optimal"
+        if cp_bound < best.ub:
+            best.ub, best.bound_source = cp_bound, "CP-SAT best bound"
+
+
+def _plan(p: _Problem, best: _Best) -> CohortPlan:
+    rules = p.rules
+    gap = 0.0 if best.optimal else (1 - best.obj / best.ub if best.ub > 0 else 0.0)
+    cohorts = _describe(p, best.a, best.lang_of)
+    notes = [f"{int(p.mentor.sum())} of {p.N} cities are mentors ({mentor_rule_words(rules.mentor_target_year)})",
              f"objective: the sum of the twin scores of every pair of cohort members; "
-             f"{'proven optimal' if optimal else f'within {gap:.1%} of the upper bound ({bound_source})'}"]
-    return CohortPlan(cohorts=cohorts, objective=obj, upper_bound=float(ub), gap=float(max(gap, 0.0)),
-                      optimal=optimal, solver=solver, bound_source=bound_source, rules=rules.describe(G),
-                      notes=notes)
+             f"{'proven optimal' if best.optimal else f'within {gap:.1%} of the upper bound ({best.bound_source})'}"]
+    return CohortPlan(cohorts=cohorts, objective=best.obj, upper_bound=float(best.ub), gap=float(max(gap, 0.0)),
+                      optimal=best.optimal, solver=best.solver, bound_source=best.bound_source,
+                      rules=rules.describe(p.G), notes=notes)
 
 
 def _describe(p: _Problem, a: np.ndarray, lang_of) -> list[Cohort]:

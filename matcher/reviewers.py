@@ -123,121 +123,132 @@ class ReviewProblem:
             raise ConfigError("No plans to review.")
         if not self.rev_rows:
             raise ConfigError("No reviewer cities given.")
-        P, R = len(self.plan_rows), len(self.rev_rows)
-        self.P, self.R = P, R
-        prof = space.profiles
+        self.P, self.R = len(self.plan_rows), len(self.rev_rows)
         self.plan_label = [city_label(space, r) for r in self.plan_rows]
         self.rev_label = [city_label(space, r) for r in self.rev_rows]
+        self.plan_pos = {r: i for i, r in enumerate(self.plan_rows)}
+        self.rev_pos = {r: i for i, r in enumerate(self.rev_rows)}
+        self.twin = self._twin_scores(weights)
+        self._apply_rules()
+        self._maturity(maturity)
+        self._mentor_bonus()
+        self.affinity = self.twin + self.bonus
+        self._locks()
+
+    def _twin_scores(self, weights) -> np.ndarray:
+        """Plans x reviewers twin scores, from one similarity matrix over both sets."""
         union = sorted(set(self.plan_rows) | set(self.rev_rows))
         pos = {r: i for i, r in enumerate(union)}
-        S = space.similarity_matrix(union, weights)
+        S = self.space.similarity_matrix(union, weights)
         pi = np.array([pos[r] for r in self.plan_rows])
         ri = np.array([pos[r] for r in self.rev_rows])
-        self.twin = S[np.ix_(pi, ri)]
+        return S[np.ix_(pi, ri)]
 
-        # Each rule removes candidates; the per-plan counts after each rule feed the messages.
+    def _add_rule(self, name: str, mask: np.ndarray) -> None:
+        """Each rule removes candidates; the per-plan counts after each rule feed the messages."""
+        self.rule_masks[name] = mask
+        self.allowed &= mask
+        self.stages.append((name, self.allowed.copy()))
+
+    def _apply_rules(self) -> None:
+        """The allowed pairs: every conflict rule in force, one mask each, in a fixed order."""
+        prof, rules, P, R = self.space.profiles, self.rules, self.P, self.R
         self.stages: list[tuple[str, np.ndarray]] = []
-        allowed = np.ones((P, R), dtype=bool)
-        self_mask = np.array(self.plan_rows)[:, None] != np.array(self.rev_rows)[None, :]
-        allowed &= self_mask
-        self.stages.append(("not itself", allowed.copy()))
-        cc_p = prof["country_code"].to_numpy(dtype=object)[self.plan_rows]
-        cc_r = prof["country_code"].to_numpy(dtype=object)[self.rev_rows]
-        self.cc_p, self.cc_r = cc_p, cc_r
-        self.rule_masks: dict[str, np.ndarray] = {"not itself": self_mask}
+        self.rule_masks: dict[str, np.ndarray] = {}
+        self.allowed = np.ones((P, R), dtype=bool)
+        self._add_rule("not itself", np.array(self.plan_rows)[:, None] != np.array(self.rev_rows)[None, :])
+        self.cc_p = prof["country_code"].to_numpy(dtype=object)[self.plan_rows]
+        self.cc_r = prof["country_code"].to_numpy(dtype=object)[self.rev_rows]
         if rules.no_same_country:
-            m = cc_p[:, None] != cc_r[None, :]
-            self.rule_masks["same-country"] = m
-            allowed &= m
-            self.stages.append(("same-country", allowed.copy()))
-        nets_p = [set(prof["networks"].iat[r]) for r in self.plan_rows]
-        nets_r = [set(prof["networks"].iat[r]) for r in self.rev_rows]
+            self._add_rule("same-country", self.cc_p[:, None] != self.cc_r[None, :])
+        self.nets_p = [set(prof["networks"].iat[r]) for r in self.plan_rows]
+        self.nets_r = [set(prof["networks"].iat[r]) for r in self.rev_rows]
         if rules.no_same_network:
-            m = np.array([[not (a & b) for b in nets_r] for a in nets_p], dtype=bool).reshape(P, R)
-            self.rule_masks["same-network"] = m
-            allowed &= m
-            self.stages.append(("same-network", allowed.copy()))
+            self._add_rule("same-network", np.array([[not (a & b) for b in self.nets_r] for a in self.nets_p],
+                                                    dtype=bool).reshape(P, R))
         if rules.conflicts:
-            m = np.ones((P, R), dtype=bool)
-            pindex = {r: i for i, r in enumerate(self.plan_rows)}
-            rindex = {r: i for i, r in enumerate(self.rev_rows)}
-            for pair in rules.conflicts:
-                if len(pair) != 2:
-                    raise ConfigError(f"A conflict is a pair of cities, got {pair!r}.")
-                a, b = resolve_rows(space, [pair[0]])[0], resolve_rows(space, [pair[1]])[0]
-                for x, y in ((a, b), (b, a)):
-                    if x in pindex and y in rindex:
-                        m[pindex[x], rindex[y]] = False
-            self.rule_masks["listed-conflicts"] = m
-            allowed &= m
-            self.stages.append(("listed-conflicts", allowed.copy()))
-        langs_p = [set(prof["languages"].iat[r]) for r in self.plan_rows]
-        langs_r = [set(prof["languages"].iat[r]) for r in self.rev_rows]
-        self.langs_p, self.langs_r = langs_p, langs_r
+            self._add_rule("listed-conflicts", self._conflict_mask())
+        self.langs_p = [set(prof["languages"].iat[r]) for r in self.plan_rows]
+        self.langs_r = [set(prof["languages"].iat[r]) for r in self.rev_rows]
         if rules.common_language:
-            m = np.array([[bool(a & b) for b in langs_r] for a in langs_p], dtype=bool).reshape(P, R)
-            self.rule_masks["common-language"] = m
-            allowed &= m
-            self.stages.append(("common-language", allowed.copy()))
-        self.allowed = allowed
+            self._add_rule("common-language", np.array([[bool(a & b) for b in self.langs_r] for a in self.langs_p],
+                                                       dtype=bool).reshape(P, R))
 
-        # Maturity: the staff's own mapping wins over the profile's.
+    def _conflict_mask(self) -> np.ndarray:
+        """False where a listed conflict pair meets as plan and reviewer (either way round)."""
+        m = np.ones((self.P, self.R), dtype=bool)
+        for pair in self.rules.conflicts:
+            if len(pair) != 2:
+                raise ConfigError(f"A conflict is a pair of cities, got {pair!r}.")
+            a, b = resolve_rows(self.space, [pair[0]])[0], resolve_rows(self.space, [pair[1]])[0]
+            for x, y in ((a, b), (b, a)):
+                if x in self.plan_pos and y in self.rev_pos:
+                    m[self.plan_pos[x], self.rev_pos[y]] = False
+        return m
+
+    def _maturity(self, maturity) -> None:
+        """Maturity ranks and who is ahead of whom; the staff's own mapping wins over the profile's."""
+        prof, rules = self.space.profiles, self.rules
         mat_override = {}
         for key, level in (maturity or {}).items():
-            mat_override[resolve_rows(space, [key])[0]] = level
-
+            mat_override[resolve_rows(self.space, [key])[0]] = level
         levels_p = [mat_override.get(r, prof["maturity"].iat[r]) for r in self.plan_rows]
         levels_r = [mat_override.get(r, prof["maturity"].iat[r]) for r in self.rev_rows]
         self.mat_p = [maturity_rank(v) for v in levels_p]
         self.mat_r = [maturity_rank(v) for v in levels_r]
         self.applies = np.array([rules.more_mature and m is not None and m < TOP_MATURITY for m in self.mat_p],
                                 dtype=bool)
-        self.ahead = np.array([[more_mature(lr, lp) for lr in levels_r] for lp in levels_p], dtype=bool).reshape(P, R)
+        self.ahead = np.array([[more_mature(lr, lp) for lr in levels_r] for lp in levels_p],
+                              dtype=bool).reshape(self.P, self.R)
 
-        # Mentor bonus (reviewer ahead where the plan's city is stuck), only on allowed pairs.
-        self.bonus = np.zeros((P, R))
+    def _mentor_bonus(self) -> None:
+        """Mentor bonus (reviewer ahead where the plan's city is stuck), only on allowed pairs."""
+        self.bonus = np.zeros((self.P, self.R))
         self.bonus_terms: dict[tuple[int, int], object] = {}
-        if rules.mentor:
-            for p in range(P):
-                asker = prof.iloc[self.plan_rows[p]].to_dict()
-                for r in np.flatnonzero(allowed[p]):
-                    term = space.mentor_term(asker, self.rev_rows[r])
-                    self.bonus[p, r] = term.contribution
-                    self.bonus_terms[(p, int(r))] = term
-        self.affinity = self.twin + self.bonus
+        if not self.rules.mentor:
+            return
+        for p in range(self.P):
+            asker = self.space.profiles.iloc[self.plan_rows[p]].to_dict()
+            for r in np.flatnonzero(self.allowed[p]):
+                term = self.space.mentor_term(asker, self.rev_rows[r])
+                self.bonus[p, r] = term.contribution
+                self.bonus_terms[(p, int(r))] = term
 
-        # Locks: (reviewer, plan).
+    def _locks(self) -> None:
+        """Locks, (reviewer, plan): the ones that can hold, and in words the ones that cannot."""
         self.locks: list[tuple[int, int]] = []
         self.lock_problems: list[str] = []
-        pindex = {r: i for i, r in enumerate(self.plan_rows)}
-        rindex = {r: i for i, r in enumerate(self.rev_rows)}
-        for pair in rules.locks:
-            if len(pair) != 2:
-                raise ConfigError(f"A lock is a (reviewer, plan) pair, got {pair!r}.")
-            rv, pl = resolve_rows(space, [pair[0]])[0], resolve_rows(space, [pair[1]])[0]
-            what = f"Lock '{city_label(space, rv)} reviews {city_label(space, pl)}'"
-            if pl not in pindex:
-                self.lock_problems.append(f"{what}: {city_label(space, pl)} is not among the plans to review")
-                continue
-            if rv not in rindex:
-                self.lock_problems.append(f"{what}: {city_label(space, rv)} is not among the reviewers")
-                continue
-            p, r = pindex[pl], rindex[rv]
-            if rv == pl:
-                self.lock_problems.append(f"{what}: a city never reviews its own plan")
-                continue
-            broken = [name for name, m in self.rule_masks.items() if name != "not itself" and not m[p, r]]
-            if broken:
-                why = {"same-country": f"both are in {self.cc_p[p]}",
-                       "same-network": "they share " + ", ".join(sorted(nets_p[p] & nets_r[r])),
-                       "listed-conflicts": "the pair is listed as a conflict",
-                       "common-language": f"no common language ({', '.join(sorted(langs_r[r]))} vs "
-                                          f"{', '.join(sorted(langs_p[p]))})"}
-                self.lock_problems.append(f"{what} breaks the {' and '.join(broken)} rule"
-                                          f"{'s' if len(broken) > 1 else ''} ({'; '.join(why[b] for b in broken)})")
-                continue
-            if (p, r) not in self.locks:
-                self.locks.append((p, r))
+        for pair in self.rules.locks:
+            lock = self._lock(pair)
+            if isinstance(lock, str):
+                self.lock_problems.append(lock)
+            elif lock not in self.locks:
+                self.locks.append(lock)
+
+    def _lock(self, pair) -> tuple[int, int] | str:
+        """One lock as (plan, reviewer) positions, or why it cannot hold."""
+        space = self.space
+        if len(pair) != 2:
+            raise ConfigError(f"A lock is a (reviewer, plan) pair, got {pair!r}.")
+        rv, pl = resolve_rows(space, [pair[0]])[0], resolve_rows(space, [pair[1]])[0]
+        what = f"Lock '{city_label(space, rv)} reviews {city_label(space, pl)}'"
+        if pl not in self.plan_pos:
+            return f"{what}: {city_label(space, pl)} is not among the plans to review"
+        if rv not in self.rev_pos:
+            return f"{what}: {city_label(space, rv)} is not among the reviewers"
+        p, r = self.plan_pos[pl], self.rev_pos[rv]
+        if rv == pl:
+            return f"{what}: a city never reviews its own plan"
+        broken = [name for name, m in self.rule_masks.items() if name != "not itself" and not m[p, r]]
+        if broken:
+            why = {"same-country": f"both are in {self.cc_p[p]}",
+                   "same-network": "they share " + ", ".join(sorted(self.nets_p[p] & self.nets_r[r])),
+                   "listed-conflicts": "the pair is listed as a conflict",
+                   "common-language": f"no common language ({', '.join(sorted(self.langs_r[r]))} vs "
+                                      f"{', '.join(sorted(self.langs_p[p]))})"}
+            return (f"{what} breaks the {' and '.join(broken)} rule"
+                    f"{'s' if len(broken) > 1 else ''} ({'; '.join(why[b] for b in broken)})")
+        return p, r
 
     # The per-plan and per-reviewer figures once locks are fixed.
     def residual(self):
@@ -435,75 +446,95 @@ def _explain_infeasible(inst: ReviewProblem) -> list[str]:
 
 
 # ---------------------------------------------------------------------------- CP-SAT
+def _cpsat_model(inst: ReviewProblem, pp: np.ndarray, rr: np.ndarray, coef: np.ndarray, locked: np.ndarray):
+    """The assignment model over the allowed pairs (pp, rr): one variable per pair, locks fixed,
+    per-plan count, more-mature rule and loads. Returns the model, the variables, each plan's
+    scaled affinity sum and the scaled total."""
+    from ortools.sat.python import cp_model
+
+    P, R = inst.P, inst.R
+    m = cp_model.CpModel()
+    x = [m.new_bool_var(f"x{i}") for i in range(len(pp))]
+    by_plan = [[] for _ in range(P)]
+    by_rev = [[] for _ in range(R)]
+    for i, (p, r) in enumerate(zip(pp, rr)):
+        by_plan[p].append(i)
+        by_rev[r].append(i)
+        if locked[p, r]:
+            m.add(x[i] == 1)
+    k = inst.rules.per_plan
+    for p in range(P):
+        m.add(sum(x[i] for i in by_plan[p]) == k)
+        if inst.applies[p]:
+            m.add(sum(x[i] for i in by_plan[p] if inst.ahead[p, rr[i]]) >= 1)
+    for r in range(R):
+        load = sum(x[i] for i in by_rev[r])
+        m.add(load <= inst.rules.max_load)
+        if inst.rules.min_load:
+            m.add(load >= inst.rules.min_load)
+    plan_sum = [sum(int(coef[i]) * x[i] for i in by_plan[p]) for p in range(P)]
+    total = sum(int(c) * xi for c, xi in zip(coef, x))
+    return m, x, plan_sum, total
+
+
+def _cpsat_run(m, time_limit: float, workers: int):
+    from ortools.sat.python import cp_model
+
+    solver = cp_model.CpSolver()
+    solver.parameters.max_time_in_seconds = float(time_limit)
+    if workers:
+        solver.parameters.num_workers = int(workers)
+    status = solver.solve(m)
+    return solver, status
+
+
+def _cpsat_worst_off(inst: ReviewProblem, pp, rr, coef, locked, time_limit: float, workers: int):
+    """Fair mode, stage one: the largest worst-off plan total, started from the total-mode
+    optimum. Returns the status, that total (scaled) and the assignment that reaches it."""
+    from ortools.sat.python import cp_model
+
+    m, x, plan_sum, total = _cpsat_model(inst, pp, rr, coef, locked)
+    P, k = inst.P, inst.rules.per_plan
+    lo = int(min(0, coef.min(initial=0))) * k
+    hi = int(max(0, coef.max(initial=0))) * k
+    # the worst plan can do no better than the plan with the weakest top-k candidates
+    top_k = min(int(np.sort(coef[pp == p])[::-1][:k].sum()) for p in range(P))
+    t = m.new_int_var(lo, max(lo, min(hi, top_k)), "worst")
+    for s in plan_sum:
+        m.add(t <= s)
+    m.maximize(t)
+    hint = set(_solve_flow(inst) or [])  # start from the total-mode optimum
+    for i, xi in enumerate(x):
+        m.add_hint(xi, (int(pp[i]), int(rr[i])) in hint)
+    solver, status = _cpsat_run(m, time_limit, workers)
+    if status not in (cp_model.OPTIMAL, cp_model.FEASIBLE):
+        return status, None, None
+    return status, int(solver.value(t)), [solver.boolean_value(xi) for xi in x]
+
+
 def _solve_cpsat(inst: ReviewProblem, fair: bool, time_limit: float, workers: int):
+    """Total mode by CP-SAT, or fair mode's two stages: the worst-off floor, then the largest
+    total that keeps it. Returns (pairs or None, proven infeasible, proven optimal)."""
     from ortools.sat.python import cp_model
 
     need, cap, low, locked, split = inst.residual()
-    P, R = inst.P, inst.R
     pp, rr = np.nonzero(inst.allowed)
     coef = np.rint(inst.affinity[pp, rr] * CPSAT_SCALE).astype(np.int64)
-
-    def build():
-        m = cp_model.CpModel()
-        x = [m.new_bool_var(f"x{i}") for i in range(len(pp))]
-        by_plan = [[] for _ in range(P)]
-        by_rev = [[] for _ in range(R)]
-        for i, (p, r) in enumerate(zip(pp, rr)):
-            by_plan[p].append(i)
-            by_rev[r].append(i)
-            if locked[p, r]:
-                m.add(x[i] == 1)
-        k = inst.rules.per_plan
-        for p in range(P):
-            m.add(sum(x[i] for i in by_plan[p]) == k)
-            if inst.applies[p]:
-                m.add(sum(x[i] for i in by_plan[p] if inst.ahead[p, rr[i]]) >= 1)
-        for r in range(R):
-            load = sum(x[i] for i in by_rev[r])
-            m.add(load <= inst.rules.max_load)
-            if inst.rules.min_load:
-                m.add(load >= inst.rules.min_load)
-        plan_sum = [sum(int(coef[i]) * x[i] for i in by_plan[p]) for p in range(P)]
-        total = sum(int(c) * xi for c, xi in zip(coef, x))
-        return m, x, plan_sum, total
-
-    def run(m):
-        solver = cp_model.CpSolver()
-        solver.parameters.max_time_in_seconds = float(time_limit)
-        if workers:
-            solver.parameters.num_workers = int(workers)
-        status = solver.solve(m)
-        return solver, status
-
     proven = True
     worst_floor = None
     if fair:
-        m, x, plan_sum, total = build()
-        lo = int(min(0, coef.min(initial=0))) * inst.rules.per_plan
-        hi = int(max(0, coef.max(initial=0))) * inst.rules.per_plan
-        # the worst plan can do no better than the plan with the weakest top-k candidates
-        top_k = min(int(np.sort(coef[pp == p])[::-1][:inst.rules.per_plan].sum()) for p in range(P))
-        t = m.new_int_var(lo, max(lo, min(hi, top_k)), "worst")
-        for s in plan_sum:
-            m.add(t <= s)
-        m.maximize(t)
-        hint = set(_solve_flow(inst) or [])  # start from the total-mode optimum
-        for i, xi in enumerate(x):
-            m.add_hint(xi, (int(pp[i]), int(rr[i])) in hint)
-        solver, status = run(m)
-        if status not in (cp_model.OPTIMAL, cp_model.FEASIBLE):
+        status, worst_floor, first = _cpsat_worst_off(inst, pp, rr, coef, locked, time_limit, workers)
+        if worst_floor is None:
             return None, status == cp_model.INFEASIBLE, False
         proven &= status == cp_model.OPTIMAL
-        worst_floor = int(solver.value(t))
-        first = [solver.boolean_value(xi) for xi in x]
-    m, x, plan_sum, total = build()
+    m, x, plan_sum, total = _cpsat_model(inst, pp, rr, coef, locked)
     if worst_floor is not None:
         for s in plan_sum:
             m.add(s >= worst_floor)
         for i, xi in enumerate(x):
             m.add_hint(xi, bool(first[i]))
     m.maximize(total)
-    solver, status = run(m)
+    solver, status = _cpsat_run(m, time_limit, workers)
     if status not in (cp_model.OPTIMAL, cp_model.FEASIBLE):
         return None, status == cp_model.INFEASIBLE, False
     proven &= status == cp_model.OPTIMAL

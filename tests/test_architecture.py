@@ -157,3 +157,35 @@ def test_front_ends_do_no_scoring_or_file_parsing(front_end):
     assert not imported & {"numpy", "faiss", "ortools", "sklearn", "csv", "io", "yaml", "openpyxl", "pyarrow"}
     for banned in ("read_csv", "read_parquet", "read_excel", "index.search(", "similarity_matrix", "csv.writer"):
         assert banned not in source, f"{front_end} does {banned} itself"
+
+
+LONG_FUNCTION_MODULES = ["twins.py", "case_studies.py", "cohorts.py", "reviewers.py"]
+MAX_FUNCTION_LINES = 60
+
+
+def _long_functions(tree: ast.Module, limit: int = MAX_FUNCTION_LINES) -> list[str]:
+    """Functions longer than `limit` lines whose docstring does not say why (a solver model
+    builder that reads best whole says "solver model")."""
+    found = []
+    for node in ast.walk(tree):
+        if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)):
+            length = node.end_lineno - node.lineno + 1
+            if length > limit and "solver model" not in (ast.get_docstring(node) or ""):
+                found.append(f"{node.name} (line {node.lineno}): {length} lines")
+    return found
+
+
+@pytest.mark.parametrize("module", LONG_FUNCTION_MODULES)
+def test_no_long_function_without_a_reason(module):
+    tree = ast.parse((PACKAGE / module).read_text(encoding="utf-8"))
+    assert _long_functions(tree) == []
+
+
+def test_the_long_function_check_catches_one_and_honours_the_reason():
+    body = "\n".join(f"    x{i} = {i}" for i in range(MAX_FUNCTION_LINES))
+    long_one = ast.parse(f"def f():\n{body}\n")
+    excused = ast.parse(f'def f():\n    """One solver model: its constraints read best together."""\n{body}\n')
+    short = ast.parse(f"def f():\n{body[:body.rindex(chr(10))]}\n")
+    assert _long_functions(long_one) == [f"f (line 1): {MAX_FUNCTION_LINES + 1} lines"]
+    assert _long_functions(excused) == []
+    assert _long_functions(short) == []
