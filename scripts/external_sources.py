@@ -40,6 +40,8 @@ GCOM_RELEASE_4 = "JRC MyCovenant collection id-00354, df1 4th release (2023)"
 GCOM_RELEASE_AP = "JRC MyCovenant collection id-00354 (action plans / monitoring, mirrored sheets)"
 EUROSTAT = "eurostat_urban_audit_fairicube"
 EUROSTAT_RELEASE = "Eurostat Urban Audit (urb_cenv) via FAIRiCUBE uc1-urban-climate @ dacb755"
+CDP = "cdp_citywide_emissions"
+CDP_RELEASE = "CDP Open Data, city-wide emissions (reporting year {year}), via OpenClimate @ 822037b"
 NZC = "nzc_pilot_cities"
 NZC_RELEASE = "NetZeroCities Pilot Cities cohorts 1-3 (public web pages, compiled by hand)"
 MISSION = "reference_data/cities.csv"
@@ -102,8 +104,10 @@ def new_columns() -> list[tuple[str, str, str]]:
         ("target_2030_base_year", "int", "base year of the 2030 target"),
         ("neutrality_target_year", "int", "earliest climate-neutrality commitment year (EU Mission 2030, a -100 % MyCovenant target, CoM2050)"),
         ("neutrality_target_basis", "str", "what commits the city to that year"),
-        ("emissions_per_capita_t", "float", "t CO2(e) per inhabitant in the latest monitoring inventory"),
+        ("emissions_per_capita_t", "float", "t CO2(e) per inhabitant in the latest inventory (GCoM monitoring inventory; CDP when the city has none)"),
         ("emissions_year", "int", "year of that inventory"),
+        ("emissions_source", "str", "which inventory gives emissions_per_capita_t: 'GCoM monitoring inventory' or 'CDP city-wide ...'"),
+        ("cdp_account_number", "str", "CDP account number when the city reports city-wide emissions to CDP (Europe, 2016-2021)"),
     ]
     cols += [(f"emission_share_{s}", "float", f"share of the latest inventory's emissions in sector '{s}' (0-1)")
              for s in SHARE_SECTORS]
@@ -129,6 +133,29 @@ def new_columns() -> list[tuple[str, str, str]]:
 
 NEW_COLUMNS = new_columns()
 NEW_COLUMN_NAMES = [c[0] for c in NEW_COLUMNS]
+
+# The new facts grouped as a facet would read them (for the README's "known fields" counts).
+FIELD_GROUPS = (
+    ("Covenant commitments", ("com_commitments",)),
+    ("adhesion year", ("com_adhesion_year",)),
+    ("2030 reduction target", ("target_2030_reduction_pct",)),
+    ("climate-neutrality year", ("neutrality_target_year",)),
+    ("emissions per capita", ("emissions_per_capita_t",)),
+    ("emission sector shares", tuple(f"emission_share_{s}" for s in SHARE_SECTORS)),
+    ("action portfolio", ("actions_n_total",)),
+    ("progress since baseline", ("progress_per_capita_pct",)),
+    ("climate (coldest/warmest month)", ("coldest_month_c", "warmest_month_c")),
+    ("land use", tuple(f"land_share_{v}" for v in LAND_USE.values())),
+    ("CDP reporting", ("cdp_account_number",)),
+)
+
+
+def is_known(value) -> bool:
+    return value is not None and not (isinstance(value, list) and not value)
+
+
+def known_groups(row: dict) -> int:
+    return sum(1 for _, cols in FIELD_GROUPS if any(is_known(row.get(c)) for c in cols))
 
 
 # ------------------------------------------------------------------------------ helpers
@@ -177,7 +204,7 @@ def km(lat1, lon1, lat2, lon2) -> float:
 
 # Administrative words around a municipality name in MyCovenant (checked on the data).
 _PREFIXES = [
-    "comune di", "comune de", "comune d", "citta di", "citta metropolitana di", "municipio de", "municipio di",
+    "comune di", "comune de", "comune d", "citta di", "municipio de", "municipio di",
     "ayuntamiento de", "ayuntamiento del", "excmo ayuntamiento de", "ajuntament de", "ajuntament d",
     "ajuntament del", "concello de", "concello da", "concello do", "camara municipal de", "camara municipal do",
     "camara municipal da", "municipality of", "city of", "town of", "ville de", "ville d", "commune de",
@@ -185,20 +212,38 @@ _PREFIXES = [
     "grad", "opcina", "obcina", "mestna obcina", "mesto", "obec", "gmina", "miasto", "urzad miasta",
     "primaria", "primaria municipiului", "primaria orasului", "primaria comunei", "municipiul", "orasul",
     "comuna", "dimos", "demos", "municipal council of", "city council of", "kommune", "kommun",
-    "municipality", "obshtina", "opstina",
+    "municipality", "obshtina", "opstina", "municipalite de", "gemeente", "municipality of",
 ]
 _PREFIXES.sort(key=len, reverse=True)
-_SUFFIXES = ["municipality", "city council", "kommun", "kommune", "municipal council", "town council",
+_SUFFIXES = ["metropolitan municipality", "city municipality", "borough council", "municipality", "city council", "kommun", "kommune", "municipal council", "town council",
              "city", "borough council", "council", "onkormanyzata", "varos", "kozseg", "nagykozseg",
              "obshtina", "hromada", "otg"]
 _SUFFIXES.sort(key=len, reverse=True)
 _ARTICLES = {"el", "la", "les", "l", "els", "lo", "il", "le", "o", "a", "os", "as"}
 
 
+# Signatories that are an area or an association of municipalities, not one town: they match no
+# town and their own row gets entity_type "region" (the list is written to data/README.md).
+_AREA = re.compile(r"\b(county|counties|regional council|metropolitan area|communaute|pays|parc naturel|unione|"
+                   r"aggregazione|comuni|consorzio|gal|mancomunidad|comarca|consell comarcal)\b")
+
+
+def is_area_name(name: str) -> bool:
+    key = fold(name)
+    if _AREA.search(key):
+        return True
+    # "Kainuu Region" is a region; "Balakleya Kharkiv region" is a town with its oblast
+    return bool(re.search(r"\bregion$", key)) and len(key.split()) <= 2
+
+
 def signatory_name_keys(name: str) -> list[str]:
     """Folded spellings of a signatory name to look up (most literal first)."""
     base = fold(name)
+    if is_area_name(name):
+        return [base]  # never strip words from an area's name ("Cork County" is not Cork)
     keys = [base]
+    if "&" in name:
+        keys.append(fold(name.replace("&", " and ")))
     # "Vendrell, el" -> "el vendrell"; "Torrent, VLC" -> "torrent"; "Tournai, BE" -> "tournai"
     if "," in name:
         head, _, tail = name.partition(",")
@@ -240,7 +285,8 @@ def signatory_name_keys(name: str) -> list[str]:
     return out
 
 
-def pick_candidate(lat, lon, cands: list[dict], max_km: float = MAX_KM, keys: list[str] | None = None):
+def pick_candidate(lat, lon, cands: list[dict], max_km: float = MAX_KM, keys: list[str] | None = None,
+                   unique_any_name: bool = False):
     """Choose among rows whose name matches: (row, distance_km, reason).
 
     Rows without coordinates cannot be checked and are never chosen. Within max_km a row whose
@@ -251,7 +297,9 @@ def pick_candidate(lat, lon, cands: list[dict], max_km: float = MAX_KM, keys: li
     if not cands:
         return None, None, "no row with this name in the country"
     if lat is None or lon is None:
-        return None, None, "signatory has no coordinates"
+        if unique_any_name and len(cands) == 1:
+            return cands[0], None, "no coordinates; the only row with this name in the country"
+        return None, None, "no coordinates"
     scored = []
     for c in cands:
         if c.get("lat") is None or c.get("lon") is None:
@@ -265,7 +313,7 @@ def pick_candidate(lat, lon, cands: list[dict], max_km: float = MAX_KM, keys: li
     scored.sort(key=lambda x: x[:5])
     _, alt, d, _, _, best = scored[0]
     if d > max_km:
-        if len(cands) == 1 and not alt and d <= UNIQUE_NAME_KM:
+        if len(cands) == 1 and (unique_any_name or not alt) and d <= UNIQUE_NAME_KM:
             return best, d, f"name unique in the country; coordinates {d:.0f} km apart (<= {UNIQUE_NAME_KM:.0f} km)"
         return None, d, f"name matches a place {d:.0f} km away (> {max_km:.0f} km)"
     n_close = sum(1 for x in scored if not x[0])
@@ -459,9 +507,10 @@ class ExternalJoin:
                 latest[org] = (k, iid, d)
         for org, (_, iid, d) in latest.items():
             rid = f"emission_inventory_id={iid}"
-            put(org, "emissions_year", d["year"], f, GCOM_RELEASE_AP, rid)
             if d["pop"] and d["pop"] > 0:
                 put(org, "emissions_per_capita_t", round(d["total"] / d["pop"], 6), f, GCOM_RELEASE_AP, rid)
+                put(org, "emissions_year", d["year"], f, GCOM_RELEASE_AP, rid)
+                put(org, "emissions_source", "GCoM monitoring inventory", f, GCOM_RELEASE_AP, rid)
             for sec, v in d["sectors"].items():
                 put(org, f"emission_share_{sec}", round(v / d["total"], 6), f, GCOM_RELEASE_AP, rid)
 
@@ -675,3 +724,82 @@ class ExternalJoin:
         self.counts["nzc_rows"] = len(self.nzc)
         self.counts["nzc_matched"] = matched
         return cases
+
+    # ---------------------------------------------------------------- CDP
+    def join_cdp(self, rows: list[dict], row_keys, country_code_of) -> None:
+        """CDP city-wide emissions (Europe): cdp_account_number on the matched row, and per-capita
+        emissions (total / population of the same response) where GCoM gives none."""
+        index = build_name_index(rows, row_keys)
+        best, coords = {}, {}
+        for year in range(2016, 2022):
+            path = self.dir / CDP / f"cdp_citywide_emissions_{year}.csv"
+            if not path.is_file():
+                continue
+            for line, r in enumerate(read_csv_rows(path), start=2):
+                region = r.get("CDP Region") or r.get("Region")
+                cc = country_code_of(r.get("Country") or "")
+                if cc not in self.scope or (region is not None and region != "Europe"):
+                    continue
+                acct = (r.get("Account Number") or r.get("Account number") or "").strip()
+                name = (r.get("City") or r.get("City Short Name") or "").strip() or (r.get("Organization") or r.get("City Name") or "").strip()
+                if not acct or not name:
+                    continue
+                basis, total = None, None
+                for col in ("Total City-wide Emissions (metric tonnes CO2e)", "Total emissions (metric tonnes CO2e)",
+                            "Total BASIC Emissions (GPC)", "TOTAL BASIC Emissions (GPC)"):
+                    if num(r.get(col)) is not None:
+                        basis, total = ("CDP city-wide BASIC (GPC)" if "BASIC" in col else "CDP city-wide total"), num(r.get(col))
+                        break
+                if total is None:
+                    s1 = next((num(v) for k, v in r.items() if k and k.lower().startswith("total scope 1")), None)
+                    s2 = next((num(v) for k, v in r.items() if k and k.lower().startswith("total scope 2")), None)
+                    if s1 is not None and s2 is not None:
+                        basis, total = "CDP city-wide scope 1 + scope 2", s1 + s2
+                pop = num(r.get("Population") or r.get("Current Population"))
+                acc = r.get("Accounting year") or r.get("Accounting Year") or r.get("Measurement Year") or ""
+                ys = re.findall(r"(?:19|20)\d\d", acc)
+                acc_year = int(ys[-1]) if ys else None
+                loc = r.get("City Location") or ""
+                nums = [float(x) for x in re.findall(r"-?\d+(?:\.\d+)?", loc)]
+                lat = lon = None
+                if len(nums) == 2:
+                    lat, lon = (nums[1], nums[0]) if loc.strip().upper().startswith("POINT") else (nums[0], nums[1])
+                complete = total is not None and total > 0 and pop is not None and pop > 0 and acc_year is not None
+                rec = {"acct": acct, "name": name, "org": r.get("Organization") or r.get("City Name") or "", "cc": cc,
+                       "lat": lat, "lon": lon, "year": year, "line": line, "basis": basis,
+                       "total": total, "pop": pop, "acc_year": acc_year, "complete": complete}
+                k = (complete, acc_year or 0, year)
+                if acct not in best or k > best[acct][0]:
+                    best[acct] = (k, rec)
+                if lat is not None:
+                    coords.setdefault(acct, {})[year] = (lat, lon)
+        matched = claimed = 0
+        self.counts["cdp_accounts"] = len(best)
+        for acct in sorted(best):
+            rec = best[acct][1]
+            keys = signatory_name_keys(rec["name"])
+            if fold(rec["org"]) and fold(rec["org"]) != fold(rec["name"]):
+                keys += [k for k in signatory_name_keys(rec["org"]) if k not in keys]
+            lat, lon = rec["lat"], rec["lon"]
+            if lat is None and coords.get(acct):  # the location of another year's response
+                lat, lon = coords[acct][max(coords[acct])]
+            row, d, reason = pick_candidate(lat, lon, lookup(index, keys, rec["cc"]), keys=keys, unique_any_name=True)
+            if row is None:
+                self.report["cdp_unmatched"].append(f"{rec['org'] or rec['name']} ({rec['cc']}): {reason}")
+                continue
+            if row.get("cdp_account_number"):
+                self.report["cdp_unmatched"].append(f"{rec['org'] or rec['name']} ({rec['cc']}): row already has CDP account {row['cdp_account_number']}")
+                continue
+            matched += 1
+            file = f"{CDP}/cdp_citywide_emissions_{rec['year']}.csv"
+            rel = CDP_RELEASE.format(year=rec["year"])
+            rid = f"line {rec['line']} (account {acct})"
+            self.set_value(row, "cdp_account_number", acct, file, rel, rid)
+            row["_prov"].append(f"CDP city-wide emissions {rec['year']} (CDP and ICLEI) account {acct}")
+            if rec["complete"] and row.get("emissions_per_capita_t") is None:
+                claimed += 1
+                self.set_value(row, "emissions_per_capita_t", round(rec["total"] / rec["pop"], 6), file, rel, rid)
+                self.set_value(row, "emissions_year", rec["acc_year"], file, rel, rid)
+                self.set_value(row, "emissions_source", rec["basis"], file, rel, rid)
+        self.counts["cdp_matched"] = matched
+        self.counts["cdp_emissions_used"] = claimed
