@@ -920,7 +920,8 @@ class Build:
         w("  (JRC 4th release, `lau_comb_elab`) and is used to find duplicate signatories among own rows.")
         w("* **Urban Audit** cities: `urau_code` named by the 2021 bounding-box file, matched by name (same rules) to a row of the")
         w("  same country (EL = GR) whose coordinates lie inside the city's bounding box (+0.05 deg); the most populous wins.")
-        w("  Each indicator takes its latest year with a value (the year is in provenance).")
+        w("  Each indicator takes its latest year with a value (the year is in provenance). Left out as a source error: a")
+        w("  \"warmest month\" mean below 5 deg C (these are winter means): " + ", ".join(J.report["eurostat_rejected"]) + ".")
         w("* **CDP**: Europe rows of the scope countries; per account the latest response with a total and a population. Matched")
         w(f"  by `City` (else `Organization`) with the same rules; a response without coordinates takes another year's location, and")
         w(f"  when none has one, the only row of the country with that name is accepted. Per-capita emissions = the response's total")
@@ -950,7 +951,7 @@ class Build:
         w(f"| CDP city-wide emissions accounts (Europe, 2016-2021) | {c['cdp_accounts']} | {c['cdp_matched']} matched ({100 * c['cdp_matched'] / c['cdp_accounts']:.1f} %); "
           f"per-capita emissions used for {c['cdp_emissions_used']} rows without a GCoM inventory |")
         w(f"| NetZeroCities pilot-city rows | {c['nzc_rows']} | {c['nzc_matched']} matched; {len(self.cases_extra)} activities added as case studies |\n")
-        why = Counter(re.sub(r"\d+ km away", "more than 20 km away", x) for x in J.report["why_own_row"])
+        why = Counter(re.sub(r"a place \d+ km away \(> 20 km\)", "only places more than 20 km away", x) for x in J.report["why_own_row"])
         w("Why signatories matched no row and no GeoNames place (incl. duplicates): " + "; ".join(f"{k} ({v})" for k, v in why.most_common()) + ".\n")
         w("CDP accounts not matched: " + "; ".join(J.report["cdp_unmatched"]) + ".\n")
         w(f"Duplicate signatories ({len(J.duplicates)}; dropped organisation -> kept organisation): "

@@ -638,6 +638,11 @@ class ExternalJoin:
                 continue
             for y in years:  # latest year with a value
                 v = num(r.get(y))
+                if v is not None and r["indic_code"] == "EN1003V" and v < 5:
+                    # Bulgaria's "warmest month" values (Sofia -2.3) are winter means: a source error,
+                    # left out (not swapped into coldest_month_c)
+                    self.report["eurostat_rejected"].append(f"{r['urau_code']} EN1003V {y} = {v}")
+                    break
                 if v is not None:
                     values[r["urau_code"]][r["indic_code"]] = (v, y)
                     break
