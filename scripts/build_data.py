@@ -1242,8 +1242,8 @@ class Build:
         w("### Columns\n")
         w("| column | type | content |\n| --- | --- | --- |")
         coldoc = [
-            ("city_id", "string, unique", "`gn<geonameid>` when the GeoNames id is known, else `x-<ascii slug of name>-<country code lower>`"),
-            ("name", "string", "curated: cities.csv `name` (English/common name, e.g. Munich, Krakow); regions: the seed name without \"(region)\"; universe: GeoNames name"),
+            ("city_id", "string, unique", "`gn<geonameid>` when the GeoNames id is known, else `x-<ascii slug of name>-<country code lower>`; signatory rows without a GeoNames place: `com<MyCovenant organisation_id>`"),
+            ("name", "string", "curated: cities.csv `name` (English/common name, e.g. Munich, Krakow); regions: the seed name without \"(region)\"; universe: GeoNames name; signatory: GeoNames name, else the MyCovenant name"),
             ("ascii_name", "string", "curated: cities.csv `ascii_name`; otherwise unidecode(name)"),
             ("alternate_names", "list<string>", "other spellings used by the seeds and city_targets for this row, the GeoNames name when it differs, and the Latin-script GeoNames alternate names (rule below); never contains `name`"),
             ("entity_type", "string", "`city` or `region`"),
@@ -1251,11 +1251,11 @@ class Build:
             ("country_code", "string", "ISO 3166-1 alpha-2"),
             ("country", "string", "cities.csv country name; for other countries the GeoNames country name (leading \"The \" dropped)"),
             ("admin1", "string/null", "curated: cities.csv `admin1`; universe: the GeoNames admin1 name, taken from curated rows that share the same GeoNames admin1 code (null when no curated city is in that region)"),
-            ("lat, lon", "float64/null", "WGS84; curated: cities.csv; universe: GeoNames; regions: null"),
-            ("population", "int64/null", "curated: cities.csv; universe: GeoNames; regions: null. Definitions are not harmonised (see the reference README)"),
+            ("lat, lon", "float64/null", "WGS84; curated: cities.csv; universe: GeoNames; signatory: GeoNames, else MyCovenant; curated regions: null"),
+            ("population", "int64/null", "curated: cities.csv; universe: GeoNames; signatory: GeoNames, else the population MyCovenant declares at adhesion; curated regions: null. Definitions are not harmonised (see the reference README)"),
             ("population_source", "string/null", "where the population comes from (null when population is null)"),
             ("languages", "list<string>", "ISO 639-1 codes (rule below)"),
-            ("networks", "list<string>", "cities.csv `networks` (non-exhaustive except EU Mission 100, Key Cities, Scottish Cities Alliance); universe: empty"),
+            ("networks", "list<string>", "cities.csv `networks` (non-exhaustive except EU Mission 100, Key Cities, Scottish Cities Alliance); plus `NetZeroCities Pilot Cities` from external/nzc_pilot_cities (any tier)"),
             ("eu_mission", "bool", "cities.csv `eu_mission_city`; universe rows false (the reference README shows the mission list in cities.csv is complete)"),
             ("net_zero_target_year", "int64/null", "the city's own city-wide net-zero / climate-neutrality year (rule below)"),
             ("target_text", "string/null", "short text of the chosen target, other city-wide targets, and sector-only targets"),
@@ -1450,8 +1450,10 @@ class Build:
 
     def print_report(self) -> None:
         rows = self.table_rows
-        print(f"rows: {len(rows)} (curated {sum(r['tier'] == 'curated' for r in rows)}, universe {sum(r['tier'] == 'universe' for r in rows)})")
+        print(f"rows: {len(rows)} (curated {sum(r['tier'] == 'curated' for r in rows)}, universe {sum(r['tier'] == 'universe' for r in rows)}, signatory {sum(r['tier'] == 'signatory' for r in rows)})")
         print(f"twins: {len(self.twins)} pairs; barrier_parents: {len(self.barrier_rows)} labels")
+        print(f"external sources: {dict(sorted(self.ext.counts.items()))}")
+        print(f"climate-profile pool: {sum(1 for r in rows if r['has_climate_profile'])}; provenance records: {len(self.prov_rows)}")
         for k in ("seed_renamed", "seed_regions", "seed_dropped", "seed_unmatched", "gn_linked", "gn_not_linked",
                   "targets_matched_by_name", "targets_not_places", "targets_unmatched", "targets_out_of_scope",
                   "seed_year_ranges", "focus_group_unresolved", "warnings"):
