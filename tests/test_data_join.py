@@ -49,7 +49,7 @@ def _gn_keys(p):
 
 
 def _join(sigs, rows, gn500=None, *, targets=(), actions=(), mei=(), bei=(), ap_org=None):
-    J = ext.ExternalJoin(Path("/nonexistent"), ("IT", "ES", "DE", "FR"))
+    J = ext.ExternalJoin(Path("/nonexistent"), ("IT", "ES", "DE", "FR", "HU"))
     J.sigs, J.sigs4 = list(sigs), {}
     J.ap_org = dict(ap_org or {})
     J.targets, J.actions, J.mei, J.bei = list(targets), list(actions), list(mei), list(bei)
@@ -134,7 +134,7 @@ def test_unmatched_signatory_takes_a_geonames_place_when_one_matches():
     assert kind == "gn" and obj["_gn"] == 77
 
 
-def test_group_signatories_are_not_towns_and_duplicates_give_no_value():
+def test_group_signatories_are_not_towns_and_duplicates_are_resolved():
     rows = [_row("gn1", "Lipari", "IT", 38.47, 14.95, 12_000)]
     sigs = [_sig("905", "Lipari, Malfa, Leni", "IT", 38.47, 14.95, group=True),
             _sig("906", "Comune di Lipari", "IT", 38.47, 14.95, status="on_hold"),
@@ -147,6 +147,29 @@ def test_group_signatories_are_not_towns_and_duplicates_give_no_value():
     # a signatory with data beats one without
     J = _join(sigs, rows, targets=[_target_row("1")], ap_org={"1": "906"})
     assert "906" in J.sig_target and "907" not in J.sig_target
+
+
+def test_a_duplicate_signatory_fills_gaps_with_its_own_provenance():
+    rows = [_row("gn1", "Martano", "IT", 40.20, 18.30, 9_000)]
+    sigs = [_sig("920", "Martano", "IT", 40.20, 18.30, c2030="False", c2050="True", date="2011-01-01"),
+            _sig("921", "Martano 2030", "IT", 40.21, 18.30, date="2019-05-05")]
+    J = _join(sigs, rows, targets=[_target_row("5")], ap_org={"5": "921"})
+    assert J.sig_target["921"][0][1]["city_id"] == "gn1" and J.merged["921"] == ["920"]
+    row = dict(rows[0])
+    J.apply_org(row, "921")
+    assert row["com_commitments"] == ["CoM2030", "CoM2050", "Mayors Adapt"]       # union of both
+    assert row["com_adhesion_year"] == 2019 and row["target_2030_reduction_pct"] == 40.0
+    prov = {c: rid for c, _, _, rid in row["_newprov"]}
+    assert prov["com_commitments"] == "organisation_id=921;organisation_id=920"
+    assert prov["com_adhesion_year"] == "organisation_id=921" and prov["target_2030_reduction_pct"] == "action_plan_id=5"
+    assert [n[0] for n in row["_neutral"]] == [2050]                               # from 920, the CoM2050 signatory
+
+
+def test_a_signatory_found_only_by_an_alternate_name_does_not_take_the_place():
+    rows = [_row("gn1", "Kisbér", "HU", 47.50, 18.03, 5_000, alts=["Ete"])]
+    J = _join([_sig("930", "Ete", "HU", 47.53, 18.07), _sig("931", "Kisbér", "HU", 47.50, 18.03, pop="10")], rows)
+    assert J.sig_target["931"][0][1]["city_id"] == "gn1"
+    assert J.sig_target["930"][0][0] == "own" and not J.duplicates
 
 
 def test_area_names_are_never_shortened():
