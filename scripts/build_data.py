@@ -904,6 +904,8 @@ class Build:
         w("`action_plan_id=17`, `emission_inventory_id=76599`, `urau_code=AT001C;indic_code=EN1004V;year=2004`, or a file line), and")
         w("the row's `provenance` string names the signatory, Urban Audit city, CDP account or pilot-city line. Unknown stays null;")
         w("nothing is imputed (the two derivations that give zeros are stated below).\n")
+        w("Not used: `gcom_vs_edgar_buildings_road_transport.csv` (a validation table comparing GCoM with EDGAR for 322 cities,")
+        w("not a city fact), coordinator/supporter names, mayors, Urban Audit water/sewer indicators, CDP GDP/temperature columns.\n")
         w("### Matching rules\n")
         w(f"* **Names**: accent-, case- and punctuation-folded; a signatory's name is also tried without administrative words")
         w("  (\"Comune di\", \"Ayuntamiento de\", \"Gemeente\", \"City Council\", \"Municipality\", \"Metropolitan Municipality\",")
