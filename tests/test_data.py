@@ -56,7 +56,8 @@ def test_build_script_reproduces_the_shipped_files(tmp_path):
     out, vocab = tmp_path / "data", tmp_path / "vocab"
     subprocess.run([sys.executable, str(REPO / "scripts" / "build_data.py"), "--shared", str(SHARED),
                     "--out", str(out), "--vocab-out", str(vocab)], check=True, capture_output=True)
-    for rel in ("city_profiles/cities.parquet", "labelled_pairs/twins.csv"):
+    for rel in ("city_profiles/cities.parquet", "city_profiles/provenance.parquet",
+                "case_studies/case_studies.parquet", "labelled_pairs/twins.csv", "README.md"):
         shipped = hashlib.sha256((default_data_dir() / rel).read_bytes()).hexdigest()
         assert hashlib.sha256((out / rel).read_bytes()).hexdigest() == shipped, rel
     shipped_parents = (REPO / "matcher" / "vocabulary" / "barrier_parents.csv").read_bytes()
