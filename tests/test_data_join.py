@@ -10,7 +10,7 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from matcher.config import default_data_dir
+from matcher.settings import default_data_dir
 from matcher.schema import COLUMN_BY_NAME, validate_case_studies
 
 REPO = Path(__file__).resolve().parent.parent
