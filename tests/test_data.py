@@ -66,7 +66,9 @@ def test_build_script_reproduces_the_shipped_files(tmp_path):
 
 def test_shipped_case_library_is_valid_and_keeps_sources():
     shipped_cases = load_case_studies(default_data_dir() / CASE_FILE)
-    assert len(shipped_cases) == 113
+    from_seeds = shipped_cases["provenance"].str.startswith("seed_data/case_studies_from_seeds.jsonl:")
+    pilots = shipped_cases["provenance"].str.startswith("reference_data/external/nzc_pilot_cities/pilot_cities.csv:")
+    assert int(from_seeds.sum()) == 113 and int(pilots.sum()) == 28 and (from_seeds | pilots).all()
     assert shipped_cases["case_id"].is_unique
-    assert shipped_cases["provenance"].str.startswith("seed_data/case_studies_from_seeds.jsonl:").all()
-    assert shipped_cases["source"].str.startswith("seeds/").all()
+    assert shipped_cases.loc[from_seeds, "source"].str.startswith("seeds/").all()
+    assert shipped_cases.loc[pilots, "source"].str.startswith("https://").all()
