@@ -44,8 +44,11 @@ class EmbedStats:
 
 
 def _encode_texts(encoder, texts) -> np.ndarray:
-    """Encode a batch; missing or blank texts give zero rows."""
-    clean = [t.strip() if isinstance(t, str) else "" for t in texts]
+    """Encode a batch; missing or blank texts give zero rows; each text is cut to
+    `Limits.max_embed_chars` (matcher.limits) before it reaches the tokenizer."""
+    from .features.text import cap_texts
+
+    clean = cap_texts([t.strip() if isinstance(t, str) else "" for t in texts])
     out = np.zeros((len(clean), int(encoder.dim)), dtype=np.float32)
     rows = [i for i, t in enumerate(clean) if t]
     if rows:
