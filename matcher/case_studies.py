@@ -163,6 +163,8 @@ def load_case_studies(path: str | Path, limits: Limits | None = None) -> pd.Data
         for file in files:
             try:
                 meta, body = _front_matter(file, limits)
+            except LimitExceededError:
+                raise  # a limit stops the whole import, naming the file
             except ProfileValidationError as exc:
                 problems.extend(exc.problems)
                 if len(problems) >= limits.max_problems:

@@ -14,6 +14,7 @@ from pathlib import Path
 
 import pandas as pd
 import pyarrow as pa
+import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
 from .config import default_data_dir
@@ -256,6 +257,40 @@ def check_parquet(path: Path, limits: Limits | None = None, what: str = "profile
                                  f"the Parquet data is {total:,} bytes uncompressed", what=what)
 
 
+def read_parquet_table(path: Path, limits: Limits | None = None, what: str = "profile") -> pa.Table:
+    """A Parquet file as an Arrow table, bounded: the metadata is checked first, then the text
+    columns are read still dictionary-encoded and their decoded size is computed from the
+    dictionary and its indices. (Parquet's own uncompressed size counts a dictionary value
+    once: a 1 KB file can hold 3,000 rows of one 1 MB text, 3 GB once decoded.)"""
+    limits = resolve_limits(limits)
+    check_parquet(path, limits, what)
+    schema = pq.ParquetFile(path).schema
+    texts = [schema.column(i).path for i in range(len(schema)) if schema.column(i).physical_type == "BYTE_ARRAY"]
+    if texts:
+        encoded = pq.read_table(path, read_dictionary=texts)
+        decoded = sum(_decoded_nbytes(chunk) for column in encoded.columns for chunk in column.chunks)
+        del encoded
+        if decoded > limits.max_decompressed_bytes:
+            raise LimitExceededError(path, "max_decompressed_bytes", limits.max_decompressed_bytes,
+                                     f"the Parquet data is {decoded:,} bytes once decoded", what=what)
+    return pq.read_table(path)
+
+
+def _decoded_nbytes(array: pa.Array) -> int:
+    """Bytes `array` takes once every dictionary in it is decoded, without decoding it."""
+    kind = array.type
+    if pa.types.is_dictionary(kind):
+        lengths = pc.binary_length(array.dictionary).fill_null(0).to_numpy(zero_copy_only=False)
+        indices = array.indices.drop_null().to_numpy(zero_copy_only=False)
+        return int(lengths[indices].sum()) + 8 * len(array)
+    if pa.types.is_list(kind) or pa.types.is_large_list(kind) or pa.types.is_fixed_size_list(kind) \
+            or pa.types.is_map(kind):
+        return _decoded_nbytes(array.flatten()) + 8 * len(array)
+    if pa.types.is_struct(kind):
+        return sum(_decoded_nbytes(child) for child in array.flatten()) + len(array)
+    return array.nbytes
+
+
 def json_too_deep(line: str, max_depth: int) -> bool:
     """True when a JSON text nests lists/objects deeper than max_depth (checked before
     json.loads, whose recursion would otherwise end in RecursionError)."""
@@ -367,8 +402,7 @@ def _read_binary_table(path: Path, suffix: str, limits: Limits, what: str) -> tu
     XML parser, with their own exception types; all of them mean "cannot read this file"."""
     try:
         if suffix == ".parquet":
-            check_parquet(path, limits, what)
-            return pq.read_table(path).to_pandas(), 1
+            return read_parquet_table(path, limits, what).to_pandas(), 1
         # The first sheet, header on row 1, every cell as text (spreadsheet row numbers).
         rows = read_xlsx_rows(path, limits, what)
         if not rows:

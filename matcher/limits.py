@@ -23,7 +23,7 @@ class Limits:
     max_file_bytes: int = field(default=200 * MB, metadata={
         "help": "Largest input file accepted, in bytes on disk (profile tables, survey exports, "
                 "case-study files)."})
-    max_decompressed_bytes: int = field(default=256 * MB, metadata={
+    max_decompressed_bytes: int = field(default=128 * MB, metadata={
         "help": "Largest total uncompressed size of a compressed input (the members of an XLSX "
                 "workbook, read from its zip directory before parsing; the column chunks of a "
                 "Parquet file, read from its metadata)."})

@@ -39,7 +39,7 @@ import pycountry
 from rapidfuzz import fuzz, process
 
 from .errors import LimitExceededError, MatcherError, ProfileValidationError
-from .io import check_shape, check_input_file, check_parquet, decode_text, read_xlsx_rows
+from .io import check_input_file, check_shape, decode_text, read_parquet_table, read_xlsx_rows
 from .limits import Limits
 from .limits import resolve as resolve_limits
 from .schema import COLUMN_BY_NAME, normalise_key, taxonomy, validate_profiles, vocabularies
@@ -230,8 +230,7 @@ def _read_binary_grid(path: Path, suffix: str, limits: Limits) -> list[list]:
     anywhere in zipfile, zlib, the XML parser, openpyxl or pyarrow: all of it means "cannot read"."""
     try:
         if suffix == ".parquet":
-            check_parquet(path, limits, "survey")
-            frame = pq.read_table(path).to_pandas()
+            frame = read_parquet_table(path, limits, "survey").to_pandas()
             header = [str(c) for c in frame.columns]
             return [header] + [list(r) for r in frame.itertuples(index=False, name=None)]
         return read_xlsx_rows(path, limits, "survey")

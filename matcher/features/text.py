@@ -333,7 +333,7 @@ class TextEmbedder(TransformerMixin, BaseEstimator):
         out = np.zeros((len(texts), self.dim_), dtype=np.float32)
         rows = [i for i, t in enumerate(texts) if t]
         if rows:
-            vecs = self.encoder.encode([texts[i] for i in rows])
+            vecs = self.encoder.encode(cap_texts([texts[i] for i in rows]))
             norms = np.linalg.norm(vecs, axis=1, keepdims=True)
             out[rows] = vecs / np.maximum(norms, 1e-12)
         return out
