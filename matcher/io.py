@@ -344,7 +344,7 @@ def read_profile_table(path: str | os.PathLike, limits: Limits | None = None,
         if suffix in (".jsonl", ".ndjson"):
             rows = []
             text = decode_text(path.read_bytes(), path, what)
-            for line_no, line in enumerate(text.splitlines(), start=1):
+            for line_no, line in enumerate(text.split("\n"), start=1):  # not splitlines(): U+2028 is JSON text
                 if not line.strip():
                     continue
                 if json_too_deep(line, limits.max_nesting_depth):

@@ -580,9 +580,10 @@ def import_survey(path: str | Path, out: str | Path | None = None, *, strict: bo
         raise _fail(path, "the export has no answer rows (every row below the header is empty)")
     unknown = [v for v in values if v.status == "unknown"]
     if strict and unknown:
+        cap = resolve_limits(limits).max_problems
         raise ProfileValidationError([{"file": str(path), "row": v.row, "column": v.column, "value": v.value,
-                                       "message": f"'{_short(v.value, 60)}' {v.reason}"} for v in unknown],
-                                     str(path), "survey")
+                                       "message": f"'{_short(v.value, 60)}' {v.reason}"} for v in unknown[:cap]],
+                                     str(path), "survey", stopped_at=cap if len(unknown) > cap else None)
     frame = pd.DataFrame(rows)
     for col in frame.columns:
         if col in COLUMN_BY_NAME and COLUMN_BY_NAME[col].kind == "list":

@@ -744,3 +744,28 @@ def test_security_md_lists_every_limit_with_its_default():
         assert f"`{f.name}`" in text, f.name
         default = f"{f.default:,}" if isinstance(f.default, int) and not isinstance(f.default, bool) else str(f.default)
         assert default in text, (f.name, default)
+
+
+def test_jsonl_lines_split_on_newlines_only(tmp_path):
+    path = tmp_path / "p.jsonl"
+    path.write_text(json.dumps({"name": "Line\u2028Separator", "country_code": "DE",
+                                "narrative": "a\u2029b"}, ensure_ascii=False) + "\n", encoding="utf-8")
+    table = load_profiles(path)
+    assert table.loc[0, "name"] == "Line Separator" and table.loc[0, "narrative"] == "a\u2029b"
+
+
+def test_embedding_a_parquet_corpus_is_bounded_per_batch(bombs, tmp_path):
+    from matcher.embed import embed_local, read_embeddings
+
+    inner = CountingEncoder()
+    with pytest.raises(LimitExceededError) as err:
+        embed_local(bombs["dict.parquet"], "name", tmp_path / "out.parquet", encoder=inner)
+    assert err.value.limit == "max_decompressed_bytes" and not inner.seen
+    assert not (tmp_path / "out.parquet").exists()
+    corpus = pd.DataFrame({"id": [1, 2, 3], "text": ["short", "x" * 50_000, None], "tags": [["a"], [], None]})
+    corpus.to_parquet(tmp_path / "c.parquet")
+    stats = embed_local(tmp_path / "c.parquet", "text", tmp_path / "v.parquet", encoder=inner)
+    assert stats.rows == 3 and read_embeddings(tmp_path / "v.parquet").shape == (3, 8)
+    assert [len(t) for t in inner.seen] == [5, DEFAULT_LIMITS.max_embed_chars]
+    back = pd.read_parquet(tmp_path / "v.parquet")
+    assert back["text"].iloc[1] == "x" * 50_000 and list(back["tags"].iloc[0]) == ["a"]

@@ -236,8 +236,9 @@ def save_index(index: VectorIndex, root: str | Path, tables: dict[str, pd.DataFr
     building = None
     try:
         versions.mkdir(parents=True, exist_ok=True)
-        staging.mkdir()
-        building = _hold_lock(staging / BUILDING_LOCK)
+        with _root_lock(root):  # a pruning build never sees this folder without its lock held
+            staging.mkdir()
+            building = _hold_lock(staging / BUILDING_LOCK)
         faiss.write_index(index.faiss_index, str(staging / "index.faiss"))
         atomic_write_parquet(pd.DataFrame({"city_id": [str(i) for i in index.ids]}), staging / "ids.parquet")
         for name, table in (tables or {}).items():
