@@ -578,6 +578,63 @@ def test_a_real_full_disk_gives_a_clear_error_and_no_leftovers(tmp_path):
     assert "ids: abcdefgh" in lines
 
 
+BUILD_ON_FULL_DISK = textwrap.dedent('''
+    import os, sys, warnings
+    sys.path.insert(0, sys.argv[1])
+    from tests.test_faults import WordEncoder
+    from matcher.errors import IndexWriteError
+    from matcher.twins import TwinRecommender
+    data, index = sys.argv[2], sys.argv[3]
+    TwinRecommender.from_data(data, index, encoder=WordEncoder(), build="always")
+    fd = os.open(os.path.join(os.path.dirname(index), "filler"), os.O_WRONLY | os.O_CREAT)
+    try:
+        while True:
+            os.write(fd, b"\\0" * 65536)
+    except OSError:
+        pass
+    os.close(fd)
+    for attempt in range(2):  # another model: new texts for the cache, a new index to write
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            try:
+                TwinRecommender.from_data(data, index, encoder=WordEncoder(model_id="other"), build="always")
+                print("built?!")
+            except IndexWriteError as exc:
+                print("refused:", str(exc).splitlines()[0])
+        print("warned:", sorted({type(w.message).__name__ for w in caught}))
+    print("left:", sorted(os.listdir(os.path.join(index, "versions"))))
+    rec = TwinRecommender.from_data(data, index, encoder=WordEncoder(), build="never")
+    city, country = rec.profiles["name"].iloc[0], rec.profiles["country_code"].iloc[0]
+    print("answers:", len(rec.recommend(city, country=country, k=3).matches))
+''')
+
+
+@pytest.mark.skipif(not _can_mount_tmpfs(), reason="needs root and a private mount namespace (unshare -m)")
+def test_a_build_on_a_full_disk_ends_in_a_library_error_and_keeps_the_index(tmp_path):
+    """The issue's probe end to end: a twin build on a filled-up 2 MB tmpfs."""
+    from matcher.io import shipped_profiles_path
+
+    raw = pd.read_parquet(shipped_profiles_path())
+    data = tmp_path / "data"
+    (data / "city_profiles").mkdir(parents=True)
+    raw[raw["tier"] == "curated"].head(60).to_parquet(data / "city_profiles" / "cities.parquet")
+    mnt = tmp_path / "small"
+    mnt.mkdir()
+    script = tmp_path / "full_build.py"
+    script.write_text(BUILD_ON_FULL_DISK)
+    run = subprocess.run(["unshare", "-m", "sh", "-c",
+                          f'mount -t tmpfs -o size=2m tmpfs "{mnt}" && "{sys.executable}" "{script}" "{REPO}" '
+                          f'"{data}" "{mnt}/index"'], capture_output=True, text=True, timeout=300,
+                         env={**os.environ, "HF_HUB_OFFLINE": "1"})
+    assert run.returncode == 0, run.stderr[-3000:]
+    lines = run.stdout.splitlines()
+    assert sum(line.startswith("refused: Cannot write the index") for line in lines) == 2, run.stdout
+    assert "warned: ['CacheWriteWarning']" in lines, run.stdout
+    left = next(line for line in lines if line.startswith("left:"))
+    assert ".partial" not in left and left.count("'") == 2, left
+    assert "answers: 3" in lines, run.stdout
+
+
 # ---------------------------------------------------------------------------- weak: junk rows
 def test_junk_rows_stop_at_the_problem_limit(tmp_path):
     path = tmp_path / "junk.csv"

@@ -133,6 +133,10 @@ class CacheDamagedWarning(UserWarning):
     """An embedding cache file could not be read; it was moved aside and is rebuilt."""
 
 
+class CacheWriteWarning(UserWarning):
+    """An embedding cache could not be written (a full disk); texts are encoded again next time."""
+
+
 def cap_texts(texts, limits: Limits | None = None) -> list[str]:
     """`texts` cut to `limits.max_embed_chars` characters each (default 10,000). Every encoder
     reads a bounded prefix anyway (MiniLM: its first 256 tokens, about 1,000-1,500 characters),
@@ -294,8 +298,18 @@ class CachedEncoder:
                          model_id=np.array(self.model_id))
 
     def save(self) -> None:
+        """Write the entries added since the last save (a delta, or a new snapshot). A write that
+        fails (a full disk) only warns (`CacheWriteWarning`): the cache is an optimisation, the
+        entries stay in memory for the next save, and nothing half-written is left behind."""
         if not (self.path and self._unsaved):
             return
+        try:
+            self._save()
+        except OSError as exc:
+            warnings.warn(f"The embedding cache {self.path} could not be saved ({exc.strerror or exc}); "
+                          "its new texts will be encoded again next time.", CacheWriteWarning, stacklevel=2)
+
+    def _save(self) -> None:
         small = len(self._unsaved) <= self.compact_ratio * self._on_disk and self._deltas < self.max_deltas
         if small and self.path.is_file():
             self._write(self.delta_dir / f"{self._deltas:06d}.npz", self._unsaved)

@@ -2,9 +2,12 @@
 
 Layout of an index root:
     CURRENT                 the name of the live version (replaced atomically)
-    versions/<version>/     index.faiss, ids.parquet, manifest.json
+    versions/<version>/     index.faiss, ids.parquet, manifest.json (which lists every other file)
+    versions/.<version>.partial/   a build in progress (locked by that build while it writes)
+    .lock                   held while CURRENT is switched and old versions are pruned
 A build writes a new version folder and only then points CURRENT at it, so a build that
-fails or is killed midway leaves the last good index in place.
+fails, is killed midway or runs out of disk leaves the last good index in place; two builds
+at once both finish.
 """
 from __future__ import annotations
 
