@@ -75,6 +75,9 @@ class _FrontMatterLoader(yaml.SafeLoader):
             self._depth -= 1
 
 
+_CLOSING = re.compile(r"^[^\S\n]*---[^\S\n]*$", re.M)
+
+
 def _case_error(path: Path, message: str, row=None) -> ProfileValidationError:
     return ProfileValidationError([{"file": str(path), "row": row, "column": None, "value": None,
                                     "message": message}], str(path), "case-study")
@@ -89,17 +92,18 @@ def _front_matter(path: Path, limits: Limits | None = None) -> tuple[dict, str]:
         text = raw.decode("utf-8-sig")
     except (UnicodeDecodeError, OSError) as exc:
         raise _case_error(path, f"cannot read the file as UTF-8 text ({exc})") from None
-    lines = text.split("\n")
-    if not lines or lines[0].strip() != "---":
+    first_end = text.find("\n")
+    if text[:first_end if first_end >= 0 else len(text)].strip() != "---":
         raise _case_error(path, "the file must start with a front matter block between '---' "
                                 "lines (title: ..., city: ..., sectors: [...])", row=1)
-    try:
-        end = next(i for i, line in enumerate(lines[1:], start=1) if line.strip() == "---")
-    except StopIteration:
-        raise _case_error(path, "the front matter is not closed by a '---' line", row=1) from None
+    # The closing '---' line, found without splitting the whole file into lines.
+    closing = _CLOSING.search(text, first_end + 1) if first_end >= 0 else None
+    if closing is None:
+        raise _case_error(path, "the front matter is not closed by a '---' line", row=1)
+    front, body = text[first_end + 1:closing.start()], text[closing.end() + 1:]
     loader = None
     try:
-        loader = _FrontMatterLoader("\n".join(lines[1:end]), limits.max_nesting_depth)
+        loader = _FrontMatterLoader(front.rstrip("\n"), limits.max_nesting_depth)
         meta = loader.get_single_data() or {}
     except _FrontMatterRefused as exc:
         row = exc.problem_mark.line + 2 if exc.problem_mark is not None else None
@@ -119,7 +123,7 @@ def _front_matter(path: Path, limits: Limits | None = None) -> tuple[dict, str]:
             loader.dispose()
     if not isinstance(meta, dict):
         raise _case_error(path, "front matter must be 'key: value' lines", row=2)
-    return meta, "\n".join(lines[end + 1:]).strip()
+    return meta, body.strip()
 
 
 def _library_files(root: Path, limits: Limits) -> tuple[list[Path], list[dict]]:

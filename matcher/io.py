@@ -128,11 +128,36 @@ def decode_text(raw: bytes, path: Path, what: str = "profile") -> str:
                           "save it as UTF-8", what=what) from None
 
 
+def _zip_entry_count(path: Path) -> int | None:
+    """The number of entries a zip file's end-of-central-directory record declares, read from
+    its last bytes before zipfile builds an object per entry (None when there is no record:
+    zipfile then refuses the file itself)."""
+    size = path.stat().st_size
+    with open(path, "rb") as fh:
+        fh.seek(max(0, size - 65_557))  # the record (22 bytes) and a comment of up to 64 KB
+        tail = fh.read()
+        at = tail.rfind(b"PK\x05\x06")
+        if at < 0 or len(tail) < at + 22:
+            return None
+        count = int.from_bytes(tail[at + 10:at + 12], "little")
+        locator = tail.rfind(b"PK\x06\x07", 0, at)
+        if count == 0xFFFF and locator >= 0 and len(tail) >= locator + 20:  # zip64: the count is elsewhere
+            fh.seek(int.from_bytes(tail[locator + 8:locator + 16], "little"))
+            record = fh.read(40)
+            if record[:4] == b"PK\x06\x06" and len(record) == 40:
+                count = int.from_bytes(record[32:40], "little")
+    return count
+
+
 def check_zip_members(path: Path, limits: Limits | None = None, what: str = "profile") -> None:
     """Refuse a workbook whose members would decompress past max_decompressed_bytes, from the
     sizes in its zip central directory (zipfile then never inflates a member past its declared
     size, so a lying directory cannot get more through)."""
     limits = resolve_limits(limits)
+    members = _zip_entry_count(path)
+    if members is not None and members > limits.max_archive_members:
+        raise LimitExceededError(path, "max_archive_members", limits.max_archive_members,
+                                 f"the workbook's zip directory lists {members:,} parts", what=what)
     try:
         with zipfile.ZipFile(path) as archive:
             infos = archive.infolist()
@@ -223,15 +248,13 @@ def read_xlsx_rows(path: Path, limits: Limits | None = None, what: str = "profil
             check_shape(path, 0, declared_cols, limits, what)
         if declared_rows - 1 > limits.max_rows:
             check_shape(path, declared_rows - 1, 1, limits, what)
-        rows, cells = [], 0
+        rows, widest = [], 0
         for row_no, row in enumerate(ws.iter_rows(values_only=True), start=1):
             row = list(row)
             while row and row[-1] is None:
                 row.pop()
-            cells += len(row)
-            check_shape(path, row_no - 1, len(row), limits, what)
-            if cells > limits.max_cells:
-                check_shape(path, row_no - 1, limits.max_cells, limits, what)
+            widest = max(widest, len(row))
+            check_shape(path, row_no, widest, limits, what)  # the grid as callers pad it: rows x widest
             for j, value in enumerate(row):
                 if isinstance(value, str) and len(value) > limits.max_cell_chars:
                     raise LimitExceededError(path, "max_cell_chars", limits.max_cell_chars,
@@ -342,9 +365,11 @@ def read_profile_table(path: str | os.PathLike, limits: Limits | None = None,
         if suffix in (".parquet", ".xlsx", ".xlsm"):
             return _read_binary_table(path, suffix, limits, what)
         if suffix in (".jsonl", ".ndjson"):
-            rows = []
+            rows, keys = [], set()
             text = decode_text(path.read_bytes(), path, what)
-            for line_no, line in enumerate(text.split("\n"), start=1):  # not splitlines(): U+2028 is JSON text
+            # Lines one at a time, split on "\n" only (U+2028 is JSON text; and a file of 200 MB of
+            # newlines must not become a list of 200 million strings).
+            for line_no, line in enumerate(io.StringIO(text, newline="\n"), start=1):
                 if not line.strip():
                     continue
                 if json_too_deep(line, limits.max_nesting_depth):
@@ -356,8 +381,8 @@ def read_profile_table(path: str | os.PathLike, limits: Limits | None = None,
                     raise _fail(path, f"line is not valid JSON ({exc.msg})", row=line_no, what=what) from None
                 if not isinstance(obj, dict):
                     raise _fail(path, "each line must be a JSON object", row=line_no, what=what)
-                if len(rows) >= limits.max_rows:
-                    check_shape(path, len(rows) + 1, 1, limits, what)
+                keys.update(obj)
+                check_shape(path, len(rows) + 1, len(keys), limits, what)  # before the frame is built
                 rows.append(obj)
             frame = pd.DataFrame(rows)
             check_shape(path, len(frame), len(frame.columns), limits, what)
@@ -368,6 +393,7 @@ def read_profile_table(path: str | os.PathLike, limits: Limits | None = None,
             sep = "\t" if suffix == ".tsv" or first.count("\t") > first.count(",") else (
                 ";" if first.count(";") > first.count(",") else ","
             )
+            check_shape(path, 0, first.count(sep) + 1, limits, what)  # before pandas allocates the columns
             frame = pd.read_csv(io.StringIO(text), sep=sep, dtype=str, keep_default_na=False,
                                 skip_blank_lines=True, nrows=limits.max_rows + 1)
             check_shape(path, len(frame), len(frame.columns), limits, what)

@@ -27,6 +27,9 @@ class Limits:
         "help": "Largest total uncompressed size of a compressed input (the members of an XLSX "
                 "workbook, read from its zip directory before parsing; the column chunks of a "
                 "Parquet file, read from its metadata)."})
+    max_archive_members: int = field(default=10_000, metadata={
+        "help": "Most parts (zip entries) in an XLSX workbook, read from the end of its zip "
+                "directory before the directory itself is parsed (a workbook has a few dozen)."})
     max_rows: int = field(default=500_000, metadata={
         "help": "Most data rows in one table (or files in one case-study folder); the shipped "
                 "profiles have about 20,000."})

@@ -206,6 +206,8 @@ def read_survey_grid(path: str | Path, limits: Limits | None = None) -> list[lis
         if suffix in (".csv", ".tsv", ".txt"):
             text = decode_text(path.read_bytes(), path, "survey")
             sep = "\t" if suffix == ".tsv" else _sniff_sep(text)
+            check_shape(path, 0, max((ln.count(sep) + 1 for ln in text.split("\n", 3)[:3]), default=0), limits,
+                        "survey")  # the widest of the first lines, before pandas allocates the columns
             frame = pd.read_csv(io.StringIO(text), sep=sep, header=None, dtype=str, keep_default_na=False,
                                 skip_blank_lines=False, engine="c", nrows=limits.max_rows + 3)
             check_shape(path, max(len(frame) - 2, 0), len(frame.columns), limits, "survey")

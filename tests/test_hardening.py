@@ -826,3 +826,70 @@ def test_embedding_a_parquet_corpus_is_bounded_per_batch(bombs, tmp_path):
     assert [len(t) for t in inner.seen] == [5, DEFAULT_LIMITS.max_embed_chars]
     back = pd.read_parquet(tmp_path / "v.parquet")
     assert back["text"].iloc[1] == "x" * 50_000 and list(back["tags"].iloc[0]) == ["a"]
+
+
+# ---------------------------------------------------------------------------- same class, found on the way
+def test_a_workbook_with_too_many_zip_parts_is_refused_before_its_directory_is_read(tmp_path):
+    path = tmp_path / "parts.xlsx"
+    with zipfile.ZipFile(path, "w") as archive:
+        for i in range(DEFAULT_LIMITS.max_archive_members + 1):
+            archive.writestr(f"p/{i}", b"")
+    for loader in (load_profiles, import_survey):
+        with pytest.raises(LimitExceededError) as err:
+            loader(path)
+        assert err.value.limit == "max_archive_members" and "10,001 parts" in str(err.value)
+
+
+def test_wide_tables_are_refused_before_pandas_builds_the_columns(tmp_path):
+    wide = tmp_path / "wide.csv"
+    wide.write_text(",".join(f"c{i}" for i in range(5000)) + "\n" + "," * 4999 + "\n")
+    for loader in (load_profiles, import_survey):
+        with pytest.raises(LimitExceededError) as err:
+            loader(wide)
+        assert err.value.limit == "max_columns"
+    # JSON lines whose keys differ: the union of the keys is counted while reading.
+    lines = tmp_path / "keys.jsonl"
+    lines.write_text("\n".join(json.dumps({f"k{i}_{j}": 1 for j in range(50)}) for i in range(100)) + "\n")
+    with pytest.raises(LimitExceededError) as err:
+        load_profiles(lines)
+    assert err.value.limit == "max_columns"
+    with pytest.raises(LimitExceededError) as err:
+        load_profiles(lines, limits=Limits(max_columns=10**6, max_cells=100_000))
+    assert err.value.limit == "max_cells"
+
+
+def test_a_workbook_grid_is_bounded_as_the_callers_pad_it(tmp_path):
+    def chunks():
+        yield SHEET_HEAD + b'<row r="1"><c r="A1" t="inlineStr"><is><t>name</t></is></c>'
+        yield b'<c r="ZZ1" t="inlineStr"><is><t>far</t></is></c></row>'
+        yield b"".join(b'<row r="%d"><c r="A%d"><v>1</v></c></row>' % (i, i) for i in range(2, 2000))
+        yield SHEET_TAIL
+    path = make_xlsx(tmp_path / "padded.xlsx", chunks)
+    with pytest.raises(LimitExceededError) as err:  # 2,000 rows x 702 columns once padded
+        import_survey(path, limits=Limits(max_cells=100_000))
+    assert err.value.limit == "max_cells"
+
+
+def test_a_file_of_newlines_is_not_split_into_a_list(tmp_path):
+    """200 MB of newlines would be a list of 200 million strings: both loaders scan instead."""
+    lib = tmp_path / "lib"
+    lib.mkdir()
+    (lib / "a.md").write_text("---\ntitle: t\nsummary: s\n---\nbody" + "\n" * 1_500_000 + "end\n")
+    table = load_case_studies(lib)
+    assert table.loc[0, "body"].startswith("body") and table.loc[0, "body"].endswith("end")
+    (tmp_path / "p.jsonl").write_text(json.dumps({"name": "Lyon", "country_code": "FR"}) + "\n" * 5_000_000)
+    assert list(load_profiles(tmp_path / "p.jsonl")["name"]) == ["Lyon"]
+
+
+@pytest.mark.parametrize("text,meta,body", [
+    ("---\ntitle: t\nsummary: s\n---\nbody\n", {"title": "t", "summary": "s"}, "body"),
+    ("--- \r\ntitle: t\r\nsummary: s\r\n ---\t\r\n\r\nbody\r\n", {"title": "t", "summary": "s"}, "body"),
+    ("---\n---\n", {}, ""),
+    ("---\ntitle: a---b\n---", {"title": "a---b"}, ""),
+])
+def test_front_matter_split_keeps_its_rules(tmp_path, text, meta, body):
+    from matcher.case_studies import _front_matter
+
+    path = tmp_path / "c.md"
+    path.write_bytes(text.encode())
+    assert _front_matter(path) == (meta, body)
