@@ -113,6 +113,17 @@ def dictionary_bomb(path: Path, rows: int = 3000) -> Path:
     return path
 
 
+def small_data_dir(tmp_path: Path, n: int = 60) -> Path:
+    """A data folder with the first `n` curated shipped profiles."""
+    from matcher.io import shipped_profiles_path
+
+    raw = pd.read_parquet(shipped_profiles_path())
+    data = tmp_path / "data"
+    (data / "city_profiles").mkdir(parents=True)
+    raw[raw["tier"] == "curated"].head(n).to_parquet(data / "city_profiles" / "cities.parquet")
+    return data
+
+
 @pytest.fixture(scope="module")
 def bombs(tmp_path_factory) -> dict[str, Path]:
     folder = tmp_path_factory.mktemp("bombs")
@@ -342,14 +353,9 @@ def test_a_damaged_delta_costs_only_its_entries(tmp_path):
 
 def test_build_and_twins_survive_a_damaged_cache(tmp_path):
     from tests.test_faults import WordEncoder
-    from matcher.io import shipped_profiles_path
     from matcher.twins import TwinRecommender
 
-    raw = pd.read_parquet(shipped_profiles_path())
-    data = tmp_path / "data"
-    (data / "city_profiles").mkdir(parents=True)
-    raw[raw["tier"] == "curated"].head(60).to_parquet(data / "city_profiles" / "cities.parquet")
-    index = tmp_path / "index"
+    data, index = small_data_dir(tmp_path), tmp_path / "index"
     TwinRecommender.from_data(data, index, encoder=WordEncoder(), build="always")
     cache = next((index / "embedding_cache").glob("*.npz"))
     os.truncate(cache, cache.stat().st_size // 2)
@@ -537,7 +543,7 @@ TMPFS_SCRIPT = textwrap.dedent('''
     import numpy as np
     from matcher.errors import IndexWriteError
     from matcher.index import build_index, load_index, save_index
-    root = sys.argv[2]
+    root = sys.argv[-1]
     save_index(build_index(np.eye(8, dtype="float32"), list("abcdefgh"), {"model_id": "m"}), root)
     big = np.random.default_rng(0).normal(size=(20_000, 64)).astype("float32")  # 5 MB: does not fit
     for attempt in range(3):
@@ -560,19 +566,25 @@ def _can_mount_tmpfs() -> bool:
     return probe.returncode == 0
 
 
+def run_on_small_tmpfs(tmp_path: Path, script_text: str, *args) -> list[str]:
+    """Run `script_text` as `python script REPO *args MOUNT/index` in a private mount namespace
+    where MOUNT is a fresh 2 MB tmpfs (invisible outside that process); its stdout lines."""
+    mnt = tmp_path / "small"
+    mnt.mkdir()
+    script = tmp_path / "script.py"
+    script.write_text(script_text)
+    quoted = " ".join(f'"{a}"' for a in (sys.executable, script, REPO, *args, f"{mnt}/index"))
+    run = subprocess.run(["unshare", "-m", "sh", "-c", f'mount -t tmpfs -o size=2m tmpfs "{mnt}" && {quoted}'],
+                         capture_output=True, text=True, timeout=300, env={**os.environ, "HF_HUB_OFFLINE": "1"})
+    assert run.returncode == 0, run.stderr[-3000:]
+    return run.stdout.splitlines()
+
+
 @pytest.mark.skipif(not _can_mount_tmpfs(), reason="needs root and a private mount namespace (unshare -m)")
 def test_a_real_full_disk_gives_a_clear_error_and_no_leftovers(tmp_path):
     """A 2 MB tmpfs mounted in a private mount namespace (invisible outside the test process)."""
-    mnt = tmp_path / "small"
-    mnt.mkdir()
-    script = tmp_path / "full.py"
-    script.write_text(TMPFS_SCRIPT)
-    run = subprocess.run(["unshare", "-m", "sh", "-c",
-                          f'mount -t tmpfs -o size=2m tmpfs "{mnt}" && "{sys.executable}" "{script}" "{REPO}" '
-                          f'"{mnt}/index"'], capture_output=True, text=True, timeout=120)
-    assert run.returncode == 0, run.stderr[-3000:]
-    lines = run.stdout.splitlines()
-    assert sum(line.startswith("refused: Cannot write the index") for line in lines) == 3, run.stdout
+    lines = run_on_small_tmpfs(tmp_path, TMPFS_SCRIPT)
+    assert sum(line.startswith("refused: Cannot write the index") for line in lines) == 3, lines
     left = next(line for line in lines if line.startswith("left:"))
     assert ".partial" not in left and left.count("'") == 2, left  # one version, no staging leftovers
     assert "ids: abcdefgh" in lines
@@ -584,7 +596,7 @@ BUILD_ON_FULL_DISK = textwrap.dedent('''
     from tests.test_faults import WordEncoder
     from matcher.errors import IndexWriteError
     from matcher.twins import TwinRecommender
-    data, index = sys.argv[2], sys.argv[3]
+    data, index = sys.argv[2], sys.argv[-1]
     TwinRecommender.from_data(data, index, encoder=WordEncoder(), build="always")
     fd = os.open(os.path.join(os.path.dirname(index), "filler"), os.O_WRONLY | os.O_CREAT)
     try:
@@ -612,27 +624,12 @@ BUILD_ON_FULL_DISK = textwrap.dedent('''
 @pytest.mark.skipif(not _can_mount_tmpfs(), reason="needs root and a private mount namespace (unshare -m)")
 def test_a_build_on_a_full_disk_ends_in_a_library_error_and_keeps_the_index(tmp_path):
     """The issue's probe end to end: a twin build on a filled-up 2 MB tmpfs."""
-    from matcher.io import shipped_profiles_path
-
-    raw = pd.read_parquet(shipped_profiles_path())
-    data = tmp_path / "data"
-    (data / "city_profiles").mkdir(parents=True)
-    raw[raw["tier"] == "curated"].head(60).to_parquet(data / "city_profiles" / "cities.parquet")
-    mnt = tmp_path / "small"
-    mnt.mkdir()
-    script = tmp_path / "full_build.py"
-    script.write_text(BUILD_ON_FULL_DISK)
-    run = subprocess.run(["unshare", "-m", "sh", "-c",
-                          f'mount -t tmpfs -o size=2m tmpfs "{mnt}" && "{sys.executable}" "{script}" "{REPO}" '
-                          f'"{data}" "{mnt}/index"'], capture_output=True, text=True, timeout=300,
-                         env={**os.environ, "HF_HUB_OFFLINE": "1"})
-    assert run.returncode == 0, run.stderr[-3000:]
-    lines = run.stdout.splitlines()
-    assert sum(line.startswith("refused: Cannot write the index") for line in lines) == 2, run.stdout
-    assert "warned: ['CacheWriteWarning']" in lines, run.stdout
+    lines = run_on_small_tmpfs(tmp_path, BUILD_ON_FULL_DISK, small_data_dir(tmp_path))
+    assert sum(line.startswith("refused: Cannot write the index") for line in lines) == 2, lines
+    assert "warned: ['CacheWriteWarning']" in lines, lines
     left = next(line for line in lines if line.startswith("left:"))
     assert ".partial" not in left and left.count("'") == 2, left
-    assert "answers: 3" in lines, run.stdout
+    assert "answers: 3" in lines, lines
 
 
 # ---------------------------------------------------------------------------- weak: junk rows
