@@ -8,6 +8,7 @@ per case study. The twin side is reached only through the TwinSpace protocol.
 """
 from __future__ import annotations
 
+import os
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -19,11 +20,13 @@ import yaml
 from scipy import sparse
 
 from .case_text import infer_tags, make_passages
-from .errors import ConfigError, ProfileValidationError
+from .errors import ConfigError, LimitExceededError, ProfileValidationError
 from .features.text import Encoder
 from .files import atomic_write_parquet
 from .index import VectorIndex, build_index, exact_search
-from .io import read_profile_table
+from .io import check_input_file, read_profile_table
+from .limits import Limits
+from .limits import resolve as resolve_limits
 from .lookup import resolve_city_ids
 from .protocols import TwinSpace
 from .schema import validate_case_studies
@@ -39,55 +42,135 @@ SEARCH_POOL = 200  # best passages taken from each side before grouping and filt
 
 
 # ---------------------------------------------------------------------------- reading
-def _front_matter(path: Path) -> tuple[dict, str]:
+class _FrontMatterRefused(yaml.YAMLError):
+    def __init__(self, message: str, mark, limit: str | None = None):
+        super().__init__(message)
+        self.problem, self.problem_mark, self.limit = message, mark, limit
+
+
+class _FrontMatterLoader(yaml.SafeLoader):
+    """yaml's safe loader (plain data only) that also refuses anchors and aliases, so an alias
+    bomb is never built whatever key it hides under, and stops nesting at a depth limit before
+    the composer's recursion does."""
+
+    def __init__(self, stream, max_depth: int):
+        super().__init__(stream)
+        self.max_depth, self._depth = max_depth, 0
+
+    def compose_node(self, parent, index):
+        event = self.peek_event()
+        if isinstance(event, yaml.AliasEvent) or getattr(event, "anchor", None):
+            raise _FrontMatterRefused("anchors and aliases (&name, *name) are not accepted in front matter; "
+                                      "write the values out", event.start_mark)
+        self._depth += 1
+        try:
+            if self._depth > self.max_depth:
+                raise _FrontMatterRefused("the front matter nests lists or mappings too deep", event.start_mark,
+                                          limit="max_nesting_depth")
+            return super().compose_node(parent, index)
+        finally:
+            self._depth -= 1
+
+
+_CLOSING = re.compile(r"^[^\S\n]*---[^\S\n]*$", re.M)
+
+
+def _case_error(path: Path, message: str, row=None) -> ProfileValidationError:
+    return ProfileValidationError([{"file": str(path), "row": row, "column": None, "value": None,
+                                    "message": message}], str(path), "case-study")
+
+
+def _front_matter(path: Path, limits: Limits | None = None) -> tuple[dict, str]:
     """Split a Markdown/text file into its YAML front matter (between --- lines) and body."""
+    limits = resolve_limits(limits)
+    path = check_input_file(path, limits, "case-study")
     try:
-        text = path.read_text(encoding="utf-8-sig")
+        raw = path.read_bytes()
+        text = raw.decode("utf-8-sig")
     except (UnicodeDecodeError, OSError) as exc:
-        raise ProfileValidationError([{"file": str(path), "row": None, "column": None, "value": None,
-                                       "message": f"cannot read the file as UTF-8 text ({exc})"}],
-                                     str(path), "case-study") from None
-    lines = text.split("\n")
-    if not lines or lines[0].strip() != "---":
-        raise ProfileValidationError([{"file": str(path), "row": 1, "column": None, "value": None,
-                                       "message": "the file must start with a front matter block between '---' "
-                                                  "lines (title: ..., city: ..., sectors: [...])"}],
-                                     str(path), "case-study")
+        raise _case_error(path, f"cannot read the file as UTF-8 text ({exc})") from None
+    first_end = text.find("\n")
+    if text[:first_end if first_end >= 0 else len(text)].strip() != "---":
+        raise _case_error(path, "the file must start with a front matter block between '---' "
+                                "lines (title: ..., city: ..., sectors: [...])", row=1)
+    # The closing '---' line, found without splitting the whole file into lines.
+    closing = _CLOSING.search(text, first_end + 1) if first_end >= 0 else None
+    if closing is None:
+        raise _case_error(path, "the front matter is not closed by a '---' line", row=1)
+    front, body = text[first_end + 1:closing.start()], text[closing.end() + 1:]
+    loader = None
     try:
-        end = next(i for i, line in enumerate(lines[1:], start=1) if line.strip() == "---")
-    except StopIteration:
-        raise ProfileValidationError([{"file": str(path), "row": 1, "column": None, "value": None,
-                                       "message": "the front matter is not closed by a '---' line"}],
-                                     str(path), "case-study") from None
-    try:
-        meta = yaml.safe_load("\n".join(lines[1:end])) or {}
+        loader = _FrontMatterLoader(front.rstrip("\n"), limits.max_nesting_depth)
+        meta = loader.get_single_data() or {}
+    except _FrontMatterRefused as exc:
+        row = exc.problem_mark.line + 2 if exc.problem_mark is not None else None
+        if exc.limit:
+            raise LimitExceededError(path, exc.limit, getattr(limits, exc.limit), exc.problem, row=row,
+                                     what="case-study") from None
+        raise _case_error(path, exc.problem, row=row) from None
     except yaml.YAMLError as exc:
         line = getattr(getattr(exc, "problem_mark", None), "line", None)
-        raise ProfileValidationError([{"file": str(path), "row": (line + 2) if line is not None else None,
-                                       "column": None, "value": None,
-                                       "message": f"front matter is not valid YAML ({getattr(exc, 'problem', exc)})"}],
-                                     str(path), "case-study") from None
+        raise _case_error(path, f"front matter is not valid YAML ({getattr(exc, 'problem', exc)})",
+                          row=(line + 2) if line is not None else None) from None
+    except RecursionError:  # a belt to the depth limit's braces
+        raise LimitExceededError(path, "max_nesting_depth", limits.max_nesting_depth,
+                                 "the front matter nests too deep", what="case-study") from None
+    finally:
+        if loader is not None:
+            loader.dispose()
     if not isinstance(meta, dict):
-        raise ProfileValidationError([{"file": str(path), "row": 2, "column": None, "value": None,
-                                       "message": "front matter must be 'key: value' lines"}], str(path), "case-study")
-    return meta, "\n".join(lines[end + 1:]).strip()
+        raise _case_error(path, "front matter must be 'key: value' lines", row=2)
+    return meta, body.strip()
 
 
-def load_case_studies(path: str | Path) -> pd.DataFrame:
+def _library_files(root: Path, limits: Limits) -> tuple[list[Path], list[dict]]:
+    """The .md/.txt files under a case-study folder, without following links (a link is a
+    problem unless `limits.allow_symlinks`), at most `limits.max_rows` of them."""
+    files, problems = [], []
+    for dirpath, dirnames, filenames in os.walk(root, followlinks=limits.allow_symlinks):
+        for name in sorted(dirnames + filenames):
+            entry = Path(dirpath) / name
+            if entry.is_symlink() and not limits.allow_symlinks:
+                problems.append({"file": str(entry), "row": None, "column": None, "value": None,
+                                 "message": "a symbolic link inside the library is refused (limit allow_symlinks="
+                                            "False): copy the file into the folder"})
+        dirnames[:] = [d for d in dirnames if limits.allow_symlinks or not (Path(dirpath) / d).is_symlink()]
+        for name in filenames:
+            entry = Path(dirpath) / name
+            if entry.suffix.lower() in (".md", ".markdown", ".txt") and \
+                    (limits.allow_symlinks or not entry.is_symlink()):
+                files.append(entry)
+                if len(files) > limits.max_rows:
+                    raise LimitExceededError(root, "max_rows", limits.max_rows,
+                                             f"the folder holds more than {limits.max_rows:,} case-study files",
+                                             what="case-study")
+    return sorted(files), problems
+
+
+def load_case_studies(path: str | Path, limits: Limits | None = None) -> pd.DataFrame:
     """Read and validate a case-study library: JSONL, CSV, Parquet, or a folder of Markdown /
-    plain-text files each with a front matter. Errors name file, row (or line) and column."""
+    plain-text files each with a front matter. Errors name file, row (or line) and column.
+    Reading is bounded by `limits` (file size, rows, nesting, no symbolic links by default)."""
+    limits = resolve_limits(limits)
     path = Path(path)
     if path.is_dir():
-        rows, problems = [], []
-        files = sorted(p for p in path.rglob("*") if p.suffix.lower() in (".md", ".markdown", ".txt"))
-        if not files:
-            raise ProfileValidationError([{"file": str(path), "row": None, "column": None, "value": None,
-                                           "message": "no .md or .txt files in the folder"}], str(path), "case-study")
+        if path.is_symlink() and not limits.allow_symlinks:
+            raise LimitExceededError(path, "allow_symlinks", False, "the library folder is a symbolic link; "
+                                     "give the folder itself", what="case-study")
+        files, problems = _library_files(path, limits)
+        rows = []
+        if not files and not problems:
+            raise _case_error(path, "no .md or .txt files in the folder")
         for file in files:
             try:
-                meta, body = _front_matter(file)
+                meta, body = _front_matter(file, limits)
+            except LimitExceededError:
+                raise  # a limit stops the whole import, naming the file
             except ProfileValidationError as exc:
                 problems.extend(exc.problems)
+                if len(problems) >= limits.max_problems:
+                    raise ProfileValidationError(problems, str(path), "case-study",
+                                                 stopped_at=limits.max_problems) from None
                 continue
             meta = {str(k): v for k, v in meta.items()}
             meta.setdefault("case_id", file.stem)
@@ -99,14 +182,15 @@ def load_case_studies(path: str | Path) -> pd.DataFrame:
         if problems:
             raise ProfileValidationError(problems, str(path), "case-study")
         try:
-            return validate_case_studies(pd.DataFrame([m for _, m in rows]), source=str(path))
+            return validate_case_studies(pd.DataFrame([m for _, m in rows]), source=str(path),
+                                         row_names=[str(f) for f, _ in rows], limits=limits)
         except ProfileValidationError as exc:
             for p in exc.problems:  # a row here is a file: name the file instead
                 if p.get("row") is not None:
                     p["file"], p["row"] = str(rows[p["row"] - 1][0]), None
-            raise ProfileValidationError(exc.problems, str(path), "case-study") from None
-    frame, first_row = read_profile_table(path)
-    return validate_case_studies(frame, source=str(path), first_row=first_row)
+            raise ProfileValidationError(exc.problems, str(path), "case-study", stopped_at=exc.stopped_at) from None
+    frame, first_row = read_profile_table(path, limits, "case-study")
+    return validate_case_studies(frame, source=str(path), first_row=first_row, limits=limits)
 
 
 

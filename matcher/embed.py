@@ -25,7 +25,9 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from .errors import ConfigError
+from .errors import ConfigError, LimitExceededError
+from .limits import Limits
+from .limits import resolve as resolve_limits
 from .settings import DEFAULT_SETTINGS
 
 DEFAULT_MODEL = str(DEFAULT_SETTINGS["model_name"])
@@ -45,8 +47,11 @@ class EmbedStats:
 
 
 def _encode_texts(encoder, texts) -> np.ndarray:
-    """Encode a batch; missing or blank texts give zero rows."""
-    clean = [t.strip() if isinstance(t, str) else "" for t in texts]
+    """Encode a batch; missing or blank texts give zero rows; each text is cut to
+    `Limits.max_embed_chars` (matcher.limits) before it reaches the tokenizer."""
+    from .features.text import cap_texts
+
+    clean = cap_texts([t.strip() if isinstance(t, str) else "" for t in texts])
     out = np.zeros((len(clean), int(encoder.dim)), dtype=np.float32)
     rows = [i for i, t in enumerate(clean) if t]
     if rows:
@@ -75,10 +80,34 @@ def _check_input(path: Path, column: str, keep: list[str] | None) -> pq.ParquetF
     return pf
 
 
+def _bounded_batches(path: Path, pf: pq.ParquetFile, columns: list[str], batch_rows: int, limits: Limits | None):
+    """The file's row batches as tables, each refused (LimitExceededError) when it would take more
+    than `max_decompressed_bytes` once decoded: the text columns are read dictionary-encoded and
+    measured before they are decoded (a dictionary-encoded Parquet file of 1 KB can hold GBs)."""
+    from .io import decoded_nbytes
+
+    limits = resolve_limits(limits)
+    schema = pf.schema
+    texts = [schema.column(i).path for i in range(len(schema)) if schema.column(i).physical_type == "BYTE_ARRAY"]
+    target = pa.schema([pf.schema_arrow.field(name) for name in columns])
+    encoded = pq.ParquetFile(path, read_dictionary=texts)
+    done = 0
+    for batch in encoded.iter_batches(batch_size=batch_rows, columns=columns):
+        size = sum(decoded_nbytes(col) for col in batch.columns)
+        if size > limits.max_decompressed_bytes:
+            raise LimitExceededError(path, "max_decompressed_bytes", limits.max_decompressed_bytes,
+                                     f"rows {done + 1:,}-{done + batch.num_rows:,} are {size:,} bytes once decoded",
+                                     row=done + 1, what="corpus")
+        done += batch.num_rows
+        yield pa.Table.from_batches([batch]).cast(target)
+
+
 def embed_local(path: str | Path, column: str, out: str | Path, encoder=None, model: str = DEFAULT_MODEL,
                 keep: list[str] | None = None, batch_rows: int = 4096,
-                progress: Callable[[int], None] | None = None) -> EmbedStats:
-    """Stream the Parquet file in row batches through one encoder and write `out` as it goes."""
+                progress: Callable[[int], None] | None = None, limits: Limits | None = None) -> EmbedStats:
+    """Stream the Parquet file in row batches through one encoder and write `out` as it goes.
+    Each batch is bounded by `limits.max_decompressed_bytes` once decoded; texts are cut to
+    `limits.max_embed_chars` before they are encoded."""
     from .features.text import make_encoder
     from .files import atomic_path
 
@@ -89,9 +118,9 @@ def embed_local(path: str | Path, column: str, out: str | Path, encoder=None, mo
     start, rows, writer = time.perf_counter(), 0, None
     with atomic_path(out) as tmp:
         try:
-            for batch in pf.iter_batches(batch_size=batch_rows, columns=columns):
+            for batch in _bounded_batches(path, pf, columns, batch_rows, limits):
                 vectors = _encode_texts(encoder, batch.column(column).to_pylist())
-                table = pa.Table.from_batches([batch]).append_column("embedding", _embedding_array(vectors))
+                table = batch.append_column("embedding", _embedding_array(vectors))
                 if keep is not None and column not in keep:
                     table = table.drop_columns([column])
                 if writer is None:

@@ -21,11 +21,18 @@ class ProfileValidationError(MatcherError, ValueError):
     file, row (1-based data row, header excluded), column, value and message.
     """
 
-    def __init__(self, problems: list[dict], source: str = "<table>", what: str = "profile"):
+    def __init__(self, problems: list[dict], source: str = "<table>", what: str = "profile",
+                 stopped_at: int | None = None):
         self.problems = problems
         self.source = source
+        self.what = what
+        self.stopped_at = stopped_at  # set when validation stopped early (the max_problems limit)
         shown = problems[:20]
-        lines = [f"{source}: {len(problems)} problem(s) in the {what} data"]
+        if stopped_at is not None:
+            lines = [f"{source}: validation stopped after {len(problems)} problem(s) in the {what} data "
+                     f"(limit max_problems={stopped_at:,}); fix these and run it again"]
+        else:
+            lines = [f"{source}: {len(problems)} problem(s) in the {what} data"]
         for p in shown:
             where = ", ".join(
                 part
@@ -40,6 +47,23 @@ class ProfileValidationError(MatcherError, ValueError):
         if len(problems) > len(shown):
             lines.append(f"  ... and {len(problems) - len(shown)} more")
         super().__init__("\n".join(lines))
+
+
+class LimitExceededError(ProfileValidationError):
+    """An input is over one of the resource limits (`matcher.limits.Limits`): too large once
+    decompressed, too many rows or cells, nested too deep, a cell too long, a symbolic link.
+
+    `limit` is the name of the Limits field that was hit, `value` its setting; `problems` names
+    the file (and row/column where it applies) like any validation error.
+    """
+
+    def __init__(self, path, limit: str, value, message: str, row=None, column=None, what: str = "input"):
+        self.limit = limit
+        self.value = value
+        text = f"{message} (limit {limit}={value:,})" if isinstance(value, int) and not isinstance(value, bool) \
+            else f"{message} (limit {limit}={value})"
+        super().__init__([{"file": str(path), "row": row, "column": column, "value": None, "message": text}],
+                         str(path), what)
 
 
 class UnknownCityError(MatcherError, LookupError):
@@ -70,6 +94,12 @@ class AmbiguousCityError(MatcherError, LookupError):
 
 class IndexMismatchError(MatcherError):
     """A saved index does not belong to the current data, model or feature layout."""
+
+
+class IndexWriteError(MatcherError, RuntimeError):
+    """An index could not be written (a full disk, no permission): nothing half-written is
+    left behind and the last good index stays live. (A RuntimeError, as the faiss write
+    failure it replaces was.)"""
 
 
 class IndexMissingError(MatcherError, FileNotFoundError):

@@ -6,6 +6,7 @@ fixes a file in one pass, and a table is either loaded whole or not at all.
 from __future__ import annotations
 
 import hashlib
+import re
 import math
 from dataclasses import dataclass
 from functools import lru_cache
@@ -18,6 +19,8 @@ from unidecode import unidecode
 
 from .errors import ProfileValidationError
 from .facets import FACETS, known_facets
+from .limits import Limits
+from .limits import resolve as resolve_limits
 from .vocab import MATURITY_LEVELS, closest, country_codes, language_codes, normalise_key, slug, vocabularies
 
 
@@ -168,7 +171,7 @@ def _as_list(value) -> list[str] | None:
         items = value.split(";")
     else:
         return None
-    out = []
+    out: dict[str, None] = {}  # ordered set: a 100,000-item cell stays linear
     for item in items:
         if isinstance(item, (list, tuple, dict, set, np.ndarray)):
             return None  # nested lists are refused unread: str() of a YAML alias bomb would be huge
@@ -176,10 +179,30 @@ def _as_list(value) -> list[str] | None:
             continue
         if not isinstance(item, str):
             item = str(item)
-        item = " ".join(item.split())
-        if item and item not in out:
-            out.append(item)
-    return out
+        item = " ".join(clean_text(item).split())
+        if item:
+            out.setdefault(item)
+    return list(out)
+
+
+# Terminal escape sequences (CSI "ESC [ ... letter", OSC "ESC ] ... BEL/ST", two-byte "ESC x") and
+# the characters that only steer a display: C0 controls other than tab/newline, DEL, C1 controls,
+# and the bidirectional embedding/override/isolate marks (a name that reads differently than it
+# sorts or matches). Removed from every text cell at validation, so a name shown in a terminal
+# table or a "Did you mean" is the name a user can type.
+_ANSI = re.compile(r"\x1b(?:\[[0-?]*[ -/]*[@-~]|\][^\x07\x1b]*(?:\x07|\x1b\\)?|[@-Z\\-_])")
+_CONTROL = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069]")
+# Columns whose text may keep line breaks; every other text is folded onto one line.
+MULTILINE_COLUMNS = frozenset({"narrative", "target_text", "maturity_evidence", "summary", "body", "quote",
+                               "provenance"})
+
+
+def clean_text(text: str, multiline: bool = False) -> str:
+    """`text` without terminal escapes and control characters; outside multi-line columns, line
+    breaks and runs of whitespace become one space."""
+    if not text.isprintable():
+        text = _CONTROL.sub("", _ANSI.sub("", text))
+    return text.strip() if multiline else " ".join(text.split())
 
 
 def _suggest(value: str, choices: tuple[str, ...]) -> str | None:
@@ -187,14 +210,21 @@ def _suggest(value: str, choices: tuple[str, ...]) -> str | None:
 
 
 class _Problems:
-    def __init__(self, source: str):
+    """The problems found so far; stops validation (raises) at `limits.max_problems`, so a file of
+    junk is refused with the first problems instead of collecting a million."""
+
+    def __init__(self, source: str, what: str = "profile", limits: Limits | None = None):
         self.source = source
+        self.what = what
+        self.max_problems = resolve_limits(limits).max_problems
         self.items: list[dict] = []
 
     def add(self, row, column, value, message):
         self.items.append(
             {"file": self.source, "row": row, "column": column, "value": value, "message": message}
         )
+        if len(self.items) >= self.max_problems:
+            raise ProfileValidationError(self.items, self.source, self.what, stopped_at=self.max_problems)
 
 
 @lru_cache(maxsize=32)
@@ -222,11 +252,15 @@ def _check_vocab(items, column, vocab_key, row, problems) -> list[str]:
 
 
 def validate_rows(frame: pd.DataFrame, columns: tuple[Column, ...], source: str, first_row: int,
-                  problems: "_Problems", what: str = "profile") -> tuple[list[dict], list[dict]]:
+                  problems: "_Problems", what: str = "profile",
+                  row_numbers: list[int] | None = None) -> tuple[list[dict], list[dict]]:
     """Cell-level checks shared by every table schema: returns (normalised rows, raw rows).
 
     Unknown or missing required columns stop at once (nothing else can be checked); cell
     problems are collected in `problems` for the caller to raise with its row-level ones.
+    Row i is shown as `row_numbers[i]` when given, else as `first_row + i`. Your own `x_`
+    columns are kept, but only as single values or flat lists of them (cleaned like any text):
+    a nested value is refused unread like in any other column.
     """
     by_name = {c.name: c for c in columns}
     unknown = [c for c in frame.columns if c not in by_name and not str(c).startswith("x_")]
@@ -246,27 +280,49 @@ def validate_rows(frame: pd.DataFrame, columns: tuple[Column, ...], source: str,
     extras = [c for c in frame.columns if str(c).startswith("x_")]
     out_rows = []
     for i, rec in enumerate(records):
-        row_no = first_row + i
+        row_no = row_numbers[i] if row_numbers is not None else first_row + i
         out = {col.name: _validate_cell(col, rec.get(col.name), row_no, problems) for col in columns}
         for extra in extras:
-            out[extra] = rec.get(extra)
+            out[extra] = _validate_extra(str(extra), rec.get(extra), row_no, problems)
         out_rows.append(out)
     return out_rows, records
 
 
-def validate_profiles(frame: pd.DataFrame, source: str = "<table>", first_row: int = 1) -> pd.DataFrame:
+_EXTRA = Column("x_", "str")
+
+
+def _validate_extra(name: str, value, row_no, problems: "_Problems"):
+    """An `x_` column's cell: a scalar (text cleaned and length-checked) or a flat list of scalars."""
+    if isinstance(value, (list, tuple, np.ndarray)):
+        if any(isinstance(v, (list, tuple, dict, set, np.ndarray)) for v in value):
+            problems.add(row_no, name, None, f"expected a single value or a flat list, got {type(value).__name__} "
+                                             "holding lists")
+            return None
+        items = [_validate_extra(name, v, row_no, problems) for v in value]
+        return [v for v in items if v is not None]
+    if isinstance(value, (dict, set, bytes)):
+        problems.add(row_no, name, None, f"expected a single value, got {type(value).__name__}")
+        return None
+    if isinstance(value, str):
+        return _validate_cell(Column(name, "str", max_chars=_EXTRA.max_chars), value, row_no, problems)
+    return value
+
+
+def validate_profiles(frame: pd.DataFrame, source: str = "<table>", first_row: int = 1, *,
+                      row_numbers: list[int] | None = None, limits: Limits | None = None) -> pd.DataFrame:
     """Check a profile table and return it normalised (all columns, canonical wording, lists).
 
-    Raises ProfileValidationError listing every problem. `first_row` is the number shown for
-    the first data row (1 = the first row under the header).
+    Raises ProfileValidationError listing every problem (up to `limits.max_problems`).
+    `first_row` is the number shown for the first data row (1 = the first row under the
+    header); `row_numbers` gives each row's number instead (a survey export's own rows).
     """
-    problems = _Problems(source)
-    out_rows, records = validate_rows(frame, COLUMNS, source, first_row, problems)
+    problems = _Problems(source, "profile", limits)
+    out_rows, records = validate_rows(frame, COLUMNS, source, first_row, problems, row_numbers=row_numbers)
 
     # Row-level rules.
     seen: dict[str, int] = {}
     for i, out in enumerate(out_rows):
-        row_no = first_row + i
+        row_no = row_numbers[i] if row_numbers is not None else first_row + i
         if out["name"] is None:
             continue
         if out["city_id"] is None and out["country_code"] is not None:
@@ -360,7 +416,7 @@ def _validate_cell(col: Column, value, row_no: int, problems: _Problems):
         if isinstance(value, (bytes, list, tuple, dict, set, np.ndarray)):
             problems.add(row_no, name, None, f"expected text, got {type(value).__name__}")
             return None
-        text = str(value).strip()
+        text = clean_text(str(value), multiline=name in MULTILINE_COLUMNS)
         if len(text) > col.max_chars:
             problems.add(row_no, name, text[:40] + "...",
                          f"text is {len(text):,} characters long (at most {col.max_chars:,})")
@@ -445,11 +501,14 @@ CASE_COLUMNS: tuple[Column, ...] = (
 CASE_COLUMN_ALIASES = {"id": "case_id", "country": "country_code", "barriers": "barriers_addressed", "text": "body"}
 
 
-def validate_case_studies(frame: pd.DataFrame, source: str = "<table>", first_row: int = 1) -> pd.DataFrame:
-    """Check a case-study table (same error contract as profiles) and return it normalised."""
+def validate_case_studies(frame: pd.DataFrame, source: str = "<table>", first_row: int = 1, *,
+                          row_names: list[str] | None = None, limits: Limits | None = None) -> pd.DataFrame:
+    """Check a case-study table (same error contract as profiles) and return it normalised.
+    `row_names` names each row where it is not a row of one file (a folder of Markdown files:
+    the file), for the messages that point at another row."""
     frame = frame.rename(columns={k: v for k, v in CASE_COLUMN_ALIASES.items()
                                   if k in frame.columns and v not in frame.columns})
-    problems = _Problems(source)
+    problems = _Problems(source, "case-study", limits)
     out_rows, _ = validate_rows(frame, CASE_COLUMNS, source, first_row, problems, what="case-study")
     seen: dict[str, int] = {}
     for i, out in enumerate(out_rows):
@@ -459,10 +518,14 @@ def validate_case_studies(frame: pd.DataFrame, source: str = "<table>", first_ro
         out["case_id"] = out["case_id"] or slug(out["title"])
         out["language"] = out["language"] or "en"
         if out["case_id"] in seen:
+            j = seen[out["case_id"]]
+            where = row_names[j] if row_names is not None else f"row {first_row + j}"
             problems.add(row_no, "case_id", out["case_id"],
-                         f"duplicate case_id '{out['case_id']}' (first used on row {seen[out['case_id']]})")
+                         f"duplicate case_id '{out['case_id']}' (first used in {where})"
+                         if row_names is not None else
+                         f"duplicate case_id '{out['case_id']}' (first used on {where})")
         else:
-            seen[out["case_id"]] = row_no
+            seen[out["case_id"]] = i
     if problems.items:
         raise ProfileValidationError(problems.items, source, "case-study")
     return pd.DataFrame(out_rows).reset_index(drop=True)

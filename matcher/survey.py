@@ -32,15 +32,16 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pyarrow as pa
-import pyarrow.parquet as pq
 import pycountry
 from rapidfuzz import fuzz, process
 
-from .errors import MatcherError, ProfileValidationError
+from .errors import LimitExceededError, MatcherError, ProfileValidationError
+from .io import check_input_file, check_shape, decode_text, read_parquet_table, read_xlsx_rows
+from .limits import Limits
+from .limits import resolve as resolve_limits
 from .schema import COLUMN_BY_NAME, validate_profiles
 from .vocab import normalise_key, taxonomy, vocabularies
 
-MAX_FILE_BYTES = 200 * 1024 * 1024
 MAX_CELL_CHARS = 1_000_000  # longer cells are refused when mapped (validation would refuse them anyway)
 
 # Survey questions whose answers become profile columns.
@@ -183,15 +184,6 @@ def _cell_text(value) -> str:
     return str(value)
 
 
-def _decode(raw: bytes, path: Path) -> str:
-    for encoding in ("utf-8-sig", "cp1252"):
-        try:
-            return raw.decode(encoding)
-        except UnicodeDecodeError as exc:
-            last = exc
-    raise _fail(path, f"cannot decode the file as UTF-8 or cp1252 ({last.reason} at byte {last.start})")
-
-
 def _sniff_sep(text: str) -> str:
     lines = [ln for ln in text.splitlines()[:5] if ln.strip()]
     if not lines:
@@ -201,50 +193,49 @@ def _sniff_sep(text: str) -> str:
     return best if counts[best] > 0 else ","
 
 
-def read_survey_grid(path: str | Path) -> list[list]:
-    """The export as a list of rows of raw cells (header rows included), refusing what cannot be read."""
-    path = Path(path)
-    if not path.is_file():
-        raise _fail(path, "file not found")
-    if path.stat().st_size > MAX_FILE_BYTES:
-        raise _fail(path, f"the file is larger than {MAX_FILE_BYTES // (1024 * 1024)} MB")
+def read_survey_grid(path: str | Path, limits: Limits | None = None) -> list[list]:
+    """The export as a list of rows of raw cells (header rows included), refusing what cannot be
+    read and what is over the limits (`matcher.limits.Limits`: file size, decompressed size,
+    rows, columns, cells)."""
+    limits = resolve_limits(limits)
+    path = check_input_file(path, limits, "survey")
     suffix = path.suffix.lower()
     try:
         if suffix in (".csv", ".tsv", ".txt"):
-            text = _decode(path.read_bytes(), path)
-            if "\x00" in text:
-                raise _fail(path, "the file holds NUL bytes: it is not a text export")
+            text = decode_text(path.read_bytes(), path, "survey")
             sep = "\t" if suffix == ".tsv" else _sniff_sep(text)
+            check_shape(path, 0, max((ln.count(sep) + 1 for ln in text.split("\n", 3)[:3]), default=0), limits,
+                        "survey")  # the widest of the first lines, before pandas allocates the columns
             frame = pd.read_csv(io.StringIO(text), sep=sep, header=None, dtype=str, keep_default_na=False,
-                                skip_blank_lines=False, engine="c")
+                                skip_blank_lines=False, engine="c", nrows=limits.max_rows + 3)
+            check_shape(path, max(len(frame) - 2, 0), len(frame.columns), limits, "survey")
             return frame.values.tolist()
         if suffix in (".xlsx", ".xlsm", ".parquet"):
-            return _read_binary_grid(path, suffix)
+            return _read_binary_grid(path, suffix, limits)
     except ProfileValidationError:
         raise
     except pd.errors.ParserError as exc:
         raise _fail(path, f"cannot read the file: {str(exc).splitlines()[0] if str(exc) else 'parser error'}") from None
+    except RecursionError:
+        raise LimitExceededError(path, "max_nesting_depth", limits.max_nesting_depth,
+                                 "the file nests values too deep to read", what="survey") from None
     except (pa.ArrowException, ValueError, OSError, KeyError, IndexError, TypeError, EOFError, zipfile.BadZipFile,
-            UnicodeDecodeError, RecursionError) as exc:
+            UnicodeDecodeError) as exc:
         raise _fail(path, f"cannot read the file: {(str(exc).splitlines() or [type(exc).__name__])[0]}") from None
     raise _fail(path, f"unsupported file type '{suffix}'; use .csv, .tsv, .xlsx or .parquet")
 
 
-def _read_binary_grid(path: Path, suffix: str) -> list[list]:
-    """XLSX (first sheet, values not formulas) or Parquet. A damaged file can fail anywhere in
-    zipfile, zlib, the XML parser, openpyxl or pyarrow: all of it means "cannot read"."""
+def _read_binary_grid(path: Path, suffix: str, limits: Limits) -> list[list]:
+    """XLSX (first sheet, values not formulas, streamed) or Parquet. A damaged file can fail
+    anywhere in zipfile, zlib, the XML parser, openpyxl or pyarrow: all of it means "cannot read"."""
     try:
         if suffix == ".parquet":
-            frame = pq.read_table(path).to_pandas()
+            frame = read_parquet_table(path, limits, "survey").to_pandas()
             header = [str(c) for c in frame.columns]
             return [header] + [list(r) for r in frame.itertuples(index=False, name=None)]
-        from openpyxl import load_workbook
-
-        wb = load_workbook(path, read_only=True, data_only=True)
-        try:
-            return [list(r) for r in wb.worksheets[0].iter_rows(values_only=True)]
-        finally:
-            wb.close()
+        return read_xlsx_rows(path, limits, "survey")
+    except ProfileValidationError:
+        raise
     except Exception as exc:  # noqa: BLE001 - third-party parsers of untrusted bytes
         detail = (str(exc).splitlines() or [""])[0][:200] or type(exc).__name__
         kind = "Parquet" if suffix == ".parquet" else "Excel workbook"
@@ -441,7 +432,7 @@ def _header_rows(grid: list[list]) -> int:
 
 
 def import_survey(path: str | Path, out: str | Path | None = None, *, strict: bool = False,
-                  keep_unmapped: bool = False) -> SurveyImport:
+                  keep_unmapped: bool = False, limits: Limits | None = None) -> SurveyImport:
     """Read a survey export, map it onto the profile schema and validate it.
 
     `strict` refuses unknown answers (ProfileValidationError listing them) instead of dropping
@@ -449,7 +440,7 @@ def import_survey(path: str | Path, out: str | Path | None = None, *, strict: bo
     (.parquet, .csv or .jsonl) is written atomically, only when everything validated.
     """
     path = Path(path)
-    grid = read_survey_grid(path)
+    grid = read_survey_grid(path, limits)
     width = max((len(r) for r in grid), default=0)
     grid = [list(r) + [None] * (width - len(r)) for r in grid]
     if not grid or width == 0:
@@ -589,16 +580,18 @@ def import_survey(path: str | Path, out: str | Path | None = None, *, strict: bo
         raise _fail(path, "the export has no answer rows (every row below the header is empty)")
     unknown = [v for v in values if v.status == "unknown"]
     if strict and unknown:
+        cap = resolve_limits(limits).max_problems
         raise ProfileValidationError([{"file": str(path), "row": v.row, "column": v.column, "value": v.value,
-                                       "message": f"'{_short(v.value, 60)}' {v.reason}"} for v in unknown],
-                                     str(path), "survey")
+                                       "message": f"'{_short(v.value, 60)}' {v.reason}"} for v in unknown[:cap]],
+                                     str(path), "survey", stopped_at=cap if len(unknown) > cap else None)
     frame = pd.DataFrame(rows)
     for col in frame.columns:
         if col in COLUMN_BY_NAME and COLUMN_BY_NAME[col].kind == "list":
             frame[col] = [v if isinstance(v, list) else ([] if v is None or (isinstance(v, float) and math.isnan(v))
                                                          else v) for v in frame[col]]
     try:
-        profiles = validate_profiles(frame, source=str(path), first_row=1)
+        # Rows are numbered as the user sees them in the export, in every message.
+        profiles = validate_profiles(frame, source=str(path), row_numbers=row_numbers, limits=limits)
     except ProfileValidationError as exc:
         by_field = {}
         for c in columns:
@@ -606,12 +599,10 @@ def import_survey(path: str | Path, out: str | Path | None = None, *, strict: bo
                 by_field.setdefault(c.mapped_to, []).append(c.header)
         by_field.setdefault("country_code", by_field.get("country", []))
         for p in exc.problems:
-            if p.get("row") is not None and 1 <= p["row"] <= len(row_numbers):
-                p["row"] = row_numbers[p["row"] - 1]
             if p.get("column") and by_field.get(p["column"]):
                 p["message"] += f" (export column '{_short(by_field[p['column']][0], 50)}')"
             p["file"] = str(path)
-        raise ProfileValidationError(exc.problems, str(path), "survey") from None
+        raise ProfileValidationError(exc.problems, str(path), "survey", stopped_at=exc.stopped_at) from None
     profiles["provenance"] = [p if isinstance(p, str) and p else f"survey export {path.name}, row {r}"
                               for p, r in zip(profiles["provenance"], row_numbers)]
     result = SurveyImport(profiles, columns, values, str(path), n_head, notes)

@@ -442,7 +442,7 @@ def _alias_bomb(levels: int = 8) -> str:
     return node
 
 
-@pytest.mark.parametrize("key", ["sectors", "title", "population_note"])
+@pytest.mark.parametrize("key", ["sectors", "title", "population_note", "x_note"])
 def test_yaml_alias_bomb_is_refused_quickly(tmp_path, key):
     import time
 

