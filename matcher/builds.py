@@ -34,9 +34,10 @@ def _missing(path: Path, what: str) -> ProfileValidationError:
                                     "message": f"{what} file not found"}], str(path), what)
 
 
-def cached_encoder(encoder: Encoder, index_dir: Path) -> CachedEncoder:
+def cached_encoder(encoder: Encoder, index_dir: Path, settings: Settings | None = None) -> CachedEncoder:
     """The encoder behind a content-hash cache kept beside the index (one file per model)."""
-    return CachedEncoder(encoder, index_dir / "embedding_cache" / f"{model_slug(encoder.model_id)}.npz")
+    limits = settings.limits if settings is not None else None
+    return CachedEncoder(encoder, index_dir / "embedding_cache" / f"{model_slug(encoder.model_id)}.npz", limits=limits)
 
 
 def open_twins(data_dir: Path, index_dir: Path, encoder: Encoder, settings: Settings, build: str, say: Say,
@@ -45,7 +46,7 @@ def open_twins(data_dir: Path, index_dir: Path, encoder: Encoder, settings: Sett
     profile_path = shipped_profiles_path(data_dir)
     if not profile_path.is_file():
         raise _missing(profile_path, "profile")
-    cached = cached_encoder(encoder, index_dir)
+    cached = cached_encoder(encoder, index_dir, settings)
     featurizer = ProfileFeaturizer(cached, settings, facets).fit()
     expected = {"format_version": FORMAT_VERSION, "model_id": cached.model_id,
                 "data_sha256": file_sha256(profile_path), "layout_sha256": layout_hash(featurizer.spec()),
@@ -57,7 +58,7 @@ def open_twins(data_dir: Path, index_dir: Path, encoder: Encoder, settings: Sett
         profiles = read_validated_profiles(index.folder / VALIDATED_PROFILES)
         return profiles, featurizer, index, CityLookup(profiles, pd.read_parquet(index.folder / LOOKUP_KEYS))
     say(f"Reading profiles from {profile_path}")
-    profiles = load_profiles(profile_path)
+    profiles = load_profiles(profile_path, settings.limits)
     say(f"Building the twin index for {len(profiles):,} profiles (embedding narratives; "
         "cached texts are not encoded again)")
     vectors = featurizer.transform(profiles)
@@ -79,10 +80,11 @@ def twins_in_memory(profiles: pd.DataFrame, encoder: Encoder, settings: Settings
     return TwinRecommender(profiles, featurizer, index, lookup, Experience(with_city_ids(cases, lookup)))
 
 
-def read_case_table(data_dir: Path, lookup: CityLookup) -> pd.DataFrame | None:
+def read_case_table(data_dir: Path, lookup: CityLookup, settings: Settings | None = None) -> pd.DataFrame | None:
     """The data folder's case studies with the city id each names (None: the folder has none)."""
     path = Path(data_dir) / CASE_FILE
-    return with_city_ids(load_case_studies(path), lookup) if path.is_file() else None
+    limits = settings.limits if settings is not None else None
+    return with_city_ids(load_case_studies(path, limits), lookup) if path.is_file() else None
 
 
 def with_city_ids(cases: pd.DataFrame | None, lookup: CityLookup) -> pd.DataFrame | None:
@@ -92,12 +94,12 @@ def with_city_ids(cases: pd.DataFrame | None, lookup: CityLookup) -> pd.DataFram
 
 
 def open_case_library(data_dir: Path, index_root: Path, encoder: Encoder, twins: TwinRecommender | None,
-                      build: str, say: Say) -> CaseLibrary:
+                      build: str, say: Say, settings: Settings | None = None) -> CaseLibrary:
     """The data folder's case studies and their passage index (one folder per model)."""
     path = Path(data_dir) / CASE_FILE
     if not path.is_file():
         raise _missing(path, "case-study")
-    cached = cached_encoder(encoder, index_root)
+    cached = cached_encoder(encoder, index_root, settings)
     folder = index_root / model_slug(cached.model_id)
     profiles_hash = twins.index.manifest.get("data_sha256") if twins is not None else None
     expected = {"format_version": FORMAT_VERSION, "model_id": cached.model_id, "data_sha256": file_sha256(path),
@@ -110,7 +112,7 @@ def open_case_library(data_dir: Path, index_root: Path, encoder: Encoder, twins:
                            pd.read_parquet(index.folder / "passages.parquet"), index, cached, twins,
                            index.manifest.get("tag_inference", {}))
     say(f"Building the case-study index from {path}")
-    cases = load_case_studies(path)
+    cases = load_case_studies(path, settings.limits if settings is not None else None)
     if twins is not None:
         cases = with_city_ids(cases, twins.lookup)
     cases, passages, vectors, report = CaseLibrary.prepare(cases, cached, twins)

@@ -80,13 +80,13 @@ class Matcher:
         index_dir = Path(index_dir or default_index_dir())
         base = encoder or make_encoder(str(settings["model_name"]))
         profiles, featurizer, index, lookup = open_twins(data_dir, index_dir, base, settings, build, say, facets)
-        case_table = read_case_table(data_dir, lookup)
+        case_table = read_case_table(data_dir, lookup, settings)
         twins = TwinRecommender(profiles, featurizer, index, lookup, Experience(case_table))
         case_root = index_dir.parent / "case_index"
 
         def library(model_name: str) -> CaseLibrary:
             model = encoder if encoder is not None and model_name == settings["model_name"] else make_encoder(model_name)
-            return open_case_library(data_dir, case_root, model, twins, build, say)
+            return open_case_library(data_dir, case_root, model, twins, build, say, settings)
 
         return cls(settings, twins, case_table, library)
 

@@ -10,11 +10,12 @@ from __future__ import annotations
 
 import os
 import tomllib
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 from pathlib import Path
 from types import MappingProxyType
 
 from .errors import ConfigError
+from .limits import Limits
 
 
 @dataclass(frozen=True)
@@ -50,7 +51,10 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("profiled_only", True,
             "Recommend only cities with a climate profile (a target, EU Mission or network membership, "
             "survey or focus-group answers). Small towns without one stay findable as the asker."),
+    # The resource limits of everything read from outside (matcher/limits.py, SECURITY.md).
+    *(Setting(f.name, f.default, f.metadata["help"]) for f in fields(Limits)),
 )
+LIMIT_NAMES = tuple(f.name for f in fields(Limits))
 SETTING_BY_NAME = {s.name: s for s in SETTINGS}
 
 
@@ -97,6 +101,9 @@ class Settings:
                      "geography_length_scale_km"):
             if not merged[name] > 0:
                 raise ConfigError(f"Setting '{name}' must be above 0, got {merged[name]}.")
+        for name in LIMIT_NAMES:
+            if isinstance(merged[name], int) and not isinstance(merged[name], bool) and merged[name] < 1:
+                raise ConfigError(f"Setting '{name}' must be at least 1, got {merged[name]}.")
         if merged["mentor_weight"] < 0:
             raise ConfigError(f"Setting 'mentor_weight' must be 0 or more, got {merged['mentor_weight']}.")
         self._values = MappingProxyType(merged)
@@ -115,6 +122,11 @@ class Settings:
             merged.update(cls(data.get("matcher", data), source=str(file)).as_dict())
         merged.update(values or {})
         return cls(merged)
+
+    @property
+    def limits(self) -> Limits:
+        """The resource limits these settings set (the loaders and the encoder take them)."""
+        return Limits(**{name: self._values[name] for name in LIMIT_NAMES})
 
     def __getitem__(self, name: str):
         return self._values[name]

@@ -49,3 +49,18 @@ def test_settings_reach_the_recommender(curated_profiles):
     assert "length scale 100 km" in rec.featurizer.kernel_description("geography")
     default = twins_in_memory(curated_profiles, FakeEncoder())
     assert rec.featurizer.spec() != default.featurizer.spec()  # a kernel setting changes the index layout
+
+
+def test_resource_limits_are_settings_and_reach_the_loaders(tmp_path, curated_profiles):
+    from matcher.errors import LimitExceededError
+    from matcher.io import load_profiles
+
+    settings = Settings.load({"max_rows": 50})
+    assert settings.limits.max_rows == 50 and Settings.load().limits.max_rows > 50
+    path = tmp_path / "profiles.csv"
+    curated_profiles.head(80)[["name", "country_code"]].to_csv(path, index=False)
+    with pytest.raises(LimitExceededError, match="max_rows"):
+        load_profiles(path, settings.limits)
+    assert len(load_profiles(path, Settings.load().limits)) == 80
+    with pytest.raises(ConfigError, match="max_rows"):
+        Settings.load({"max_rows": 0})
