@@ -16,6 +16,8 @@ from .scoring import Match, Term
 PUBLIC_COLUMNS = ("city_id", "name", "country_code", "population", "lat", "lon", "languages", "net_zero_target_year",
                   "maturity", "barriers", "priority_sectors", "known_facets", "completeness")
 REASON_FLOOR = 0.005  # terms contributing less than this are not listed as reasons
+PLACE_FACETS = frozenset({"size", "geography", "languages"})  # what every town has: weak evidence alone
+FEW_FACETS = 5  # compared on fewer facets than this: limited evidence
 
 
 @dataclass(kw_only=True)
@@ -24,6 +26,9 @@ class TwinMatch(Match):
     name: str
     country_code: str
     not_compared: list[str] = field(default_factory=list)
+    compared: list[str] = field(default_factory=list)  # facets known on both sides
+    evidence: str = ""  # how much the match rests on, in words
+    weak: bool = False  # rests on population, place and language only (or on almost nothing)
     population: float | None = None
     lat: float | None = None
     lon: float | None = None
@@ -47,15 +52,16 @@ def public_profile(row: dict) -> dict:
 
 
 def facet_terms(facets: tuple[Facet, ...], slices: dict, q: np.ndarray, x: np.ndarray, weights: dict,
-                asker: dict, peer: dict, theme: str | None) -> tuple[list[Term], list[str]]:
-    """One term per facet, and the "not compared, unknown for X: ..." notes."""
-    terms, unknown = [], {}
+                asker: dict, peer: dict, theme: str | None) -> tuple[list[Term], list[str], list[str]]:
+    """One term per facet, the "not compared, unknown for X: ..." notes, and the facets compared."""
+    terms, unknown, compared = [], {}, []
     for facet in facets:
         sl = slices[facet.name]
         sim = float(q[sl].astype(np.float64) @ x[sl].astype(np.float64))
         asker_known, peer_known = facet.known(asker, theme), facet.known(peer)
         if asker_known and peer_known:
             detail = facet.describe(Pair(asker, peer, sim, theme))
+            compared.append(facet.name)
         else:
             who = "both" if not (asker_known or peer_known) else (
                 asker.get("name") or "you" if not asker_known else peer["name"])
@@ -63,7 +69,17 @@ def facet_terms(facets: tuple[Facet, ...], slices: dict, q: np.ndarray, x: np.nd
             detail = ""
         terms.append(Term(facet.name, weights[facet.name], sim, weights[facet.name] * sim, detail, facet.label))
     notes = [f"not compared, unknown for {who}: {', '.join(whats)}" for who, whats in unknown.items()]
-    return terms, notes
+    return terms, notes, compared
+
+
+def evidence(compared: list[str], labels: dict[str, str], total: int) -> tuple[str, bool]:
+    """How much a match rests on, in words, and whether that is weak."""
+    named = ", ".join(labels.get(c, c).lower() for c in compared)
+    if not compared or set(compared) <= PLACE_FACETS:
+        return f"weak: rests on {named or 'nothing known on both sides'} only", True
+    if len(compared) < FEW_FACETS:
+        return f"limited: compared on {len(compared)} of {total} facets ({named})", False
+    return f"compared on {len(compared)} of {total} facets", False
 
 
 def shared_memberships(a: dict, b: dict) -> list[str]:
@@ -76,15 +92,18 @@ def shared_memberships(a: dict, b: dict) -> list[str]:
     return out
 
 
-def twin_match(terms: list[Term], not_compared: list[str], asker: dict, peer: dict) -> TwinMatch:
+def twin_match(terms: list[Term], not_compared: list[str], compared: list[str], asker: dict,
+               peer: dict) -> TwinMatch:
     """A match from its terms: score = their sum; reasons = the wording of the terms that count,
-    biggest first, then shared memberships."""
+    biggest first, then shared memberships; the evidence it rests on."""
     reasons = [t.detail for t in sorted(terms, key=lambda t: -t.contribution)
                if t.contribution > REASON_FLOOR and t.detail]
+    words, weak = evidence(compared, {t.name: t.label for t in terms}, len(terms))
     return TwinMatch(
         city_id=peer["city_id"], name=peer["name"], country_code=peer["country_code"],
         score=float(sum(t.contribution for t in terms)), rank=0, explanation=terms,
-        reasons=reasons + shared_memberships(asker, peer), not_compared=not_compared,
+        reasons=reasons + shared_memberships(asker, peer), not_compared=not_compared, compared=compared,
+        evidence=words, weak=weak,
         population=_float_or_none(peer.get("population")), lat=_float_or_none(peer.get("lat")),
         lon=_float_or_none(peer.get("lon")))
 

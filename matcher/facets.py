@@ -15,10 +15,11 @@ from typing import Callable
 import numpy as np
 import pandas as pd
 
-from .features.kernels import GeoRBF, OrdinalRBF, ScalarRBF, haversine_km
+from .features.kernels import GeoRBF, MeanRBF, OrdinalRBF, ScalarRBF, Shares, haversine_km
 from .features.multihot import MultiHot
 from .features.text import TextEmbedder
-from .vocab import MATURITY_LEVELS, barrier_parents, language_codes, vocabularies
+from .vocab import (ACTION_SECTORS, COMMITMENT_WORDS, COVENANT_COMMITMENTS, EMISSION_SECTORS, LAND_USES,
+                    MATURITY_LEVELS, barrier_parents, language_codes, vocabularies)
 
 
 def has_value(value) -> bool:
@@ -66,11 +67,13 @@ class Facet:
     describe: Callable[[Pair], str]
     unknown: str
     theme_counts: bool = False  # a theme makes the asker's side known (the narrative)
+    any_column: bool = False  # known when any of its columns is (a mix of shares): else all must be
 
     def known(self, row: dict, theme: str | None = None) -> bool:
         if self.theme_counts and theme:
             return True
-        return all(has_value(row.get(c)) for c in self.columns)
+        found = (has_value(row.get(c)) for c in self.columns)
+        return any(found) if self.any_column else all(found)
 
 
 # ---------------------------------------------------------------------------- wording
@@ -133,7 +136,73 @@ def _shared_labels(column: str, noun: str, related_by_parent: bool = False) -> C
     return describe
 
 
+def _commitments(p: Pair) -> str:
+    mine, theirs = list(p.asker["com_commitments"]), list(p.peer["com_commitments"])
+    shared = [COMMITMENT_WORDS.get(c, c) for c in mine if c in theirs]
+    only = [COMMITMENT_WORDS.get(c, c) for c in theirs if c not in mine]
+    parts = (["both signed " + ", ".join(shared)] if shared else []) + ([f"{p.peer_name} also " + ", ".join(only)]
+                                                                         if only else [])
+    return "; ".join(parts) or "no Covenant commitment in common"
+
+
+def _ambition(p: Pair) -> str:
+    def one(row):
+        kind = row.get("target_2030_type")
+        return f"-{row['target_2030_reduction_pct']:g}%" + (f" ({kind})" if isinstance(kind, str) else "")
+    return f"2030 target {one(p.peer)} vs {one(p.asker)}"
+
+
+def _neutrality(p: Pair) -> str:
+    def one(row):
+        basis = row.get("neutrality_target_basis")
+        return f"{int(row['neutrality_target_year'])}" + (f" ({basis})" if isinstance(basis, str) else "")
+    return f"climate neutral by {one(p.peer)} vs {one(p.asker)}"
+
+
+def _per_capita(row) -> str:
+    year = row.get("emissions_year")
+    return f"{row['emissions_per_capita_t']:.1f} t" + (f" ({int(year)})" if has_value(year) else "")
+
+
+def _emissions(p: Pair) -> str:
+    return f"CO2e per inhabitant {_per_capita(p.peer)} vs {_per_capita(p.asker)}"
+
+
+def _top(row, prefix: str, names: dict) -> list[tuple[str, float]]:
+    """The known positive parts of a mix, largest first, in the users' words."""
+    values = [(names[k], float(row.get(prefix + k))) for k in names if has_value(row.get(prefix + k))]
+    return sorted((v for v in values if v[1] > 0), key=lambda kv: -kv[1])
+
+
+def _mix(prefix: str, names: dict, what: str, fmt) -> Callable[[Pair], str]:
+    """Wording of a mix facet: the largest parts of each side, and the largest they share."""
+
+    def describe(p: Pair) -> str:
+        mine, theirs = _top(p.asker, prefix, names), _top(p.peer, prefix, names)
+        if not mine or not theirs:
+            return f"no {what} to compare"
+        if mine[0][0] == theirs[0][0]:
+            return f"both have most {what} in {mine[0][0]} ({fmt(theirs[0][1])} vs {fmt(mine[0][1])})"
+        return f"most {what} in {theirs[0][0]} ({fmt(theirs[0][1])}) vs {mine[0][0]} ({fmt(mine[0][1])})"
+
+    return describe
+
+
+def _progress(p: Pair) -> str:
+    def one(row):
+        since = row.get("progress_baseline_year")
+        return f"{row['progress_per_capita_pct']:+.0f}%" + (f" since {int(since)}" if has_value(since) else "")
+    return f"emissions per inhabitant {one(p.peer)} vs {one(p.asker)}"
+
+
+def _climate(p: Pair) -> str:
+    def one(row):
+        return f"{row['coldest_month_c']:.0f} to {row['warmest_month_c']:.0f} °C"
+    return f"coldest to warmest month {one(p.peer)} vs {one(p.asker)}"
+
+
 _SHARED_KERNEL = "shared labels / sqrt(labels of each): 1 when the lists are equal"
+_MIX_KERNEL = "cosine of the two mixes: 1 when the proportions are the same, whatever the totals"
 
 
 def _multihot(name: str, column: str, vocab: str, weight: float, label: str, help: str, noun: str,
@@ -191,6 +260,56 @@ FACETS: tuple[Facet, ...] = (
           block=lambda s, e: TextEmbedder(encoder=e),
           kernel=lambda s, e: f"cosine of sentence embeddings ({e.model_id})",
           describe=_narrative, theme_counts=True),
+    Facet("commitments", ("com_commitments",), default_weight=0.5, label="Covenant commitments",
+          unknown="Covenant commitments", help="Covenant of Mayors commitments signed (2020, 2030, 2050 "
+          "climate neutrality, adaptation), from the JRC MyCovenant data",
+          block=lambda s, e: MultiHot(vocabulary=COVENANT_COMMITMENTS),
+          kernel=lambda s, e: _SHARED_KERNEL, describe=_commitments),
+    Facet("ambition", ("target_2030_reduction_pct",), default_weight=0.5, label="Ambition for 2030",
+          unknown="2030 reduction target", help="the emission reduction the 2030 action plan aims at, in %",
+          block=lambda s, e: ScalarRBF(length_scale=10.0, low=0, high=100, label="pct"),
+          kernel=lambda s, e: "RBF on the 2030 reduction target, length scale 10 points: 10 points apart score 0.61",
+          describe=_ambition),
+    Facet("neutrality", ("neutrality_target_year",), default_weight=0.5, label="Climate-neutrality year",
+          unknown="climate-neutrality year", help="the year of the climate-neutrality commitment (EU Mission "
+          "2030, Covenant 2050, or a -100% target)",
+          block=lambda s, e: ScalarRBF(length_scale=float(s["target_length_scale"]), low=2020, high=2070,
+                                       label="year"),
+          kernel=lambda s, e: f"RBF on the year, length scale {s['target_length_scale']} years: 10 years apart 0.36",
+          describe=_neutrality),
+    Facet("emissions", ("emissions_per_capita_t",), default_weight=0.5, label="Emissions per inhabitant",
+          unknown="emissions per inhabitant", help="tonnes of CO2e per inhabitant in the latest emission inventory",
+          block=lambda s, e: ScalarRBF(length_scale=0.4, low=0.1, high=100, log=True, label="t"),
+          kernel=lambda s, e: "RBF on ln(t CO2e per inhabitant), length scale 0.4: a factor of 1.5 scores 0.60",
+          describe=_emissions),
+    Facet("emission_mix", tuple(f"emission_share_{k}" for k in EMISSION_SECTORS), default_weight=0.75,
+          label="Emissions by sector", unknown="emissions by sector", any_column=True,
+          help="the share of each sector (buildings, transport, industry, ...) in the latest inventory",
+          block=lambda s, e: Shares(n_columns=len(EMISSION_SECTORS)), kernel=lambda s, e: _MIX_KERNEL,
+          describe=_mix("emission_share_", EMISSION_SECTORS, "emissions", lambda v: f"{v:.0%}")),
+    Facet("actions", tuple(f"actions_n_{k}" for k in ACTION_SECTORS), default_weight=0.75,
+          label="Actions by sector", unknown="action plan", any_column=True,
+          help="how the action plan's measures spread over sectors (counts per sector)",
+          block=lambda s, e: Shares(n_columns=len(ACTION_SECTORS)), kernel=lambda s, e: _MIX_KERNEL,
+          describe=_mix("actions_n_", ACTION_SECTORS, "actions", lambda v: f"{v:.0f}")),
+    Facet("progress", ("progress_per_capita_pct",), default_weight=0.5, label="Progress since the baseline",
+          unknown="progress since the baseline inventory",
+          help="change of emissions per inhabitant between the baseline and the latest inventory, in %",
+          block=lambda s, e: ScalarRBF(length_scale=10.0, low=-100, high=100, label="pct"),
+          kernel=lambda s, e: "RBF on the % change, length scale 10 points: 10 points apart score 0.61",
+          describe=_progress),
+    Facet("climate", ("coldest_month_c", "warmest_month_c"), default_weight=0.5, label="Climate",
+          unknown="climate", help="heating and cooling need: the mean temperature of the coldest and the warmest "
+          "month (Urban Audit)",
+          block=lambda s, e: MeanRBF(blocks=(ScalarRBF(length_scale=3.0, low=-25, high=20, label="cold"),
+                                             ScalarRBF(length_scale=3.0, low=5, high=35, label="warm"))),
+          kernel=lambda s, e: "mean of two RBFs on the coldest and warmest month, length scale 3 °C: 3 °C apart 0.61",
+          describe=_climate),
+    Facet("land_use", tuple(f"land_share_{k}" for k in LAND_USES), default_weight=0.25, label="Land use",
+          unknown="land use", any_column=True, help="how the city's land is used (housing, industry, green, farmland, "
+          "nature; Urban Audit)",
+          block=lambda s, e: Shares(n_columns=len(LAND_USES)), kernel=lambda s, e: _MIX_KERNEL,
+          describe=_mix("land_share_", LAND_USES, "land", lambda v: f"{v:.0f}%")),
 )
 
 FACET_BY_NAME: dict[str, Facet] = {f.name: f for f in FACETS}

@@ -127,9 +127,9 @@ class TwinRecommender:
         out = []
         for x, r in zip(self.index.vectors(rows), rows):
             peer = self.profiles.iloc[int(r)].to_dict()
-            terms, not_compared = facet_terms(self.featurizer.facets, self.featurizer.facet_slices_, q, x, w,
-                                              asker, peer, theme)
-            out.append(twin_match(terms, not_compared, asker, peer))
+            terms, not_compared, compared = facet_terms(self.featurizer.facets, self.featurizer.facet_slices_,
+                                                        q, x, w, asker, peer, theme)
+            out.append(twin_match(terms, not_compared, compared, asker, peer))
         return out
 
     def mentor_term(self, asker: dict, peer_row: int) -> Term:

@@ -110,3 +110,26 @@ def closest(value: str, choices, cutoff: int = 70) -> str | None:
 
 def slug(text: str) -> str:
     return normalise_key(text).replace(" ", "-")
+
+
+# ---------------------------------------------------------------------------- Covenant of Mayors data
+# Commitments a signatory can make (JRC MyCovenant), in the order they were introduced.
+COVENANT_COMMITMENTS: tuple[str, ...] = ("CoM2020", "CoM2030", "CoM2050", "Mayors Adapt")
+COMMITMENT_WORDS = {"CoM2020": "Covenant 2020 (-20%)", "CoM2030": "Covenant 2030 (-40%)",
+                    "CoM2050": "Covenant 2050 (climate neutrality)", "Mayors Adapt": "Mayors Adapt (adaptation)"}
+# Sectors of the emission inventories and of the action plans (JRC), with the words users read.
+EMISSION_SECTORS = {"residential": "residential buildings", "tertiary": "tertiary buildings",
+                    "municipal": "municipal buildings", "transport": "transport", "industry": "industry",
+                    "agriculture": "agriculture", "waste": "waste", "other": "other sectors"}
+ACTION_SECTORS = {"transport": "transport", "electricity": "local electricity", "municipal": "municipal buildings",
+                  "residential": "residential buildings", "tertiary": "tertiary buildings",
+                  "heat": "local heating and cooling", "industry": "industry", "waste": "waste",
+                  "lighting": "public lighting", "other": "other sectors"}
+LAND_USES = {"continuous_residential": "dense housing", "discontinuous_residential": "loose housing",
+             "industrial_commercial": "industry and commerce", "transport_infrastructure": "transport infrastructure",
+             "other_artificial": "other built-up land", "green_urban": "urban green", "agricultural": "farmland",
+             "natural": "natural areas"}
+# Survey priority sectors -> the action-plan sectors that act on them.
+PRIORITY_ACTION_SECTORS = {"Energy systems": ("electricity", "heat"),
+                           "Built environment": ("residential", "tertiary", "municipal"),
+                           "Mobility and transport": ("transport",), "Industry": ("industry",)}

@@ -25,15 +25,26 @@ README = (Path(__file__).resolve().parent.parent / "README.md").read_text(encodi
 def full_pair():
     """Two profiles with every facet known, in survey wording, validated like any input."""
     v = vocabularies()
-    common = {"country_code": "DE", "languages": ["de"], "maturity": "developing"}
+    common = {"country_code": "DE", "languages": ["de"], "maturity": "developing", "com_commitments": ["CoM2030"],
+              "target_2030_type": "absolute", "emission_share_transport": 0.4, "actions_n_transport": 5,
+              "land_share_green_urban": 10.0}
     a = profile_from_dict({**common, "name": "Asker town", "population": 120_000, "lat": 52.5, "lon": 13.4,
                            "net_zero_target_year": 2035, "barriers": list(v["barriers"][:2]),
                            "priority_sectors": list(v["priority_sectors"][:2]), "co_benefits": list(v["co_benefits"][:2]),
-                           "funding_gaps": list(v["funding_gaps"][:2]), "narrative": "heat pumps in social housing"})
+                           "funding_gaps": list(v["funding_gaps"][:2]), "narrative": "heat pumps in social housing",
+                           "target_2030_reduction_pct": 40, "neutrality_target_year": 2050, "emissions_per_capita_t": 4.2,
+                           "emissions_year": 2018, "emission_share_residential": 0.6, "actions_n_residential": 12,
+                           "progress_per_capita_pct": -14.0, "progress_baseline_year": 2005, "coldest_month_c": 0.5,
+                           "warmest_month_c": 19.0, "land_share_agricultural": 40.0})
     b = profile_from_dict({**common, "name": "Peer town", "population": 300_000, "lat": 51.3, "lon": 12.4,
                            "net_zero_target_year": 2040, "barriers": list(v["barriers"][1:3]),
                            "priority_sectors": list(v["priority_sectors"][1:3]), "co_benefits": list(v["co_benefits"][1:3]),
-                           "funding_gaps": list(v["funding_gaps"][1:3]), "narrative": "district heating and housing"})
+                           "funding_gaps": list(v["funding_gaps"][1:3]), "narrative": "district heating and housing",
+                           "target_2030_reduction_pct": 55, "neutrality_target_year": 2030, "emissions_per_capita_t": 3.1,
+                           "emissions_year": 2019, "emission_share_residential": 0.3, "actions_n_residential": 4,
+                           "progress_per_capita_pct": -38.0, "progress_baseline_year": 2008, "coldest_month_c": -2.0,
+                           "warmest_month_c": 21.0, "land_share_agricultural": 20.0,
+                           "com_commitments": ["CoM2030", "CoM2050"]})
     return pd.concat([a, b], ignore_index=True)
 
 

@@ -6,6 +6,7 @@ import pandas as pd
 import pytest
 
 from matcher.errors import ConfigError, UnknownCityError
+from matcher.facets import FACETS
 from matcher.index import exact_search
 from matcher.schema import validate_profiles
 from matcher.builds import twins_in_memory
@@ -52,8 +53,9 @@ def test_weights_rerank_without_rebuild_and_match_exact_computation(fake_recomme
 
 
 def test_weights_change_the_ranking(fake_recommender):
-    near = fake_recommender.recommend("Milton Keynes", k=5, weights={f: 0 for f in ("size", "narrative", "sectors", "barriers", "languages", "target", "maturity", "co_benefits", "funding_gaps")} | {"geography": 1})
-    size = fake_recommender.recommend("Milton Keynes", k=5, weights={"geography": 0, "narrative": 0, "sectors": 0, "barriers": 0, "languages": 0, "size": 1})
+    only = lambda facet: {f.name: 0.0 for f in FACETS} | {facet: 1.0}  # noqa: E731
+    near = fake_recommender.recommend("Milton Keynes", k=5, weights=only("geography"))
+    size = fake_recommender.recommend("Milton Keynes", k=5, weights=only("size"))
     assert [m.city_id for m in near.matches] != [m.city_id for m in size.matches]
     km = [float(m.explanation[[c.name for c in m.explanation].index("geography")].detail.split(" km")[0].replace(",", ""))
           for m in near.matches]
@@ -174,3 +176,18 @@ def test_unknown_filter_codes_are_named(fake_recommender):
     with pytest.raises(ConfigError, match="'qq' is not a known language code"):
         fake_recommender.recommend("Lyon", filters=TwinFilters(languages=["QQ"]))
     assert fake_recommender.recommend("Lyon", k=3, filters=TwinFilters(countries=["de"])).matches  # case is folded
+
+
+def test_every_match_says_what_it_rests_on(fake_recommender):
+    result = fake_recommender.recommend("Milton Keynes", k=10)
+    for m in result.matches:
+        known_both = [t.name for t in m.explanation if t.detail]
+        assert m.compared == known_both and m.evidence
+        if set(m.compared) <= {"size", "geography", "languages"}:
+            assert m.weak and m.evidence.startswith("weak: rests on")
+        else:
+            assert not m.weak and f"{len(m.compared)} of {len(m.explanation)} facets" in m.evidence
+    place_only = fake_recommender.recommend(profile={"name": "Plain town", "country_code": "DE", "population": 40_000,
+                                                     "lat": 50.1, "lon": 8.7}, k=3)
+    assert place_only.matches and all(m.weak and m.evidence == "weak: rests on size, distance only"
+                                      for m in place_only.matches)

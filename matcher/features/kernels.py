@@ -13,7 +13,7 @@ import math
 
 import numpy as np
 import pandas as pd
-from sklearn.base import BaseEstimator, TransformerMixin
+from sklearn.base import BaseEstimator, TransformerMixin, clone
 from sklearn.utils.validation import check_is_fitted
 
 EARTH_RADIUS_KM = 6371.0088
@@ -194,3 +194,56 @@ class GeoRBF(TransformerMixin, BaseEstimator):
     def get_feature_names_out(self, input_features=None):
         return np.array([f"bump_{la:.1f}N_{lo:.1f}E" for la, lo in zip(self.center_lat_, self.center_lon_)],
                         dtype=object)
+
+
+class Shares(TransformerMixin, BaseEstimator):
+    """Several non-negative columns (sector shares, action counts, land-use shares) as one
+    direction: the block cosine compares the mix, not the totals. Unknown columns count as 0; a
+    row with nothing known is a zero row (not compared)."""
+
+    def __init__(self, n_columns: int = 1):
+        self.n_columns = n_columns
+
+    def fit(self, X=None, y=None):
+        if self.n_columns < 1:
+            raise ValueError(f"n_columns must be at least 1, got {self.n_columns}")
+        self.n_features_in_ = self.n_columns
+        return self
+
+    def transform(self, X):
+        check_is_fitted(self, "n_features_in_")
+        arr = X.to_numpy(dtype=object) if hasattr(X, "to_numpy") else np.asarray(X, dtype=object)
+        values = np.array([[0.0 if pd.isna(v) else max(float(v), 0.0) for v in row] for row in arr],
+                          dtype=np.float64).reshape(len(arr), self.n_columns)
+        return l2_normalise_rows(values).astype(np.float32)
+
+    def get_feature_names_out(self, input_features=None):
+        return np.array([f"share_{i}" for i in range(self.n_columns)], dtype=object)
+
+
+class MeanRBF(TransformerMixin, BaseEstimator):
+    """Two or more scalar kernel maps side by side, each scaled by 1/sqrt(k): the block similarity
+    is the mean of the scalar kernels (coldest and warmest month: heating and cooling need). A row
+    with any value unknown is a zero row (not compared)."""
+
+    def __init__(self, blocks: tuple = ()):
+        self.blocks = blocks
+
+    def fit(self, X=None, y=None):
+        if len(self.blocks) < 2:
+            raise ValueError("MeanRBF needs at least two scalar blocks")
+        self.fitted_ = [clone(b).fit() for b in self.blocks]
+        self.n_features_in_ = len(self.blocks)
+        return self
+
+    def transform(self, X):
+        check_is_fitted(self, "fitted_")
+        frame = X if hasattr(X, "iloc") else pd.DataFrame(np.asarray(X, dtype=object))
+        parts = [b.transform(frame.iloc[:, [i]]) for i, b in enumerate(self.fitted_)]
+        known = np.all([np.abs(p).sum(axis=1) > 0 for p in parts], axis=0)
+        out = np.hstack(parts) / np.sqrt(len(parts))
+        out[~known] = 0.0
+        return out.astype(np.float32)
+
+    def get_feature_names_out(self, input_features=None):
+        return np.concatenate([[f"{i}_{n}" for n in b.get_feature_names_out()] for i, b in enumerate(self.fitted_)])

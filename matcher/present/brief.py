@@ -43,7 +43,7 @@ def twinning_brief(result, case_studies: pd.DataFrame | None = None, profiles: p
             "rank": m.rank, "name": m.name, "country_code": m.country_code, "score": m.score,
             "terms": [{"name": c.name, "label": c.label or c.name, "weight": c.weight, "similarity": c.similarity,
                        "contribution": c.contribution, "detail": c.detail} for c in m.explanation],
-            "reasons": list(m.reasons), "not_compared": list(m.not_compared),
+            "reasons": list(m.reasons), "not_compared": list(m.not_compared), "evidence": m.evidence,
             "shared_barriers": shared_barriers, "shared_sectors": shared_sectors,
             "case_studies": [{"title": c["title"], "source": c.get("source")} for c in by_city.get(m.city_id, [])][:3],
             "provenance": provenance.get(m.city_id),
@@ -111,6 +111,7 @@ def brief_markdown(brief: dict) -> str:
     out += ["", "## Proposed twins", ""]
     for t in brief["twins"]:
         out += [f"### {t['rank']}. {e(t['name'])} ({e(t['country_code'])}): score {t['score']:.3f}", ""]
+        out += [f"Evidence: {e(t['evidence'])}", ""]
         if t["reasons"]:
             out += ["Why: " + "; ".join(e(r) for r in t["reasons"]), ""]
         out += ["| facet | weight | similarity | contribution | detail |", "| --- | ---: | ---: | ---: | --- |"]
@@ -172,6 +173,7 @@ def brief_pdf(brief: dict) -> bytes:
     para("Proposed twins", 13, "B", 2)
     for t in brief["twins"]:
         para(f"{t['rank']}. {t['name']} ({t['country_code']}): score {t['score']:.3f}", 11, "B")
+        para(f"Evidence: {t['evidence']}", 9)
         if t["reasons"]:
             para("Why: " + "; ".join(t["reasons"]), 9)
         pdf.set_font("DejaVu", "", 8)

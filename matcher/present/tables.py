@@ -25,6 +25,7 @@ def twins_table(result) -> pd.DataFrame:
         terms = {t.name: t.contribution for t in m.explanation}
         row.update({name: round(terms.get(name, 0.0), 4) for name in active})
         row["why"] = "; ".join(m.reasons[:3])
+        row["evidence"] = m.evidence
         row["not compared"] = "; ".join(n.replace("not compared, ", "") for n in m.not_compared)
         row["city_id"] = m.city_id
         rows.append(row)

@@ -10,7 +10,8 @@ def twins_text(result) -> str:
     if not result.matches:
         lines.append("No candidate passes the filters.")
     for m in result.matches:
-        lines += ["", f"{m.rank:>2}. {m.name} ({m.country_code})  score {m.score:.3f}  [{m.city_id}]"]
+        lines += ["", f"{m.rank:>2}. {m.name} ({m.country_code})  score {m.score:.3f}  [{m.city_id}]",
+                  f"      evidence: {m.evidence}"]
         for t in sorted(m.explanation, key=lambda t: -t.contribution):
             if abs(t.contribution) >= 0.0005 or t.detail:
                 lines.append(f"      {t.name:<12} {t.contribution:+.3f}  {t.detail}")
