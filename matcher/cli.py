@@ -39,6 +39,8 @@ def build_parser() -> argparse.ArgumentParser:
     t.add_argument("--weight", action="append", metavar="FACET=W",
                    help=f"facet weight, repeatable; facets: {', '.join(f.name for f in FACETS)}")
     t.add_argument("--mentor", action="store_true", help="rank peers that are ahead where the city is stuck")
+    t.add_argument("--two-way", action="store_true",
+                   help="rank pairs where each side can teach the other (what they teach you, what you teach them)")
     t.add_argument("--exclude-country", action="store_true", help="leave out cities of the same country")
     t.add_argument("--exclude", action="append", metavar="CITY", help="leave out a named city (repeatable)")
     t.add_argument("--in-country", action="append", metavar="CC", help="only candidates in this country (repeatable)")
@@ -234,7 +236,8 @@ def _cmd_twins(args) -> int:
                           eu_mission=args.eu_mission, networks=args.network or [], profiled_only=not args.all_cities)
     result = _open(args).twins.recommend(
         args.city, country=args.country, k=args.k, weights=weights, filters=filters,
-        exclude_same_country=args.exclude_country, exclude=args.exclude or [], theme=args.theme, mentor=args.mentor)
+        exclude_same_country=args.exclude_country, exclude=args.exclude or [], theme=args.theme, mentor=args.mentor,
+        two_way=args.two_way)
     return _emit(args, result.to_records, lambda: twins_table(result), lambda: twins_text(result))
 
 

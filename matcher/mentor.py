@@ -6,8 +6,14 @@ mentor bonus in the affinity) all ask this module, so "ahead" means the same eve
   higher (starting < developing < advanced);
 - a city *is a mentor* (for a cohort) when its maturity is advanced, or when it is not
   'starting' and its own net-zero target is `target_year_max` or earlier;
-- the *mentor bonus* of a peer for an asker adds up what the peer is ahead in: maturity, an
-  earlier target, and experience (case studies or initiatives) in the asker's barriers and sectors.
+- the *mentor bonus* of a peer for an asker adds up what the peer is ahead in, measured where the
+  data says it (Covenant of Mayors inventories and plans): maturity, an earlier climate target, a
+  more ambitious 2030 target, a larger cut of emissions per inhabitant since the baseline, actions
+  (with their estimated CO2 reduction) in the asker's sectors, and experience (case studies,
+  pilot activities, initiatives) in the asker's barriers and sectors. The wording quotes the
+  numbers; where nothing is known it says so.
+- a *two-way* pair adds what each side can teach the other: the harmonic mean of the two
+  directions' bonuses, so a pair ranks high only when both sides learn something.
 """
 from __future__ import annotations
 
@@ -15,11 +21,19 @@ import pandas as pd
 
 from .facets import has_value
 from .scoring import Term
-from .vocab import MATURITY_LEVELS, expand_barriers
+from .vocab import ACTION_SECTORS, MATURITY_LEVELS, PRIORITY_ACTION_SECTORS, expand_barriers
 
 MATURITY_RANK = {level: i for i, level in enumerate(MATURITY_LEVELS)}
 TOP_MATURITY = len(MATURITY_LEVELS) - 1
-MENTOR_PARTS = {"maturity": 0.35, "target": 0.35, "experience": 0.30}
+# How much each way of being ahead counts in the bonus (sums to 1).
+MENTOR_PARTS = {"maturity": 0.15, "target": 0.15, "ambition": 0.1, "progress": 0.2, "actions": 0.2,
+                "experience": 0.2}
+AHEAD_MARGIN_PCT = 5.0  # points by which a reduction or a target must be ahead to count
+FULL_PROGRESS_PCT = 40.0  # a cut of emissions per inhabitant this large counts in full
+FULL_ACTIONS = 20  # this many actions in the asker's sectors count in full
+# Emission-inventory sectors -> the action-plan sectors that act on them.
+EMISSION_ACTION_SECTORS = {"residential": "residential", "tertiary": "tertiary", "municipal": "municipal",
+                           "transport": "transport", "industry": "industry", "waste": "waste"}
 
 
 def maturity_rank(value) -> int | None:
@@ -79,21 +93,112 @@ class Experience:
         return found
 
 
-def mentor_term(asker: dict, peer: dict, weight: float, experience: Experience) -> Term:
-    """The mentor bonus of `peer` for `asker` as one explained term (weight x how far ahead)."""
-    parts, notes = {}, []
+def climate_target_year(row: dict) -> int | None:
+    """The earlier of the net-zero target and the climate-neutrality commitment (either may be unknown)."""
+    years = [y for y in (target_year(row.get("net_zero_target_year")), target_year(row.get("neutrality_target_year")))
+             if y is not None]
+    return min(years) if years else None
+
+
+def _number(row: dict, column: str) -> float | None:
+    value = row.get(column)
+    return float(value) if has_value(value) else None
+
+
+def asker_sectors(asker: dict) -> list[str]:
+    """The action-plan sectors the asker needs: its survey priority sectors, else its two largest
+    emission sectors, else the sectors its own plan leaves empty."""
+    wanted = [a for s in (asker.get("priority_sectors") or []) for a in PRIORITY_ACTION_SECTORS.get(s, ())]
+    if not wanted:
+        shares = {k: _number(asker, f"emission_share_{k}") for k in EMISSION_ACTION_SECTORS}
+        top = sorted((k for k, v in shares.items() if v), key=lambda k: -shares[k])[:2]
+        wanted = [EMISSION_ACTION_SECTORS[k] for k in top]
+    if not wanted and _number(asker, "actions_n_total"):
+        wanted = [k for k in ACTION_SECTORS if k != "other" and not _number(asker, f"actions_n_{k}")]
+    return list(dict.fromkeys(wanted))
+
+
+def _ahead_in_maturity(asker: dict, peer: dict, parts: dict, notes: list, your: str = "your") -> None:
     mine, theirs = asker.get("maturity"), peer.get("maturity")
     if has_value(theirs) and (not has_value(mine) or more_mature(theirs, mine)):
         parts["maturity"] = 1.0 if has_value(mine) else 0.5
-        notes.append(f"maturity {theirs}" + (f" vs your {mine}" if has_value(mine) else ""))
-    my_year, their_year = target_year(asker.get("net_zero_target_year")), target_year(peer.get("net_zero_target_year"))
-    if their_year is not None and (my_year is None or their_year < my_year):
+        notes.append(f"maturity {theirs}" + (f" vs {your} {mine}" if has_value(mine) else ""))
+
+
+def _ahead_in_target(asker: dict, peer: dict, parts: dict, notes: list, your: str = "your") -> None:
+    mine, theirs = climate_target_year(asker), climate_target_year(peer)
+    if theirs is not None and (mine is None or theirs < mine):
         parts["target"] = 1.0
-        notes.append(f"target {their_year}" + (f" vs your {my_year}" if my_year is not None else " (you have none)"))
+        notes.append(f"climate target {theirs}" + (f" vs {your} {mine}" if mine is not None else f" ({your} target: none)"))
+    mine_pct, theirs_pct = _number(asker, "target_2030_reduction_pct"), _number(peer, "target_2030_reduction_pct")
+    if theirs_pct is not None and (mine_pct is None or theirs_pct >= mine_pct + AHEAD_MARGIN_PCT):
+        parts["ambition"] = 1.0 if mine_pct is not None else 0.5
+        notes.append(f"2030 target -{theirs_pct:g}%" + (f" vs {your} -{mine_pct:g}%" if mine_pct is not None else ""))
+
+
+def _ahead_in_progress(asker: dict, peer: dict, parts: dict, notes: list, your: str = "your") -> None:
+    mine, theirs = _number(asker, "progress_per_capita_pct"), _number(peer, "progress_per_capita_pct")
+    if theirs is None or theirs >= 0 or (mine is not None and theirs > mine - AHEAD_MARGIN_PCT):
+        return
+    parts["progress"] = min(1.0, -theirs / FULL_PROGRESS_PCT)
+    since = peer.get("progress_baseline_year")
+    notes.append(f"cut emissions per inhabitant {-theirs:.0f}%" + (f" since {int(since)}" if has_value(since) else "")
+                 + (f" ({your}: {mine:+.0f}%)" if mine is not None else ""))
+
+
+def _ahead_in_actions(asker: dict, peer: dict, parts: dict, notes: list, your: str = "your") -> None:
+    sectors = asker_sectors(asker)
+    counts = {k: _number(peer, f"actions_n_{k}") or 0.0 for k in sectors}
+    total = sum(counts.values())
+    if not total:
+        return
+    parts["actions"] = min(1.0, total / FULL_ACTIONS)
+    top = max(counts, key=counts.get)
+    co2 = _number(peer, f"actions_co2_t_{top}")
+    notes.append(f"{counts[top]:.0f} actions in {ACTION_SECTORS[top]}" + (f", est. {co2 / 1000:,.0f} kt CO2/yr"
+                                                                           if co2 else "")
+                 + (f" ({total:.0f} in {your} sectors)" if len(sectors) > 1 else ""))
+
+
+def _ahead(asker: dict, peer: dict, experience: Experience, your: str = "your") -> tuple[float, list[str]]:
+    """How far `peer` is ahead of `asker` (0..1) and the notes that say in what (`your` names
+    the asker's side in them)."""
+    parts: dict[str, float] = {}
+    notes: list[str] = []
+    for check in (_ahead_in_maturity, _ahead_in_target, _ahead_in_progress, _ahead_in_actions):
+        check(asker, peer, parts, notes, your)
     relevant = experience.relevant(asker, peer)
     if relevant:
         parts["experience"] = min(1.0, len(relevant) / 2)
         notes.append("experience: " + "; ".join(relevant[:3]))
-    raw = sum(MENTOR_PARTS[p] * v for p, v in parts.items())
-    detail = ("ahead of you: " + "; ".join(notes)) if notes else "no sign of being ahead where you are stuck"
+    return sum(MENTOR_PARTS[p] * v for p, v in parts.items()), notes
+
+
+def _nothing_known(peer: dict) -> bool:
+    columns = ("maturity", "net_zero_target_year", "neutrality_target_year", "target_2030_reduction_pct",
+               "progress_per_capita_pct", "actions_n_total")
+    return not any(has_value(peer.get(c)) for c in columns)
+
+
+def mentor_term(asker: dict, peer: dict, weight: float, experience: Experience) -> Term:
+    """The mentor bonus of `peer` for `asker` as one explained term (weight x how far ahead)."""
+    raw, notes = _ahead(asker, peer, experience)
+    if notes:
+        detail = "ahead of you: " + "; ".join(notes)
+    elif _nothing_known(peer):
+        detail = "not known whether ahead: no maturity, target, progress or action plan on record"
+    else:
+        detail = "no sign of being ahead where you are stuck"
     return Term("mentor", weight, raw, weight * raw, detail, label="Ahead of you")
+
+
+def two_way_term(asker: dict, peer: dict, weight: float, experience: Experience) -> Term:
+    """What each side of a pair can teach the other, as one term: weight x the harmonic mean of
+    the two directions (symmetric: the pair scores the same from either side)."""
+    name = peer.get("name") or "they"
+    to_asker, notes_in = _ahead(asker, peer, experience)
+    to_peer, notes_out = _ahead(peer, asker, experience, your=f"{name}'s")
+    mean = 2 * to_asker * to_peer / (to_asker + to_peer) if to_asker + to_peer > 0 else 0.0
+    detail = (f"{name} can teach you: " + ("; ".join(notes_in) if notes_in else "nothing on record")
+              + f" | you can teach {name}: " + ("; ".join(notes_out) if notes_out else "nothing on record"))
+    return Term("two_way", weight, mean, weight * mean, detail, label="Learning both ways")

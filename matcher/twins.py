@@ -18,7 +18,7 @@ from .explain import TwinMatch, add_term, facet_terms, public_profile, twin_matc
 from .featurizer import ProfileFeaturizer
 from .index import VectorIndex
 from .lookup import CityLookup
-from .mentor import Experience, mentor_term
+from .mentor import Experience, mentor_term, two_way_term
 from .schema import profile_from_dict
 from .scoring import Result, Term, check_k, normalise_weights
 
@@ -89,29 +89,35 @@ class TwinRecommender:
     def recommend(self, city: str | None = None, *, country: str | None = None, profile=None,
                   k: int | None = None, weights: dict[str, float] | None = None,
                   filters: TwinFilters | None = None, exclude_same_country: bool = False,
-                  exclude: list[str] | None = None, theme: str | None = None, mentor: bool = False) -> Result:
-        """The k best twins (or mentors) of a city of the data or of a described profile."""
+                  exclude: list[str] | None = None, theme: str | None = None, mentor: bool = False,
+                  two_way: bool = False) -> Result:
+        """The k best twins of a city of the data or of a described profile; `mentor` ranks peers
+        ahead of it, `two_way` pairs where each side can teach the other (matcher.mentor)."""
+        if mentor and two_way:
+            raise ConfigError("Choose mentor mode or two-way twins, not both.")
         k = check_k(self.settings["top_k"] if k is None else k)
         w = self.weights(weights)
         query = self.query(city, country, profile)
         mask = self.candidate_mask(filters or TwinFilters(), query.asker, query.row, exclude_same_country, exclude)
         q = self._with_theme(query.vector, theme)
-        rows, scores = self.index.search(q * self.featurizer.weight_vector(w), max(MENTOR_POOL, k) if mentor else k,
+        reranked = mentor or two_way
+        rows, scores = self.index.search(q * self.featurizer.weight_vector(w), max(MENTOR_POOL, k) if reranked else k,
                                          allowed=mask)
         bonus: dict[int, Term] = {}
-        if mentor:  # rerank the pool by context + bonus, then explain only the k that are kept
-            bonus = {int(r): self.mentor_term(query.asker, int(r)) for r in rows}
+        if reranked:  # rerank the pool by context + bonus, then explain only the k that are kept
+            term_of = self.mentor_term if mentor else self.two_way_term
+            bonus = {int(r): term_of(query.asker, int(r)) for r in rows}
             total = scores.astype(np.float64) + np.array([bonus[int(r)].contribution for r in rows])
             rows = rows[sorted(range(len(rows)), key=lambda i: (-total[i], self.index.ids[rows[i]]))[:k]]
         matches = self._explain(q, query.asker, rows, w, theme)
         for m, r in zip(matches, rows):
-            if mentor:
+            if reranked:
                 add_term(m, bonus[int(r)])
         matches.sort(key=lambda m: (-m.score, m.city_id))
         for i, m in enumerate(matches[:k], start=1):
             m.rank = i
-        return Result(mode="mentors" if mentor else "twins", asker=public_profile(query.asker), weights=w,
-                      matches=matches[:k], query=theme)
+        mode = "mentors" if mentor else "two-way twins" if two_way else "twins"
+        return Result(mode=mode, asker=public_profile(query.asker), weights=w, matches=matches[:k], query=theme)
 
     def _with_theme(self, q: np.ndarray, theme: str | None) -> np.ndarray:
         """A theme joins the query's narrative: the block becomes the normalised sum of both."""
@@ -137,6 +143,11 @@ class TwinRecommender:
         return mentor_term(asker, self.profiles.iloc[int(peer_row)].to_dict(), float(self.settings["mentor_weight"]),
                            self.experience)
 
+    def two_way_term(self, asker: dict, peer_row: int) -> Term:
+        """What the asker and the peer at `peer_row` can teach each other, as one term."""
+        return two_way_term(asker, self.profiles.iloc[int(peer_row)].to_dict(), float(self.settings["mentor_weight"]),
+                            self.experience)
+
     # ------------------------------------------------------------------ pairs and matrices
     def ranked_rows(self, row: int, weights: dict[str, float] | None = None,
                     filters: TwinFilters | None = None) -> np.ndarray:
@@ -153,9 +164,13 @@ class TwinRecommender:
         X = self.index.vectors(np.asarray(rows, dtype=np.int64)).astype(np.float64)
         return (X * w) @ X.T
 
-    def explain_pair(self, row_a: int, row_b: int, weights: dict[str, float] | None = None) -> TwinMatch:
-        """The explained twin score of one pair, as `recommend` would show it."""
-        match = self._explain(self.index.vectors([row_a])[0], self.profiles.iloc[row_a].to_dict(),
-                              np.array([row_b]), self.weights(weights), None)[0]
+    def explain_pair(self, row_a: int, row_b: int, weights: dict[str, float] | None = None,
+                     two_way: bool = False) -> TwinMatch:
+        """The explained twin score of one pair, as `recommend` would show it (with the two-way
+        term when asked: then the score is the same whichever side asks)."""
+        asker = self.profiles.iloc[row_a].to_dict()
+        match = self._explain(self.index.vectors([row_a])[0], asker, np.array([row_b]), self.weights(weights), None)[0]
+        if two_way:
+            add_term(match, self.two_way_term(asker, row_b))
         match.rank = 1
         return match

@@ -113,7 +113,7 @@ def test_unknown_facets_are_reported_not_invented(fake_recommender):
 
 
 def test_mentor_mode_adds_an_explained_term(fake_recommender):
-    result = fake_recommender.recommend("Thessaloniki", k=10, mentor=True)
+    result = fake_recommender.recommend("Thessaloniki", k=30, mentor=True)  # maturity is known for 4 cities only
     for m in result.matches:
         assert m.explanation[-1].name == "mentor"
         assert abs(sum(c.contribution for c in m.explanation) - m.score) < 1e-6
@@ -191,3 +191,46 @@ def test_every_match_says_what_it_rests_on(fake_recommender):
                                                      "lat": 50.1, "lon": 8.7}, k=3)
     assert place_only.matches and all(m.weak and m.evidence == "weak: rests on size, distance only"
                                       for m in place_only.matches)
+
+
+def test_mentor_reasons_quote_the_measured_data(fake_recommender):
+    """'Ahead' comes from the Covenant data where it exists, and the reason says the numbers."""
+    rec = fake_recommender
+    p = rec.profiles
+    asker = p[p["progress_per_capita_pct"].notna() & (p["progress_per_capita_pct"] > -5)].iloc[0]
+    result = rec.recommend(asker["city_id"], k=30, mentor=True)
+    quoted = 0
+    for m in result.matches:
+        term = m.explanation[-1]
+        assert term.name == "mentor" and abs(sum(t.contribution for t in m.explanation) - m.score) < 1e-9
+        peer = p.iloc[rec.resolve(m.city_id)]
+        if "cut emissions per inhabitant" in term.detail:
+            quoted += 1
+            assert f"{-peer['progress_per_capita_pct']:.0f}%" in term.detail
+            assert peer["progress_per_capita_pct"] <= asker["progress_per_capita_pct"] - 5
+    assert quoted >= 1
+
+
+def test_mentor_says_when_nothing_is_known(fake_recommender):
+    from matcher.mentor import Experience, mentor_term
+
+    empty = {"name": "Blank", "city_id": "x"}
+    term = mentor_term({"name": "Me"}, empty, 0.5, Experience())
+    assert term.contribution == 0 and term.detail.startswith("not known whether ahead")
+
+
+def test_two_way_twins_are_symmetric_and_say_both_directions(fake_recommender):
+    rec = fake_recommender
+    result = rec.recommend("Lyon", k=8, two_way=True)
+    assert result.mode == "two-way twins"
+    lyon = rec.resolve("Lyon")
+    for m in result.matches:
+        term = m.explanation[-1]
+        assert term.name == "two_way" and "can teach you:" in term.detail and "you can teach" in term.detail
+        assert abs(sum(t.contribution for t in m.explanation) - m.score) < 1e-9
+        other = rec.resolve(m.city_id)
+        there, back = rec.explain_pair(lyon, other, two_way=True), rec.explain_pair(other, lyon, two_way=True)
+        assert there.score == pytest.approx(m.score, abs=1e-6)
+        assert back.score == pytest.approx(there.score, abs=1e-6)  # the same from either side
+    with pytest.raises(ConfigError, match="not both"):
+        rec.recommend("Lyon", mentor=True, two_way=True)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 def twins_text(result) -> str:
     a = result.asker
-    mode = "Mentors" if result.mentor else "Twins"
+    mode = {"mentors": "Mentors", "two-way twins": "Two-way twins"}.get(result.mode, "Twins")
     lines = [f"{mode} for {a['name']} ({a['country_code']})" + (f", theme: {result.query}" if result.query else ""),
              "weights: " + ", ".join(f"{f} {w:.2f}" for f, w in result.weights.items() if w > 0)]
     if not result.matches:
