@@ -23,6 +23,7 @@ class CityLookup:
         self.profiles = profiles
         self._row_of_id = {cid: i for i, cid in enumerate(profiles["city_id"])}
         keys = self.key_table(profiles) if keys is None else keys
+        self.keys = keys
         self._primary: dict[str, list[int]] = defaultdict(list)
         self._alternate: dict[str, list[int]] = defaultdict(list)
         for key, row, primary in zip(keys["key"].tolist(), keys["row"].tolist(), keys["primary"].tolist()):
@@ -46,6 +47,13 @@ class CityLookup:
                 if alt:
                     keys.append(alt), rows.append(row), primary.append(False)
         return pd.DataFrame({"key": keys, "row": rows, "primary": primary})
+
+    def with_rows(self, profiles: pd.DataFrame, rows: list[int]) -> "CityLookup":
+        """The lookup of `profiles`, where only `rows` (edited or new) need their names folded again."""
+        fresh = self.key_table(profiles.iloc[rows])
+        fresh["row"] = [rows[i] for i in fresh["row"]]
+        keep = self.keys[~self.keys["row"].isin(rows)]
+        return CityLookup(profiles, pd.concat([keep, fresh], ignore_index=True))
 
     def row_of_id(self, city_id: str) -> int | None:
         return self._row_of_id.get(city_id)

@@ -30,6 +30,9 @@ from .reviewers import ReviewAssignment, ReviewRules, assign_reviewers
 from .scoring import Result
 from .settings import Settings, default_data_dir, default_index_dir
 from .twins import TwinRecommender
+from .workspace import Workspace, changed_since, latest_profiles
+
+REFRESH_OVERLAP = 50  # change ids looked at again on each refresh (out-of-order commits)
 
 
 @dataclass(frozen=True)
@@ -56,7 +59,7 @@ class Matcher:
     """Everything a front end needs, opened once: `.twins`, `.cases`, `.cohorts`, `.reviewers`."""
 
     def __init__(self, settings: Settings, twins: TwinRecommender, case_table: pd.DataFrame | None,
-                 library_factory: Callable[[str], CaseLibrary] | None = None):
+                 library_factory: Callable[[str], CaseLibrary] | None = None, workspace: Workspace | None = None):
         self.settings = settings
         self.twins = twins
         self.case_table = case_table
@@ -64,16 +67,22 @@ class Matcher:
         self.reviewers = ReviewerAssigner(twins)
         self._library_factory = library_factory
         self._libraries: dict[str, CaseLibrary] = {}
+        self.workspace = workspace
+        self._seen = 0  # the workspace's change counter already laid over the profiles
+        if workspace is not None:
+            self.refresh()
 
     @classmethod
     def open(cls, data_dir: str | Path | None = None, index_dir: str | Path | None = None,
              settings: Settings | dict | None = None, encoder: Encoder | None = None, build: str = "missing",
-             progress: Callable[[str], None] | None = None, facets: tuple[Facet, ...] = FACETS) -> "Matcher":
+             progress: Callable[[str], None] | None = None, facets: tuple[Facet, ...] = FACETS,
+             workspace: Workspace | None = None) -> "Matcher":
         """The data folder (default: the shipped data) and its indexes (default: artifacts/).
 
         build="missing" builds an index when none exists; "stale" also rebuilds one made for other
         data or settings; "always" rebuilds; "never" only loads. `encoder` replaces the model that
-        the `model_name` setting names (tests pass a fake one)."""
+        the `model_name` setting names (tests pass a fake one). With a `workspace`, its edited
+        profiles are laid over the data (the saved index stays the base layer it was checked for)."""
         settings = settings if isinstance(settings, Settings) else Settings.load(settings)
         say = progress or (lambda msg: None)
         data_dir = Path(data_dir or default_data_dir())
@@ -88,7 +97,7 @@ class Matcher:
             model = encoder if encoder is not None and model_name == settings["model_name"] else make_encoder(model_name)
             return open_case_library(data_dir, case_root, model, twins, build, say, settings)
 
-        return cls(settings, twins, case_table, library)
+        return cls(settings, twins, case_table, library, workspace)
 
     @classmethod
     def from_profiles(cls, profiles: pd.DataFrame, encoder: Encoder, cases: pd.DataFrame | None = None,
@@ -104,6 +113,18 @@ class Matcher:
             return CaseLibrary.from_table(case_table, encoder, twins)
 
         return cls(settings, twins, case_table, library)
+
+    def refresh(self) -> list[str]:
+        """Lay the workspace's edits since the last refresh over the profiles and the index (in
+        place, no rebuild); the city ids that changed."""
+        if self.workspace is None:
+            return []
+        # PostgreSQL may commit change ids out of order: look again a little further back.
+        changes = changed_since(self.workspace, max(0, self._seen - REFRESH_OVERLAP))
+        self._seen = changes.counter
+        if not changes.city_ids:
+            return []
+        return self.twins.apply_profiles(latest_profiles(self.workspace, changes.city_ids))
 
     # ------------------------------------------------------------------ what front ends offer to pick from
     def city_options(self) -> pd.DataFrame:

@@ -19,6 +19,7 @@ from .featurizer import ProfileFeaturizer
 from .index import VectorIndex
 from .lookup import CityLookup
 from .mentor import Experience, mentor_term, two_way_term
+from .overlay import overlay_profiles
 from .schema import profile_from_dict
 from .scoring import Result, Term, check_k, normalise_weights
 
@@ -51,6 +52,22 @@ class TwinRecommender:
         self.pool = CandidatePool(profiles)
         self.experience = experience or Experience()
         self.settings = featurizer.settings
+
+    def apply_profiles(self, edited: pd.DataFrame) -> list[str]:
+        """Lay edited (validated) profiles over the table and put their vectors into the index in
+        place, without a rebuild (a workspace edit joins the results at once); the ids changed."""
+        change = overlay_profiles(self.profiles, edited)
+        rows = change.changed_rows + change.new_rows
+        if not rows:
+            return []
+        X = self.featurizer.transform(change.profiles.iloc[rows])
+        n_changed = len(change.changed_rows)
+        self.index.apply_changes(change.changed_rows, X[:n_changed], X[n_changed:],
+                                 change.profiles["city_id"].iloc[change.new_rows].tolist())
+        self.profiles = change.profiles
+        self.lookup = self.lookup.with_rows(self.profiles, rows)
+        self.pool = CandidatePool(self.profiles)
+        return self.profiles["city_id"].iloc[rows].tolist()
 
     # ------------------------------------------------------------------ what other modules read
     def resolve(self, city: str, country: str | None = None) -> int:

@@ -84,3 +84,29 @@ class VectorIndex:
         if matrix is not None:
             return matrix[rows]
         return self.faiss_index.reconstruct_batch(rows)
+
+    def apply_changes(self, rows, vectors: np.ndarray, new_vectors: np.ndarray, new_ids) -> None:
+        """Replace the vectors of `rows` and append `new_vectors` (ids `new_ids`), in memory.
+
+        Where the stored vectors are one block (flat, HNSW) they are overwritten in place and new
+        rows added: no rebuild. (An HNSW graph keeps its old links for an edited row, so that row
+        may be found a little less often until the next build; its scores stay exact.) An IVF
+        index is rebuilt with its plan. The saved index on disk is never touched: it stays the
+        base layer its manifest describes."""
+        rows = np.asarray(rows, dtype=np.int64)
+        view = self.backend.storage_matrix(self.faiss_index)
+        if view is None:
+            everything = self.vectors(np.arange(self.n)).copy()
+            everything[rows] = vectors
+            if len(new_ids):
+                everything = np.vstack([everything, new_vectors])
+            self.faiss_index = self.backend.build(np.ascontiguousarray(everything, dtype=np.float32), self.params)
+            self.ids = np.asarray(list(self.ids) + list(new_ids), dtype=object)
+        else:
+            if len(rows):
+                view[rows] = np.ascontiguousarray(vectors, dtype=np.float32)
+            if len(new_ids):
+                self.faiss_index.add(np.ascontiguousarray(new_vectors, dtype=np.float32))
+                self.ids = np.concatenate([self.ids, np.asarray(list(new_ids), dtype=object)])
+        self.manifest = dict(self.manifest, n_rows=self.n, overlay_rows=int(self.manifest.get("overlay_rows", 0))
+                             + len(rows) + len(new_ids))
