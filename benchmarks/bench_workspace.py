@@ -21,7 +21,7 @@ from matcher.index import build_index  # noqa: E402
 from matcher.matcher import Matcher  # noqa: E402
 from matcher.workspace import create_user, init_workspace, set_profile  # noqa: E402
 
-BARRIERS = ["Lack of know-how and skills", "Insufficient financial resources", "Lack of public acceptance"]
+BARRIERS = ["Lack of know-how and skills", "Very high investment costs", "Lack of support/awareness by citizens"]
 SECTORS = ["Mobility and transport", "Industry", "Energy systems"]
 
 

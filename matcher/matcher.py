@@ -18,6 +18,7 @@ from typing import Callable
 
 import pandas as pd
 
+from .board_matches import BoardMatcher, BoardMatches
 from .builds import open_case_library, open_twins, read_case_table, twins_in_memory, with_city_ids
 from .case_studies import CaseLibrary
 from .cohorts import CohortPlan, CohortRules, plan_cohorts
@@ -30,7 +31,8 @@ from .reviewers import ReviewAssignment, ReviewRules, assign_reviewers
 from .scoring import Result
 from .settings import Settings, default_data_dir, default_index_dir
 from .twins import TwinRecommender
-from .workspace import Workspace, changed_since, latest_profiles
+from .errors import ConfigError
+from .workspace import Workspace, changed_since, get_post, latest_profiles, list_organisations, list_posts
 
 REFRESH_OVERLAP = 50  # change ids looked at again on each refresh (out-of-order commits)
 
@@ -125,6 +127,14 @@ class Matcher:
         if not changes.city_ids:
             return []
         return self.twins.apply_profiles(latest_profiles(self.workspace, changes.city_ids))
+
+    def board_matches(self, post_id: int, k: int = 5) -> BoardMatches:
+        """What matches a post of the workspace's board, by kind, each explained."""
+        if self.workspace is None:
+            raise ConfigError("The board lives in a workspace: open the matcher with one.")
+        self.refresh()
+        matcher = BoardMatcher(self, list_posts(self.workspace), list_organisations(self.workspace))
+        return matcher.match(get_post(self.workspace, post_id), k)
 
     # ------------------------------------------------------------------ what front ends offer to pick from
     def city_options(self) -> pd.DataFrame:

@@ -85,3 +85,16 @@ def settings_table(settings) -> str:
     lines = ["| setting | default | meaning |", "| --- | --- | --- |"]
     lines += [f"| `{s.name}` | {s.default} | {s.help} |" for s in SETTINGS]
     return "\n".join(lines)
+
+
+def board_matches_text(matches) -> str:
+    """What matches a board post, kind by kind, each with the terms that make its score."""
+    lines = [f"Matches for post #{matches.post_id}: {matches.posts.query}"]
+    for heading, result in (("Posts", matches.posts), ("Organisations", matches.organisations),
+                            ("Cities that have done it", matches.cities)):
+        lines += ["", f"{heading} ({result.mode})"] + (["    none"] if not result.matches else [])
+        for m in result.matches:
+            lines.append(f"  {m.rank}. {m.title}" + (f" ({m.by})" if m.by else "") + f"  score {m.score:.3f}")
+            lines += [f"      {t.name:<10} {t.contribution:+.3f}  {t.detail}" for t in m.explanation]
+    lines += ["", cases_text(matches.case_studies)]
+    return "\n".join(lines)

@@ -103,6 +103,10 @@ def add_workspace_commands(subparsers) -> None:
     p.add_argument("--tag")
     p.add_argument("--all", action="store_true", help="include hidden posts (admins; needs --as)")
     p.add_argument("--as", dest="as_user", metavar="EMAIL", help="the acting user (for --all)")
+    p = _cmd(bs, "matches", "what matches a post: the other kind of post, organisations, cities that have done it, "
+                            "case studies, each explained", _board_matches, fmt=True)
+    p.add_argument("post_id", type=int)
+    p.add_argument("--k", type=int, default=5, help="matches of each kind (default 5)")
     p = _cmd(bs, "hide", "moderation: hide a post (admins)", _board_hide, actor=True)
     p.add_argument("post_id", type=int)
     p.add_argument("--reason")
@@ -344,6 +348,19 @@ def _board_list(args) -> int:
         print(f"#{p.id} {p.kind} [{p.status}] {_safe(who)} by {p.author} {_when(p.created_at)}"
               + (f" tags: {'; '.join(p.tags)}" if p.tags else ""))
         print(f"    {_safe(p.text)}")
+    return 0
+
+
+def _board_matches(args) -> int:
+    from ..matcher import Matcher
+    from ..present.text import board_matches_text
+
+    ws = _open(args)
+    matches = Matcher.open(args.data_dir, workspace=ws, build="stale").board_matches(args.post_id, k=args.k)
+    if args.format == "json":
+        _print_json(asdict(matches))
+    else:
+        print(board_matches_text(matches))
     return 0
 
 
