@@ -21,7 +21,7 @@ import pandas as pd  # noqa: E402
 from matcher.builds import twins_in_memory  # noqa: E402
 from matcher.facets import FACETS  # noqa: E402
 from matcher.features.text import make_encoder  # noqa: E402
-from matcher.io import load_profiles, shipped_profiles_path  # noqa: E402
+from matcher.io import load_profiles  # noqa: E402
 from matcher.matcher import Matcher  # noqa: E402
 
 ORIGINAL_FACETS = 10  # the registry's first ten entries are the facets of the first version
