@@ -111,7 +111,7 @@ class Matcher:
 
         def library(model_name: str) -> CaseLibrary:
             if cases is None:
-                raise FileNotFoundError("No case studies were given.")
+                raise ConfigError("No case studies were given to this matcher.")
             return CaseLibrary.from_table(case_table, encoder, twins)
 
         return cls(settings, twins, case_table, library)
