@@ -3,7 +3,8 @@
 score(q, x) = sum_f w_f * sim_f(q, x): the query's block f is scaled by w_f (weights sum to
 1), one FAISS inner-product search ranks by the weighted score, and the explanation is the
 list of its terms. Mentor mode adds one more explained term: a bonus for peers that are
-ahead where the asker is stuck (matcher.mentor).
+ahead where the asker is stuck; two-way twins add what each side can teach the other
+(matcher.mentor). Workspace edits are laid over the profiles and the index in place.
 """
 from __future__ import annotations
 
@@ -116,7 +117,7 @@ class TwinRecommender:
         w = self.weights(weights)
         query = self.query(city, country, profile)
         mask = self.candidate_mask(filters or TwinFilters(), query.asker, query.row, exclude_same_country, exclude)
-        q = self._with_theme(query.vector, theme)
+        q = with_theme(self.featurizer, query.vector, theme)
         reranked = mentor or two_way
         rows, scores = self.index.search(q * self.featurizer.weight_vector(w), max(MENTOR_POOL, k) if reranked else k,
                                          allowed=mask)
@@ -135,16 +136,6 @@ class TwinRecommender:
             m.rank = i
         mode = "mentors" if mentor else "two-way twins" if two_way else "twins"
         return Result(mode=mode, asker=public_profile(query.asker), weights=w, matches=matches[:k], query=theme)
-
-    def _with_theme(self, q: np.ndarray, theme: str | None) -> np.ndarray:
-        """A theme joins the query's narrative: the block becomes the normalised sum of both."""
-        if not (theme and theme.strip()):
-            return q
-        q = q.copy()
-        sl = self.featurizer.facet_slices_["narrative"]
-        mixed = q[sl] + self.featurizer.embed_text(theme.strip())
-        q[sl] = mixed / max(float(np.linalg.norm(mixed)), 1e-12)
-        return q
 
     def _explain(self, q: np.ndarray, asker: dict, rows: np.ndarray, w: dict, theme) -> list[TwinMatch]:
         out = []
@@ -191,3 +182,14 @@ class TwinRecommender:
             add_term(match, self.two_way_term(asker, row_b))
         match.rank = 1
         return match
+
+
+def with_theme(featurizer: ProfileFeaturizer, q: np.ndarray, theme: str | None) -> np.ndarray:
+    """A theme joins the query's narrative: the block becomes the normalised sum of both."""
+    if not (theme and theme.strip()):
+        return q
+    q = q.copy()
+    sl = featurizer.facet_slices_["narrative"]
+    mixed = q[sl] + featurizer.embed_text(theme.strip())
+    q[sl] = mixed / max(float(np.linalg.norm(mixed)), 1e-12)
+    return q

@@ -189,3 +189,10 @@ def test_the_long_function_check_catches_one_and_honours_the_reason():
     assert _long_functions(long_one) == [f"f (line 1): {MAX_FUNCTION_LINES + 1} lines"]
     assert _long_functions(excused) == []
     assert _long_functions(short) == []
+
+
+def test_the_twin_recommender_stays_small():
+    """Building, storing, filtering, wording and mentoring live in their own modules."""
+    tree = ast.parse((PACKAGE / "twins.py").read_text(encoding="utf-8"))
+    cls = next(n for n in tree.body if isinstance(n, ast.ClassDef) and n.name == "TwinRecommender")
+    assert cls.end_lineno - cls.lineno + 1 < 150
