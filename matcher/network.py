@@ -8,6 +8,8 @@ from pathlib import Path
 
 
 from .errors import ConfigError, MatcherError, ProfileValidationError
+from .io import check_input_file, decode_text
+from .limits import Limits
 from .protocols import TwinSpace
 
 
@@ -45,16 +47,17 @@ def resolve_rows(space: TwinSpace, cities) -> list[int]:
     return [r for r in rows if not (r in seen or seen.add(r))]
 
 
-def read_city_file(path: str | Path) -> list[tuple[str, str | None]]:
+def read_city_file(path: str | Path, limits: Limits | None = None) -> list[tuple[str, str | None]]:
     """City names from a text file (one name per line) or a CSV with a `name` column (and an
-    optional `country_code` column)."""
-    path = Path(path)
+    optional `country_code` column). The file passes the loaders' checks (no link, size limit,
+    encodings) before a byte is read."""
+    path = check_input_file(path, limits, what="city list")
     try:
-        text = path.read_text(encoding="utf-8-sig")
-    except (OSError, UnicodeDecodeError) as exc:
+        raw = path.read_bytes()
+    except OSError as exc:
         raise ProfileValidationError([{"file": str(path), "row": None, "column": None, "value": None,
                                        "message": f"cannot read the city list: {exc}"}], str(path)) from None
-    return parse_city_list(text, str(path))
+    return parse_city_list(decode_text(raw, path, what="city list"), str(path))
 
 
 def parse_city_list(text: str, source: str = "the city list") -> list[tuple[str, str | None]]:

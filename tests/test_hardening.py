@@ -875,3 +875,21 @@ def test_front_matter_split_keeps_its_rules(tmp_path, text, meta, body):
     path = tmp_path / "c.md"
     path.write_bytes(text.encode())
     assert _front_matter(path) == (meta, body)
+
+
+def test_a_city_list_gets_the_loaders_checks(tmp_path):
+    """The city list of the staff tools (CLI --cities FILE) is read like every other input file."""
+    from matcher.network import read_city_file
+
+    secret = tmp_path / "secret.txt"
+    secret.write_text("hunter2\n")
+    link = tmp_path / "cities.txt"
+    link.symlink_to(secret)
+    with pytest.raises(LimitExceededError, match="allow_symlinks") as err:
+        read_city_file(link)
+    assert "hunter2" not in str(err.value)
+    utf16 = tmp_path / "utf16.csv"
+    utf16.write_bytes("name,country_code\nKöln,DE\n".encode("utf-16"))
+    assert read_city_file(utf16) == [("Köln", "DE")]
+    with pytest.raises(LimitExceededError, match="max_file_bytes"):
+        read_city_file(utf16, Limits(max_file_bytes=10))
