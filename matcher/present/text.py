@@ -84,3 +84,50 @@ def settings_table(settings) -> str:
     lines = ["| setting | default | meaning |", "| --- | --- | --- |"]
     lines += [f"| `{s.name}` | {s.default} | {s.help} |" for s in SETTINGS]
     return "\n".join(lines)
+
+
+def _metric_rows(metrics: dict, ks, width: int = 36) -> list[str]:
+    header = f"  {'system':{width}s}" + "".join(f"{'hit@' + str(k):>9s}" for k in ks) + f"{'MRR':>9s}"
+    return [header] + [f"  {name:{width}s}" + "".join(f"{m[f'hit@{k}']:9.3f}" for k in ks) + f"{m['mrr']:9.3f}"
+                       for name, m in metrics.items()]
+
+
+def fit_weights_text(preset: dict, unresolved=()) -> str:
+    """A weight preset (fitted or chosen) with the figures that justify it: weights beside the
+    defaults, cross-validated hit@k / MRR per relation and per fold, learned vs default vs baselines."""
+    made, fig = preset.get("made", {}), preset.get("figures", {})
+    data = made.get("data", {})
+    lines = [f"Preset '{preset['name']}' ({preset.get('kind', 'fitted')})"]
+    if preset.get("description"):
+        lines.append(preset["description"])
+    if data:
+        lines.append(f"labels: {data.get('pairs', 0)} pairs, {data.get('query_cities', 0)} query cities; "
+                     f"{data.get('held_out_twinning_pairs', 0)} twinning-programme pairs held out (never fitted on)")
+    defaults = fig.get("default_weights", {})
+    folds = fig.get("folds", [])
+    lines += ["", f"  {'facet':14s}{'weight':>9s}{'default':>9s}" + "".join(f"{'fold ' + str(f['fold']):>9s}" for f in folds)]
+    for facet, w in preset["weights"].items():
+        lines.append(f"  {facet:14s}{w:9.3f}{defaults.get(facet, float('nan')):9.3f}"
+                     + "".join(f"{f['weights'].get(facet, 0.0):9.3f}" for f in folds))
+    ks = fig.get("ks", [])
+    if fig.get("relations"):
+        lines += ["", f"Cross-validated by query city ({len(folds)} folds; every system ranks the same pool of "
+                  f"{fig.get('pool', 0):,} cities; 'learned' is each fold's fit, scored on cities it never saw):"]
+        for rel, block in fig["relations"].items():
+            lines += ["", f"{rel} ({block['n_queries']} query cities)"] + _metric_rows(block["metrics"], ks)
+    if folds:
+        lines += ["", "Per fold (all relations): learned vs default weights, MRR and hit@" + str(ks[-1])]
+        for f in folds:
+            m = f["metrics"]
+            learned, default = m.get("learned (this fold)", {}), m.get("recommender", {})
+            lines.append(f"  fold {f['fold']}: {f['n_test_queries']:4d} queries  MRR {learned.get('mrr', 0):.3f} vs "
+                         f"{default.get('mrr', 0):.3f}  hit@{ks[-1]} {learned.get(f'hit@{ks[-1]}', 0):.3f} vs "
+                         f"{default.get(f'hit@{ks[-1]}', 0):.3f}")
+    if made:
+        lines += ["", f"made: {made.get('date', '')}: {made.get('command', '')}"]
+    for note in preset.get("notes", []):
+        lines.append(f"note: {note}")
+    if unresolved:
+        lines.append(f"unresolved pairs ({len(unresolved)}): " + "; ".join(list(unresolved)[:5])
+                     + (" ..." if len(unresolved) > 5 else ""))
+    return "\n".join(lines)
