@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import shlex
 import sys
 import time
 from pathlib import Path
@@ -77,7 +78,11 @@ def build_parser() -> argparse.ArgumentParser:
                     help="hold this facet at weight 0 (e.g. one that restates the labels; repeatable)")
     fw.add_argument("--preset", metavar="NAME", help="save the weights fitted on all pairs as this preset")
     fw.add_argument("--description", default="", help="the preset's description")
+    fw.add_argument("--note", action="append", help="a note kept in the preset, e.g. on leakage (repeatable)")
     fw.add_argument("--out", help="preset file (default: matcher/presets/<name>.json)")
+    fw.add_argument("--from-preset", metavar="BASE", help="no fit: take BASE's weights (with --zero-facet) as a "
+                    "chosen preset and score it on the pairs (where no labels of the relation exist)")
+    fw.add_argument("--zero-facet", action="append", metavar="FACET", help="with --from-preset: set FACET to 0")
     fw.add_argument("--compare", action="append", metavar="PRESET", help="also score this preset in every fold")
     fw.add_argument("--negatives", type=int, default=20, help="non-partners sampled per partner (default 20)")
     fw.add_argument("--hard-share", type=float, default=0.5,
@@ -297,22 +302,34 @@ def _cmd_evaluate(args) -> int:
 
 
 def _cmd_fit_weights(args) -> int:
-    from .fitting import FitOptions, fit_report, gather_pairs, save_preset
-    from .present import fit_weights_text
+    from .fitting import FitOptions, chosen_preset, fit_report, gather_pairs
 
     m = _open(args, build="missing")
     pairs = gather_pairs(args.pairs, args.derived, m.twins.profiles, m.case_table, relations=args.relation)
+    command = "matcher " + shlex.join(sys.argv[1:]) if "fit-weights" in sys.argv[1:] else "matcher fit-weights"
+    systems = {f"preset {name}": preset_weights(name, m.twins) for name in args.compare or []}
+    if args.from_preset:
+        preset = chosen_preset(m.twins, pairs, args.preset or "chosen", args.description,
+                               preset_weights(args.from_preset, m.twins), args.zero_facet or (), command,
+                               args.note or (), tuple(args.k or (1, 5, 10)), systems, based_on=args.from_preset)
+        return _show_preset(args, preset, [])
     options = FitOptions(negatives=args.negatives, hard_share=args.hard_share, l2=args.l2, prior=args.prior,
                          folds=args.folds, seed=args.seed, exclude_facets=tuple(args.exclude_facet or ()))
-    systems = {f"preset {name}": preset_weights(name, m.twins) for name in args.compare or []}
     report = fit_report(m.twins, pairs, ks=tuple(args.k or (1, 5, 10)), options=options, systems=systems)
-    command = "matcher " + " ".join(sys.argv[1:]) if sys.argv[1:2] == ["fit-weights"] else "matcher fit-weights"
-    preset = report.preset(args.preset or "fitted", args.description, command)
+    return _show_preset(args, report.preset(args.preset or "fitted", args.description, command, args.note or ()),
+                        report.unresolved)
+
+
+def _show_preset(args, preset: dict, unresolved) -> int:
+    """Save the preset when named, and print it with its figures."""
+    from .fitting import save_preset
+    from .present import fit_weights_text
+
     saved = save_preset(preset, args.out) if args.preset else None
     if args.format == "json":
         print(json.dumps(preset, indent=2, ensure_ascii=False))
     else:
-        print(fit_weights_text(preset, report.unresolved))
+        print(fit_weights_text(preset, unresolved))
     if saved:
         print(f"Saved preset '{preset['name']}' to {saved}", file=sys.stderr)
     return 0

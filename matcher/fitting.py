@@ -207,9 +207,10 @@ def _scaled(facets: list[str], w: np.ndarray) -> dict[str, float]:
 
 
 def fit_weights(sims: FacetSimilarities, table: dict[int, set[int]], options: FitOptions | None = None,
-                cities: set[int] | None = None) -> dict[str, float]:
+                cities: set[int] | None = None, signal: set[str] | None = None) -> dict[str, float]:
     """Weights (summing to 1) fitted on the pairs whose two cities are in `cities` (default: all);
-    with `options.l2` None the penalty is chosen first (`choose_l2`)."""
+    with `options.l2` None the penalty is chosen first (`choose_l2`). `signal`, when given, gets
+    the facets on which some partner and non-partner differ."""
     options = options or FitOptions()
     if options.l2 is None:
         options = replace(options, l2=choose_l2(sims, table, options, cities)[0])
@@ -223,6 +224,8 @@ def fit_weights(sims: FacetSimilarities, table: dict[int, set[int]], options: Fi
     default = weight_array(sims.rec, sims.facets, None)
     D, sw = training_differences(sims, table, [q for q in table if q in allowed], allowed, options.negatives, rng,
                                  options.hard_share, hard_weights=default)
+    if signal is not None:
+        signal.update(f for f, v in zip(sims.facets, np.abs(D).max(axis=0, initial=0.0)) if v > 1e-6)
     if len(D) == 0:
         raise ConfigError("No labelled pair has both cities in the candidate pool: nothing to fit.")
     free = np.array([f not in options.exclude_facets for f in sims.facets])
@@ -305,9 +308,13 @@ class FitReport:
     options: FitOptions
     unresolved: list[str] = field(default_factory=list)
 
-    def preset(self, name: str, description: str, command: str) -> dict:
+    def preset(self, name: str, description: str, command: str, notes=()) -> dict:
+        silent = self.labels.get("facets_without_signal", [])
+        notes = list(notes) + ([f"no labelled pair tells {', '.join(silent)} apart (no values in the pool or no "
+                                f"difference between partners and non-partners): the weight stays at the prior's "
+                                f"share and changes no ranking today"] if silent else [])
         return {
-            "name": name, "description": description, "kind": "fitted",
+            "name": name, "description": description, "kind": "fitted", "notes": notes,
             "weights": {f: round(w, 4) for f, w in self.weights.items()},
             "made": {"data": self.labels, "command": command,
                      "date": datetime.now(timezone.utc).strftime("%Y-%m-%d"),
@@ -331,13 +338,46 @@ def fit_report(recommender, pairs: pd.DataFrame, ks=(1, 5, 10), options: FitOpti
     cv = cross_validate(sims, partners, ks, options, systems)
     if options.l2 is None:
         options = replace(options, l2=choose_l2(sims, partners["all"], options)[0])
-    weights = fit_weights(sims, partners["all"], options)
+    signal: set[str] = set()
+    weights = fit_weights(sims, partners["all"], options, signal=signal)
     sources = fit_pairs.get("source", pd.Series(dtype=str)).fillna("").astype(str)
     labels = {"pairs": int(len(fit_pairs)), "query_cities": len(partners["all"]),
               "held_out_twinning_pairs": int(len(held)),
+              "facets_without_signal": [f for f in sims.facets if f not in signal and f not in options.exclude_facets],
               "relations": {rel: len(t) for rel, t in partners.items() if rel != "all"},
               "sources": sorted({s.split(" com_group_name=")[0].split(" case_id=")[0] for s in sources if s})[:20]}
     return FitReport(weights, recommender.weights(None), cv, labels, options, unresolved)
+
+
+def chosen_preset(recommender, pairs: pd.DataFrame, name: str, description: str, weights: dict[str, float],
+                  zero=(), command: str = "", notes=(), ks=(1, 5, 10), systems: dict[str, dict] | None = None,
+                  based_on: str | None = None) -> dict:
+    """A preset whose weights are a stated choice, not a fit (where no labels of its relation
+    exist): `weights` with the `zero` facets set to 0, scored (no fitting, so no folds) against
+    the given pairs beside the default weights and the baselines (twinning pairs held out)."""
+    from .evaluate import evaluate_twins
+
+    facets = list(recommender.featurizer.facet_slices_)
+    unknown = [f for f in list(weights) + list(zero) if f not in facets]
+    if unknown:
+        raise ConfigError(f"Unknown facet '{unknown[0]}'. Valid: {', '.join(facets)}.")
+    chosen = recommender.weights({f: (0.0 if f in zero else float(weights.get(f, 0.0))) for f in facets})
+    fit_pairs, held = split_held_out(pairs)
+    label = f"preset {name}"
+    report = evaluate_twins(recommender, fit_pairs, ks, systems={label: chosen, **(systems or {})})
+    relations = {rel: {"n_queries": b["n_queries"],
+                       "metrics": {label: b["metrics"][label], **{k: v for k, v in b["metrics"].items() if k != label}}}
+                 for rel, b in report["relations"].items()}
+    return {
+        "name": name, "description": description, "kind": "chosen", "notes": list(notes),
+        "weights": {f: round(w, 4) for f, w in chosen.items()},
+        "made": {"data": {"pairs": int(len(fit_pairs)), "query_cities": report["relations"].get("all", {}).get("n_queries", 0),
+                          "held_out_twinning_pairs": int(len(held))},
+                 "command": command, "date": datetime.now(timezone.utc).strftime("%Y-%m-%d"),
+                 "based_on": based_on, "zeroed": list(zero), "facets_at_fit": facets},
+        "figures": {"ks": list(ks), "pool": report["pool"], "default_weights": recommender.weights(None),
+                    "relations": relations, "folds": []},
+    }
 
 
 # ---------------------------------------------------------------------------- presets

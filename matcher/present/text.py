@@ -110,9 +110,13 @@ def fit_weights_text(preset: dict, unresolved=()) -> str:
         lines.append(f"  {facet:14s}{w:9.3f}{defaults.get(facet, float('nan')):9.3f}"
                      + "".join(f"{f['weights'].get(facet, 0.0):9.3f}" for f in folds))
     ks = fig.get("ks", [])
-    if fig.get("relations"):
+    if fig.get("relations") and folds:
         lines += ["", f"Cross-validated by query city ({len(folds)} folds; every system ranks the same pool of "
                   f"{fig.get('pool', 0):,} cities; 'learned' is each fold's fit, scored on cities it never saw):"]
+    elif fig.get("relations"):
+        lines += ["", f"Scored on the labelled pairs (a chosen preset, not fitted: no folds; every system ranks the "
+                  f"same pool of {fig.get('pool', 0):,} cities):"]
+    if fig.get("relations"):
         for rel, block in fig["relations"].items():
             lines += ["", f"{rel} ({block['n_queries']} query cities)"] + _metric_rows(block["metrics"], ks)
     if folds:
@@ -123,6 +127,9 @@ def fit_weights_text(preset: dict, unresolved=()) -> str:
             lines.append(f"  fold {f['fold']}: {f['n_test_queries']:4d} queries  MRR {learned.get('mrr', 0):.3f} vs "
                          f"{default.get('mrr', 0):.3f}  hit@{ks[-1]} {learned.get(f'hit@{ks[-1]}', 0):.3f} vs "
                          f"{default.get(f'hit@{ks[-1]}', 0):.3f}")
+    if made.get("based_on"):
+        lines.append(f"based on preset '{made['based_on']}'" + (f", with {', '.join(made['zeroed'])} set to 0"
+                                                                 if made.get("zeroed") else ""))
     if made:
         lines += ["", f"made: {made.get('date', '')}: {made.get('command', '')}"]
     for note in preset.get("notes", []):
