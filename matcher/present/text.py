@@ -92,6 +92,10 @@ def _metric_rows(metrics: dict, ks, width: int = 36) -> list[str]:
                        for name, m in metrics.items()]
 
 
+_SYSTEM_ORDER = {"learned": 0, "recommender": 2, "without barriers/sectors/narrative": 3, "size only": 6,
+                 "geography only": 7, "random": 8, "same country first": 9, "nearest by distance": 10}
+
+
 def fit_weights_text(preset: dict, unresolved=()) -> str:
     """A weight preset (fitted or chosen) with the figures that justify it: weights beside the
     defaults, cross-validated hit@k / MRR per relation and per fold, learned vs default vs baselines."""
@@ -106,9 +110,15 @@ def fit_weights_text(preset: dict, unresolved=()) -> str:
     defaults = fig.get("default_weights", {})
     folds = fig.get("folds", [])
     lines += ["", f"  {'facet':14s}{'weight':>9s}{'default':>9s}" + "".join(f"{'fold ' + str(f['fold']):>9s}" for f in folds)]
-    for facet, w in preset["weights"].items():
+    order = [f for f in made.get("facets_at_fit", []) if f in preset["weights"]]
+    order += [f for f in preset["weights"] if f not in order]
+    for facet, w in ((f, preset["weights"][f]) for f in order):
         lines.append(f"  {facet:14s}{w:9.3f}{defaults.get(facet, float('nan')):9.3f}"
                      + "".join(f"{f['weights'].get(facet, 0.0):9.3f}" for f in folds))
+    if folds and all(f.get("l2") is not None for f in folds):
+        chosen = made.get("options", {}).get("l2")
+        lines.append(f"  {'penalty':14s}{chosen if chosen is not None else float('nan'):9.3g}{'':9s}"
+                     + "".join(f"{f['l2']:9.3g}" for f in folds) + "   (chosen by inner cross-validation)")
     ks = fig.get("ks", [])
     if fig.get("relations") and folds:
         lines += ["", f"Cross-validated by query city ({len(folds)} folds; every system ranks the same pool of "
@@ -117,8 +127,9 @@ def fit_weights_text(preset: dict, unresolved=()) -> str:
         lines += ["", f"Scored on the labelled pairs (a chosen preset, not fitted: no folds; every system ranks the "
                   f"same pool of {fig.get('pool', 0):,} cities):"]
     if fig.get("relations"):
-        for rel, block in fig["relations"].items():
-            lines += ["", f"{rel} ({block['n_queries']} query cities)"] + _metric_rows(block["metrics"], ks)
+        for rel, block in sorted(fig["relations"].items(), key=lambda kv: kv[0] != "all"):
+            metrics = sorted(block["metrics"].items(), key=lambda kv: _SYSTEM_ORDER.get(kv[0].split(" (")[0], 1 if kv[0].startswith("preset") else 5))
+            lines += ["", f"{rel} ({block['n_queries']} query cities)"] + _metric_rows(dict(metrics), ks)
     if folds:
         lines += ["", "Per fold (all relations): learned vs default weights, MRR and hit@" + str(ks[-1])]
         for f in folds:
