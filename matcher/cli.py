@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import shlex
 import sys
 import time
 from pathlib import Path
@@ -14,6 +15,8 @@ from .features.text import MODEL_CHOICES
 from .vocab import SIZE_BANDS
 from .workspace.cli import add_workspace_commands, is_workspace_command
 from .workspace.cli import run as run_workspace
+
+DERIVED_KINDS = ("covenant-groups", "pilot-consortia", "case-references")  # matcher.fitting.derived_pairs
 
 
 def _add_data_options(p: argparse.ArgumentParser) -> None:
@@ -38,6 +41,8 @@ def build_parser() -> argparse.ArgumentParser:
     t.add_argument("--theme", help="free text joined to the city's narrative, e.g. 'heat pumps in social housing'")
     t.add_argument("--weight", action="append", metavar="FACET=W",
                    help=f"facet weight, repeatable; facets: {', '.join(f.name for f in FACETS)}")
+    t.add_argument("--preset", metavar="NAME", help="facet weights of a named preset (peers, learn-from-a-pilot, "
+                   "mentor; `matcher fit-weights` makes more); --weight overrides single facets")
     t.add_argument("--mentor", action="store_true", help="rank peers that are ahead where the city is stuck")
     t.add_argument("--two-way", action="store_true",
                    help="rank pairs where each side can teach the other (what they teach you, what you teach them)")
@@ -58,8 +63,41 @@ def build_parser() -> argparse.ArgumentParser:
     e = sub.add_parser("evaluate", help="hit@k and MRR against labelled twin pairs, with baselines")
     e.add_argument("--pairs", help="CSV of labelled pairs (default: data/labelled_pairs/twins.csv)")
     e.add_argument("--k", type=int, action="append", help="cut-offs (default 1, 5, 10)")
+    e.add_argument("--preset", action="append", metavar="NAME", help="also score this weight preset (repeatable)")
+    e.add_argument("--derived", action="append", choices=DERIVED_KINDS,
+                   help="add pairs the data itself states (repeatable): " + ", ".join(DERIVED_KINDS))
     e.add_argument("--format", choices=["table", "json"], default="table")
     _add_data_options(e)
+
+    fw = sub.add_parser("fit-weights", help="fit non-negative facet weights on labelled pairs (pairwise logistic, "
+                        "cross-validated by query city) and save them as a named preset")
+    fw.add_argument("pairs", nargs="*", help="CSV(s) of labelled pairs (columns city, country_code, peer, "
+                    "peer_country_code, relation, source); twinning-programme relations are held out")
+    fw.add_argument("--derived", action="append", choices=DERIVED_KINDS,
+                    help="add pairs the data itself states (repeatable): " + ", ".join(DERIVED_KINDS))
+    fw.add_argument("--relation", action="append", metavar="TEXT", help="only relations containing TEXT (repeatable)")
+    fw.add_argument("--exclude-facet", action="append", metavar="FACET",
+                    help="hold this facet at weight 0 (e.g. one that restates the labels; repeatable)")
+    fw.add_argument("--preset", metavar="NAME", help="save the weights fitted on all pairs as this preset")
+    fw.add_argument("--description", default="", help="the preset's description")
+    fw.add_argument("--note", action="append", help="a note kept in the preset, e.g. on leakage (repeatable)")
+    fw.add_argument("--out", help="preset file (default: matcher/presets/<name>.json)")
+    fw.add_argument("--from-preset", metavar="BASE", help="no fit: take BASE's weights (with --zero-facet) as a "
+                    "chosen preset and score it on the pairs (where no labels of the relation exist)")
+    fw.add_argument("--zero-facet", action="append", metavar="FACET", help="with --from-preset: set FACET to 0")
+    fw.add_argument("--compare", action="append", metavar="PRESET", help="also score this preset in every fold")
+    fw.add_argument("--negatives", type=int, default=20, help="non-partners sampled per partner (default 20)")
+    fw.add_argument("--hard-share", type=float, default=0.5,
+                    help="share of them drawn from the 200 best non-partners by default weights (default 0.5)")
+    fw.add_argument("--l2", type=float, help="penalty on leaving the prior (default: chosen from 0.001, 0.01, 0.1 "
+                    "by an inner cross-validation on each fold's training cities)")
+    fw.add_argument("--prior", choices=["default", "zero"], default="default",
+                    help="shrink the weights' direction towards the default weights (default) or every weight to 0")
+    fw.add_argument("--folds", type=int, default=5, help="cross-validation folds by query city (default 5)")
+    fw.add_argument("--seed", type=int, default=0)
+    fw.add_argument("--k", type=int, action="append", help="cut-offs (default 1, 5, 10)")
+    fw.add_argument("--format", choices=["table", "json"], default="table")
+    _add_data_options(fw)
 
     r = sub.add_parser("reviewers", help="assign peer reviewers to plans: optimal total affinity under load "
                        "limits, conflicts and locks, each review explained")
@@ -231,24 +269,72 @@ def _cmd_twins(args) -> int:
     from .candidates import TwinFilters
     from .present import twins_table, twins_text
 
-    weights = parse_weights(args.weight)
+    m = _open(args)
+    weights = {**(preset_weights(args.preset, m.twins) if args.preset else {}), **parse_weights(args.weight)}
     filters = TwinFilters(countries=args.in_country or [], size_band=args.size_band, languages=args.language or [],
                           eu_mission=args.eu_mission, networks=args.network or [], profiled_only=not args.all_cities)
-    result = _open(args).twins.recommend(
+    result = m.twins.recommend(
         args.city, country=args.country, k=args.k, weights=weights, filters=filters,
         exclude_same_country=args.exclude_country, exclude=args.exclude or [], theme=args.theme, mentor=args.mentor,
         two_way=args.two_way)
     return _emit(args, result.to_records, lambda: twins_table(result), lambda: twins_text(result))
 
 
+def preset_weights(name: str, twins) -> dict[str, float]:
+    """A preset's weights over the facets of the open recommender (notes go to stderr)."""
+    from .fitting import preset_info, resolve_preset
+
+    weights, notes = resolve_preset(preset_info(name), twins.featurizer.facet_slices_)
+    for note in notes:
+        print(f"note: {note}", file=sys.stderr)
+    return weights
+
+
 def _cmd_evaluate(args) -> int:
-    from .evaluate import evaluate_twins, format_report, load_labelled_pairs
+    from .evaluate import evaluate_twins, format_report
+    from .fitting import gather_pairs
     from .settings import default_data_dir
 
     path = Path(args.pairs) if args.pairs else Path(args.data_dir or default_data_dir()) / "labelled_pairs" / "twins.csv"
-    pairs = load_labelled_pairs(path)
-    report = evaluate_twins(_open(args, build="missing").twins, pairs, ks=tuple(args.k or (1, 5, 10)))
+    m = _open(args, build="missing")
+    pairs = gather_pairs([path], args.derived, m.twins.profiles, m.case_table)
+    systems = {f"preset {name}": preset_weights(name, m.twins) for name in args.preset or []}
+    report = evaluate_twins(m.twins, pairs, ks=tuple(args.k or (1, 5, 10)), systems=systems)
     print(json.dumps(report, indent=2) if args.format == "json" else format_report(report))
+    return 0
+
+
+def _cmd_fit_weights(args) -> int:
+    from .fitting import FitOptions, chosen_preset, fit_report, gather_pairs
+
+    m = _open(args, build="missing")
+    pairs = gather_pairs(args.pairs, args.derived, m.twins.profiles, m.case_table, relations=args.relation)
+    command = "matcher " + shlex.join(sys.argv[1:]) if "fit-weights" in sys.argv[1:] else "matcher fit-weights"
+    systems = {f"preset {name}": preset_weights(name, m.twins) for name in args.compare or []}
+    if args.from_preset:
+        preset = chosen_preset(m.twins, pairs, args.preset or "chosen", args.description,
+                               preset_weights(args.from_preset, m.twins), args.zero_facet or (), command,
+                               args.note or (), tuple(args.k or (1, 5, 10)), systems, based_on=args.from_preset)
+        return _show_preset(args, preset, [])
+    options = FitOptions(negatives=args.negatives, hard_share=args.hard_share, l2=args.l2, prior=args.prior,
+                         folds=args.folds, seed=args.seed, exclude_facets=tuple(args.exclude_facet or ()))
+    report = fit_report(m.twins, pairs, ks=tuple(args.k or (1, 5, 10)), options=options, systems=systems)
+    return _show_preset(args, report.preset(args.preset or "fitted", args.description, command, args.note or ()),
+                        report.unresolved)
+
+
+def _show_preset(args, preset: dict, unresolved) -> int:
+    """Save the preset when named, and print it with its figures."""
+    from .fitting import save_preset
+    from .present import fit_weights_text
+
+    saved = save_preset(preset, args.out) if args.preset else None
+    if args.format == "json":
+        print(json.dumps(preset, indent=2, ensure_ascii=False))
+    else:
+        print(fit_weights_text(preset, unresolved))
+    if saved:
+        print(f"Saved preset '{preset['name']}' to {saved}", file=sys.stderr)
     return 0
 
 
@@ -337,7 +423,8 @@ def _cmd_embed(args) -> int:
     return 0
 
 
-COMMANDS = {"build": _cmd_build, "twins": _cmd_twins, "evaluate": _cmd_evaluate, "reviewers": _cmd_reviewers,
+COMMANDS = {"build": _cmd_build, "twins": _cmd_twins, "evaluate": _cmd_evaluate,
+            "fit-weights": _cmd_fit_weights, "reviewers": _cmd_reviewers,
             "cohorts": _cmd_cohorts, "cases": _cmd_cases, "import-survey": _cmd_import_survey,
             "settings": _cmd_settings, "embed": _cmd_embed}
 

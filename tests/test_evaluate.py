@@ -36,3 +36,44 @@ def test_missing_pair_columns_are_reported(tmp_path):
     pd.DataFrame([{"city": "Lyon"}]).to_csv(path, index=False)
     with pytest.raises(Exception, match="required column 'country_code'"):
         load_labelled_pairs(path)
+
+
+def test_first_hit_distribution_is_exact():
+    from math import comb
+
+    from matcher.evaluate import _first_hit_distribution
+
+    for n, m in [(5, 1), (12, 3), (40, 7), (9, 9)]:
+        exact = [comb(n - r, m - 1) / comb(n, m) for r in range(1, n - m + 2)]
+        assert np.allclose(_first_hit_distribution(n, m), exact)
+
+
+def test_every_system_ranks_the_pool_the_recommender_ranks(fake_recommender):
+    """The block-similarity scores of the evaluation order the pool as the FAISS search does."""
+    from matcher.evaluate import FacetSimilarities, weight_array
+
+    rec = fake_recommender
+    sims = FacetSimilarities(rec)
+    for city in ("Lyon", "Milton Keynes"):
+        q = rec.resolve(city)
+        w = {"size": 2.0, "narrative": 0.1}
+        scores = sims.of([q])[0] @ weight_array(rec, sims.facets, w)
+        order = sims.pool[np.argsort(-scores, kind="stable")]
+        order = order[order != q]
+        faiss_order = rec.ranked_rows(q, weights=w)
+        assert set(order) == set(faiss_order)
+        ours = scores[[sims.position[int(r)] for r in faiss_order]]
+        assert np.all(np.diff(ours) <= 1e-5)  # the FAISS order is non-increasing in our scores
+
+
+def test_nearest_by_distance_and_extra_systems_are_scored_in_the_same_run(fake_recommender):
+    pairs = pd.DataFrame([
+        {"city": "Glasgow", "country_code": "GB", "peer": "Edinburgh", "peer_country_code": "GB",
+         "relation": "near", "source": "test"},
+        {"city": "Lyon", "country_code": "FR", "peer": "Milton Keynes", "peer_country_code": "GB",
+         "relation": "far", "source": "test"}])
+    report = evaluate_twins(fake_recommender, pairs, ks=(1, 5), systems={"size heavy": {"size": 5.0}})
+    near = report["relations"]["near"]["metrics"]
+    assert near["nearest by distance"]["mrr"] > near["random (expected)"]["mrr"]
+    assert "size heavy" in near and report["systems"]["size heavy"]["size"] > report["systems"]["recommender"]["size"]
+    assert report["pool"] == int(fake_recommender.profiles["has_climate_profile"].sum())

@@ -97,4 +97,68 @@ def board_matches_text(matches) -> str:
             lines.append(f"  {m.rank}. {m.title}" + (f" ({m.by})" if m.by else "") + f"  score {m.score:.3f}")
             lines += [f"      {t.name:<10} {t.contribution:+.3f}  {t.detail}" for t in m.explanation]
     lines += ["", cases_text(matches.case_studies)]
+
+
+def _metric_rows(metrics: dict, ks, width: int = 36) -> list[str]:
+    header = f"  {'system':{width}s}" + "".join(f"{'hit@' + str(k):>9s}" for k in ks) + f"{'MRR':>9s}"
+    return [header] + [f"  {name:{width}s}" + "".join(f"{m[f'hit@{k}']:9.3f}" for k in ks) + f"{m['mrr']:9.3f}"
+                       for name, m in metrics.items()]
+
+
+_SYSTEM_ORDER = {"learned": 0, "recommender": 2, "without barriers/sectors/narrative": 3, "size only": 6,
+                 "geography only": 7, "random": 8, "same country first": 9, "nearest by distance": 10}
+
+
+def fit_weights_text(preset: dict, unresolved=()) -> str:
+    """A weight preset (fitted or chosen) with the figures that justify it: weights beside the
+    defaults, cross-validated hit@k / MRR per relation and per fold, learned vs default vs baselines."""
+    made, fig = preset.get("made", {}), preset.get("figures", {})
+    data = made.get("data", {})
+    lines = [f"Preset '{preset['name']}' ({preset.get('kind', 'fitted')})"]
+    if preset.get("description"):
+        lines.append(preset["description"])
+    if data:
+        lines.append(f"labels: {data.get('pairs', 0)} pairs, {data.get('query_cities', 0)} query cities; "
+                     f"{data.get('held_out_twinning_pairs', 0)} twinning-programme pairs held out (never fitted on)")
+    defaults = fig.get("default_weights", {})
+    folds = fig.get("folds", [])
+    lines += ["", f"  {'facet':14s}{'weight':>9s}{'default':>9s}" + "".join(f"{'fold ' + str(f['fold']):>9s}" for f in folds)]
+    order = [f for f in made.get("facets_at_fit", []) if f in preset["weights"]]
+    order += [f for f in preset["weights"] if f not in order]
+    for facet, w in ((f, preset["weights"][f]) for f in order):
+        lines.append(f"  {facet:14s}{w:9.3f}{defaults.get(facet, float('nan')):9.3f}"
+                     + "".join(f"{f['weights'].get(facet, 0.0):9.3f}" for f in folds))
+    if folds and all(f.get("l2") is not None for f in folds):
+        chosen = made.get("options", {}).get("l2")
+        lines.append(f"  {'penalty':14s}{chosen if chosen is not None else float('nan'):9.3g}{'':9s}"
+                     + "".join(f"{f['l2']:9.3g}" for f in folds) + "   (chosen by inner cross-validation)")
+    ks = fig.get("ks", [])
+    if fig.get("relations") and folds:
+        lines += ["", f"Cross-validated by query city ({len(folds)} folds; every system ranks the same pool of "
+                  f"{fig.get('pool', 0):,} cities; 'learned' is each fold's fit, scored on cities it never saw):"]
+    elif fig.get("relations"):
+        lines += ["", f"Scored on the labelled pairs (a chosen preset, not fitted: no folds; every system ranks the "
+                  f"same pool of {fig.get('pool', 0):,} cities):"]
+    if fig.get("relations"):
+        for rel, block in sorted(fig["relations"].items(), key=lambda kv: kv[0] != "all"):
+            metrics = sorted(block["metrics"].items(), key=lambda kv: _SYSTEM_ORDER.get(kv[0].split(" (")[0], 1 if kv[0].startswith("preset") else 5))
+            lines += ["", f"{rel} ({block['n_queries']} query cities)"] + _metric_rows(dict(metrics), ks)
+    if folds:
+        lines += ["", "Per fold (all relations): learned vs default weights, MRR and hit@" + str(ks[-1])]
+        for f in folds:
+            m = f["metrics"]
+            learned, default = m.get("learned (this fold)", {}), m.get("recommender", {})
+            lines.append(f"  fold {f['fold']}: {f['n_test_queries']:4d} queries  MRR {learned.get('mrr', 0):.3f} vs "
+                         f"{default.get('mrr', 0):.3f}  hit@{ks[-1]} {learned.get(f'hit@{ks[-1]}', 0):.3f} vs "
+                         f"{default.get(f'hit@{ks[-1]}', 0):.3f}")
+    if made.get("based_on"):
+        lines.append(f"based on preset '{made['based_on']}'" + (f", with {', '.join(made['zeroed'])} set to 0"
+                                                                 if made.get("zeroed") else ""))
+    if made:
+        lines += ["", f"made: {made.get('date', '')}: {made.get('command', '')}"]
+    for note in preset.get("notes", []):
+        lines.append(f"note: {note}")
+    if unresolved:
+        lines.append(f"unresolved pairs ({len(unresolved)}): " + "; ".join(list(unresolved)[:5])
+                     + (" ..." if len(unresolved) > 5 else ""))
     return "\n".join(lines)
