@@ -741,8 +741,8 @@ def test_texts_are_cut_before_encoding(tmp_path):
     start = time.perf_counter()
     cache.encode(["a" * 1_000_000, "short"])
     assert time.perf_counter() - start < 2
-    assert [len(t) for t in inner.seen] == [500, 5]
-    assert cache.encode(["a" * 500]).shape == (1, 8) and inner.seen[-1] == "short"  # same text once cut: cached
+    assert [len(t) for t in inner.calls] == [500, 5]
+    assert cache.encode(["a" * 500]).shape == (1, 8) and inner.calls[-1] == "short"  # same text once cut: cached
     assert [len(t) for t in cap_texts(["b" * 20_000])] == [DEFAULT_LIMITS.max_embed_chars]
 
 
@@ -799,13 +799,13 @@ def test_embedding_a_parquet_corpus_is_bounded_per_batch(bombs, tmp_path):
     inner = FakeEncoder(model_id="count-enc", dim=8)
     with pytest.raises(LimitExceededError) as err:
         embed_local(bombs["dict.parquet"], "name", tmp_path / "out.parquet", encoder=inner)
-    assert err.value.limit == "max_decompressed_bytes" and not inner.seen
+    assert err.value.limit == "max_decompressed_bytes" and not inner.calls
     assert not (tmp_path / "out.parquet").exists()
     corpus = pd.DataFrame({"id": [1, 2, 3], "text": ["short", "x" * 50_000, None], "tags": [["a"], [], None]})
     corpus.to_parquet(tmp_path / "c.parquet")
     stats = embed_local(tmp_path / "c.parquet", "text", tmp_path / "v.parquet", encoder=inner)
     assert stats.rows == 3 and read_embeddings(tmp_path / "v.parquet").shape == (3, 8)
-    assert [len(t) for t in inner.seen] == [5, DEFAULT_LIMITS.max_embed_chars]
+    assert [len(t) for t in inner.calls] == [5, DEFAULT_LIMITS.max_embed_chars]
     back = pd.read_parquet(tmp_path / "v.parquet")
     assert back["text"].iloc[1] == "x" * 50_000 and list(back["tags"].iloc[0]) == ["a"]
 
