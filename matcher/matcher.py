@@ -106,11 +106,20 @@ class Matcher:
         return cls(settings, twins, case_table, library)
 
     # ------------------------------------------------------------------ what front ends offer to pick from
-    def city_options(self) -> pd.DataFrame:
-        """The cities with a climate profile as a person picks them: city_id and "Name (CC)", sorted."""
-        p = self.twins.profiles[self.twins.profiles["has_climate_profile"]]
-        return pd.DataFrame({"city_id": p["city_id"], "label": p["name"] + " (" + p["country_code"] + ")"}) \
-            .sort_values("label").reset_index(drop=True)
+    def city_options(self, everyone: bool = False) -> pd.DataFrame:
+        """The cities as a person picks them: city_id and a unique label "Name (CC)", sorted; with
+        `everyone`, every town follows the cities with a climate profile (a name that occurs twice
+        in a country gets its region, then its population, in the label)."""
+        p = self.twins.profiles if everyone else self.twins.profiles[self.twins.profiles["has_climate_profile"]]
+        label = p["name"] + " (" + p["country_code"] + ")"
+        for extra in (p["admin1"].fillna("").astype(str), p["population"].map(lambda v: f"pop. {int(v):,}"
+                                                                              if pd.notna(v) else "")):
+            dup = label.duplicated(keep=False)
+            label = label.where(~dup | (extra == ""), label.str[:-1] + ", " + extra + ")")
+        dup = label.duplicated(keep=False)
+        label = label.where(~dup, label.str[:-1] + ", " + p["city_id"] + ")")
+        out = pd.DataFrame({"city_id": p["city_id"], "label": label, "profiled": p["has_climate_profile"].astype(bool)})
+        return out.sort_values(["profiled", "label"], ascending=[False, True]).reset_index(drop=True)
 
     def filter_options(self) -> dict[str, list[str]]:
         """The countries, languages and networks that occur in the profiles (filter choices)."""
