@@ -33,36 +33,129 @@ def _settle(page) -> None:
     time.sleep(2)
 
 
+def _heading(page, text: str) -> None:
+    page.wait_for_function("t => [...document.querySelectorAll('h3')].some(h => h.innerText.includes(t))", arg=text,
+                           timeout=120_000)
+
+
+def _open(p, url: str, width: int = 1400, height: int = 2000):
+    browser = p.chromium.launch(executable_path=CHROMIUM, headless=True, args=ARGS)
+    page = browser.new_page(viewport={"width": width, "height": height})
+    page.goto(url)
+    page.wait_for_selector('[data-testid="stDataFrame"]:visible', timeout=180_000)
+    return browser, page
+
+
+def _box_value(page, key: str) -> str:
+    """What a selectbox shows (its text or its input's value)."""
+    return page.evaluate("k => { const b = document.querySelector('.st-key-' + k + ' [data-testid=\"stSelectbox\"]');"
+                         " return b.innerText + ' ' + [...b.querySelectorAll('input')].map(i => i.value).join(' '); }",
+                         key)
+
+
+def _pick_city(page, typed: str) -> None:
+    page.locator('.st-key-twins_city [data-testid="stSelectbox"]').click()
+    page.keyboard.type(typed)
+    page.keyboard.press("Enter")
+
+
 def test_find_twins_page_in_chromium(app_url):
+    """Journeys 1, 2, 9: the ticked row drives the explanation; the typed town and the list agree;
+    the URL restores the view."""
     from playwright.sync_api import sync_playwright
 
     SHOTS.mkdir(parents=True, exist_ok=True)
     with sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=CHROMIUM, headless=True, args=ARGS)
-        page = browser.new_page(viewport={"width": 1400, "height": 2000})
-        page.goto(app_url)
-        page.wait_for_selector('[data-testid="stDataFrame"]', timeout=180_000)
+        browser, page = _open(p, app_url)
         page.wait_for_selector('[data-testid="stVegaLiteChart"] canvas, [data-testid="stVegaLiteChart"] svg',
                                timeout=60_000)
-        page.wait_for_function("() => document.body.innerText.includes('Twins for Milton Keynes (GB)')", timeout=180_000)
-        page.wait_for_selector('[data-testid="stDeckGlJsonChart"]', timeout=60_000)  # the map of asker and twins
+        _heading(page, "Twins for Milton Keynes (United Kingdom)")
         _settle(page)
         page.screenshot(path=str(SHOTS / "find_twins_milton_keynes.png"), full_page=True)
+        first_why = page.locator("h3", has_text="Why ").inner_text()
 
-        page.locator('.st-key-twins_city [data-testid="stSelectbox"]').click()
-        page.keyboard.type("Ghent (BE)")
-        page.keyboard.press("Enter")
-        page.wait_for_function("() => document.body.innerText.includes('Twins for Ghent (BE)')", timeout=60_000)
-        page.wait_for_selector('[data-testid="stVegaLiteChart"] canvas, [data-testid="stVegaLiteChart"] svg',
+        # 1. tick the third row of the twins table: the explanation below follows it
+        grid = page.locator('[data-testid="stDataFrame"]:visible').first.bounding_box()
+        page.mouse.click(grid["x"] + 18, grid["y"] + 35 + 2 * 35 + 17)
+        page.wait_for_function("() => [...document.querySelectorAll('h3')].some(h => h.innerText.includes('(rank 3)'))",
                                timeout=60_000)
         _settle(page)
-        page.screenshot(path=str(SHOTS / "find_twins_ghent.png"), full_page=True)
+        page.screenshot(path=str(SHOTS / "find_twins_row_3_ticked.png"), full_page=True)
+        third_why = page.locator("h3", has_text="Why ").inner_text()
+
+        # 2. a town typed in the one city box (an exonym): the box and the heading agree
+        _pick_city(page, "Cologne")
+        _heading(page, "Twins for Köln (Germany)")
+        _settle(page)
+        box = _box_value(page, "twins_city")
+        assert "(rank 1)" in page.locator("h3", has_text="Why ").inner_text()  # the tick did not carry over
+        page.screenshot(path=str(SHOTS / "find_twins_typed_cologne.png"), full_page=True)
+        # ... and then a city chosen from the list wins: no second input holds on to the typed town
+        _pick_city(page, "Glasgow (GB)")
+        _heading(page, "Twins for Glasgow (United Kingdom)")
+        page.get_by_text("Exclude my country", exact=True).click()
+        page.wait_for_function("() => location.search.includes('f_exclude_country=1')", timeout=60_000)
+        _settle(page)
+        shared = page.url
+
+        # 9. the URL holds the view: a reload (or the link sent to a colleague) restores it
+        page.goto(shared)
+        page.wait_for_selector('[data-testid="stDataFrame"]:visible', timeout=180_000)
+        _heading(page, "Twins for Glasgow (United Kingdom)")
+        _settle(page)
+        page.screenshot(path=str(SHOTS / "find_twins_url_restored.png"), full_page=True)
+        restored_box = _box_value(page, "twins_city")
+        excluded = page.locator('[data-testid="stSidebar"] [data-testid="stCheckbox"] input').nth(0).is_checked()
         text = page.inner_text("body")
         browser.close()
-    assert "Explain a twin" in text and "score" in text
-    assert "Traceback" not in text
-    for name in ("find_twins_milton_keynes.png", "find_twins_ghent.png"):
+    assert first_why != third_why and "(rank 1)" in first_why and "(rank 3)" in third_why
+    assert "Cologne" in box
+    assert "twins_city=Glasgow" in shared and "f_exclude_country=1" in shared
+    assert "Glasgow (GB)" in restored_box and excluded
+    assert "Explain a twin" not in text and "Traceback" not in text and "None" not in text.split()
+    for name in ("find_twins_milton_keynes.png", "find_twins_row_3_ticked.png", "find_twins_typed_cologne.png",
+                 "find_twins_url_restored.png"):
         assert (SHOTS / name).stat().st_size > 50_000  # a rendered page, not a blank one
+
+
+def test_narrow_screen_keeps_city_and_score(app_url):
+    """Item 10: at 800 px the city and score columns stay in view (pinned), labels are whole."""
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as p:
+        browser, page = _open(p, app_url, width=800, height=1400)
+        _heading(page, "Twins for Milton Keynes")
+        _settle(page)
+        page.screenshot(path=str(SHOTS / "find_twins_800px.png"), full_page=False)
+        grid = page.locator('[data-testid="stDataFrame"]:visible').first
+        box = grid.bounding_box()
+        headers = page.evaluate("() => [...document.querySelectorAll('[data-testid=\"stDataFrame\"] th, "
+                                "[data-testid=\"stDataFrame\"] [role=columnheader]')].map(h => h.innerText)")
+        browser.close()
+    assert box["x"] + box["width"] <= 800
+    assert "score" in " ".join(headers) and "city" in " ".join(headers)
+
+
+def test_impossible_cohort_rule_one_line_each_with_a_fix(app_url):
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as p:
+        browser, page = _open(p, app_url, height=1400)
+        page.get_by_text("Cohorts", exact=True).click()
+        page.wait_for_selector(".st-key-co_country input", timeout=120_000)
+        page.locator(".st-key-co_country input").fill("2")
+        page.keyboard.press("Enter")
+        _settle(page)
+        page.locator(".st-key-co_go button").click()
+        page.wait_for_function("() => document.body.innerText.includes('cannot all hold')", timeout=120_000)
+        _settle(page)
+        alert = page.locator('[data-testid="stAlert"]').first
+        alert.scroll_into_view_if_needed()
+        page.screenshot(path=str(SHOTS / "cohorts_impossible_rule.png"), full_page=True)
+        items = alert.locator("li").all_inner_texts()
+        browser.close()
+    assert items and all("Try:" in item for item in items)
+    assert any("so at most 2 per cohort means at least 14 cohorts" in item for item in items)
 
 
 def test_pdf_brief_first_page_renders(real_recommender, tmp_path):
@@ -91,7 +184,7 @@ def test_bad_upload_shows_row_and_column_errors(app_url, tmp_path):
         browser = p.chromium.launch(executable_path=CHROMIUM, headless=True, args=ARGS)
         page = browser.new_page(viewport={"width": 1400, "height": 1600})
         page.goto(app_url)
-        page.wait_for_selector('[data-testid="stDataFrame"]', timeout=180_000)
+        page.wait_for_selector('[data-testid="stDataFrame"]:visible', timeout=180_000)
         page.get_by_text("Data", exact=True).click()
         page.wait_for_function("() => document.body.innerText.includes('Check your network')", timeout=120_000)
         page.locator('[data-testid="stFileUploaderDropzoneInput"]').set_input_files(str(bad))
