@@ -21,6 +21,7 @@ import streamlit as st  # noqa: E402
 
 from matcher import (FACETS, MATURITY_LEVELS, SETTINGS, SIZE_BANDS, CaseFilters, CaseLibrary,  # noqa: E402
                      CohortRules, Matcher, MatcherError, ReviewRules, TwinFilters, load_profiles, vocabularies)
+from matcher.case_relevance import split_good_weak, threshold_for  # noqa: E402
 from matcher.network import parse_city_list, resolve_city_list  # noqa: E402
 from matcher.settings import DEFAULT_SETTINGS  # noqa: E402
 from matcher.present import (brief_markdown, brief_pdf, cases_table, cohort_members_table, csv_bytes,  # noqa: E402
@@ -389,7 +390,7 @@ def downloads(result, table: pd.DataFrame, m: Matcher) -> None:
 
 
 # ---------------------------------------------------------------------------- case studies
-def case_card(hit) -> None:
+def case_card(hit, weak: bool = False) -> None:
     with st.container(border=True):
         where = ", ".join(x for x in (hit.city, country_name(hit.country_code) if hit.country_code else None) if x)
         st.markdown(f"**{hit.rank}. {md_escape(hit.title)}**" + (f"  \n{md_escape(where)}" if where else ""))
@@ -398,11 +399,22 @@ def case_card(hit) -> None:
         if tags:
             st.markdown(" · ".join(tags))
         st.markdown(f"> {md_escape(hit.passage)}")
+        if weak:
+            st.caption("A weak match: it shares words with your search more than its meaning.")
         if hit.source:
             st.caption(f"Source: {md_escape(readable_source(hit.source))}")
-        with st.expander("Technical detail"):
-            st.caption(f"score {hit.score:.3f} = " + " + ".join(f"{md_escape(c.label)} {c.contribution:.3f} "
-                                                              f"({md_escape(c.detail)})" for c in hit.explanation))
+
+
+
+def technical_detail(hits) -> None:
+    """How each score adds up (cosines, BM25): for the curious, folded away."""
+    if not hits:
+        return
+    with st.expander("Technical detail: how the scores add up"):
+        for hit in hits:
+            st.caption(f"{hit.rank}. {md_escape(hit.title)}: score {hit.score:.3f} = " +
+                       " + ".join(f"{md_escape(c.label)} {c.contribution:.3f} ({md_escape(c.detail)})"
+                                  for c in hit.explanation))
 
 
 def page_cases() -> None:
@@ -427,11 +439,20 @@ def page_cases() -> None:
             result = None
         if text.strip() and result is not None and not result.matches:
             st.warning("No case study passes these filters.")
-        if result is not None and result.matches:
+        good, weak = split_good_weak(result, threshold_for(MODELS[model])) if result is not None else ([], [])
+        if result is not None and result.matches and not good:
+            st.info(f"Nothing relevant: no case study is about “{md_escape(text.strip())}”. Try other words, or "
+                    "the multilingual model for a query that is not in English.", icon="🔎")
+        if good:
             st.download_button("Download these results (CSV)", csv_bytes(cases_table(result)), "case_studies.csv",
                                "text/csv", key="dl_cases")
-        for hit in result.matches if result is not None else []:
+        for hit in good:
             case_card(hit)
+        if weak:
+            with st.expander(f"Weak matches ({len(weak)}): they share words, not meaning", expanded=False):
+                for hit in weak:
+                    case_card(hit, weak=True)
+        technical_detail(result.matches if result is not None else [])
     with city_tab:
         city = city_picker("cases", "For which city?")
         try:
@@ -444,6 +465,7 @@ def page_cases() -> None:
                                "text/csv", key="dl_cases_city")
         for hit in result.matches if result is not None else []:
             case_card(hit)
+        technical_detail(result.matches if result is not None else [])
 
 
 # ---------------------------------------------------------------------------- network staff

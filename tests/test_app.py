@@ -334,3 +334,16 @@ def test_5_the_maps_work_offline_with_outlines_hover_and_a_legend(app):
     assert n > 10 and len(colour["scale"]["domain"]) == n  # every cohort in the legend ...
     assert len(set(colour["scale"]["range"])) == n  # ... with a colour of its own
     assert colour["legend"]["title"] == "Cohort"
+
+
+def test_3_case_search_says_when_nothing_is_relevant(app):
+    app.sidebar.radio(key="page").set_value("Case studies").run()
+    weak_box = lambda: [e for e in app.expander if e.label.startswith("Weak matches")]  # noqa: E731
+    good_titles = lambda: [m.value for m in app.tabs[0].markdown if m.value.startswith("**1. ")]  # noqa: E731
+    assert good_titles() and "Malmö" in good_titles()[0]  # "green bonds": good matches, shown as cards
+    for query in ("one-stop shop for home renovation", "the of and", "🌍🔥🚲"):
+        app.text_input(key="case_query").input(query).run()
+        assert any(i.value.startswith("Nothing relevant") for i in app.info), query
+        assert not good_titles() or all(m in {x.value for e in weak_box() for x in e.markdown} for m in good_titles())
+        assert not app.get("download_button") or not [b for b in app.get("download_button")
+                                                       if getattr(b, "proto", None) and b.proto.id.endswith("dl_cases")]
