@@ -68,6 +68,9 @@ REPO = Path(__file__).resolve().parent.parent
 APP = str(REPO / "app_streamlit.py")
 
 
+SERVER_PIDS: dict[str, int] = {}
+
+
 @contextmanager
 def streamlit_server(index_dir):
     """`streamlit run` of the app on a free local port, stopped on exit; yields its URL."""
@@ -80,6 +83,7 @@ def streamlit_server(index_dir):
          "--server.address", "127.0.0.1", "--browser.gatherUsageStats", "false", "--server.fileWatcherType", "none"],
         cwd=REPO, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     url = f"http://127.0.0.1:{port}"
+    SERVER_PIDS[url] = proc.pid  # for a load test that reads the server's CPU time
     try:
         for _ in range(120):
             try:

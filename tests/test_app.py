@@ -316,7 +316,7 @@ def test_5_the_maps_work_offline_with_outlines_hover_and_a_legend(app):
     outlines, dots, labels = spec["layer"]
     assert outlines["data"]["format"] == {"type": "topojson", "feature": "countries"}  # shipped, no tile server
     assert outlines["mark"]["type"] == "geoshape" and spec["projection"]["type"] == "mercator"
-    points = spec["datasets"][dots["data"]["name"]]
+    points = spec["datasets"][(dots.get("data") or spec["data"])["name"]]
     assert points[0]["role"] == "asking city" and points[0]["city"] == "Milton Keynes"  # the asker, marked
     assert dots["encoding"]["shape"]["scale"]["range"] == ["diamond", "circle"]
     assert {t["field"] for t in dots["encoding"]["tooltip"]} >= {"city", "score", "why"}
