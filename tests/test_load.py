@@ -173,3 +173,75 @@ def test_cold_start_and_one_session_interactions(real_recommender, real_index_di
               "interaction_s": _percentiles(times)}
     print("\nsingle session: " + json.dumps(report) + " each: " + json.dumps([round(t, 2) for t in times]))
     assert len(times) == 20
+
+
+async def _protocol_session(url: str, moves: int) -> dict:
+    """One session over Streamlit's own protocol (no browser, nothing rendered): the first run,
+    then `moves` weight-slider moves, each timed from the BackMsg sent to the server's
+    script_finished."""
+    import websockets
+    from streamlit.proto.BackMsg_pb2 import BackMsg
+    from streamlit.proto.ForwardMsg_pb2 import ForwardMsg
+
+    out: dict = {"error": None, "moves_s": []}
+    ws_url = url.replace("http://", "ws://") + "/_stcore/stream"
+    try:
+        async with websockets.connect(ws_url, subprotocols=["streamlit"], max_size=None, open_timeout=60) as ws:
+            async def run(states: dict) -> tuple[float, str | None]:
+                msg = BackMsg()
+                msg.rerun_script.query_string = ""
+                msg.rerun_script.page_script_hash = ""
+                for wid, value in states.items():
+                    w = msg.rerun_script.widget_states.widgets.add()
+                    w.id = wid
+                    w.double_array_value.data[:] = [value]
+                t0 = time.perf_counter()
+                await ws.send(msg.SerializeToString())
+                slider = None
+                while True:
+                    fwd = ForwardMsg.FromString(await asyncio.wait_for(ws.recv(), timeout=WAIT_MS / 1000))
+                    kind = fwd.WhichOneof("type")
+                    if kind == "delta" and fwd.delta.WhichOneof("type") == "new_element":
+                        el = fwd.delta.new_element
+                        if el.WhichOneof("type") == "slider" and "w_geography" in el.slider.id:
+                            slider = el.slider.id
+                    if kind == "script_finished":
+                        return time.perf_counter() - t0, slider
+
+            first, slider = await run({})
+            out["first_run_s"] = first
+            assert slider, "the weight slider was not found"
+            for i in range(moves):
+                took, _ = await run({slider: 0.25 * (1 + i % 11)})
+                out["moves_s"].append(took)
+    except Exception as exc:  # noqa: BLE001 - recorded and asserted on below
+        out["error"] = f"{type(exc).__name__}: {str(exc)[:200]}"
+    return out
+
+
+def test_twenty_sessions_over_the_protocol(server):
+    """20 concurrent sessions driving the app's own protocol (no rendering spends the machine):
+    p50/p90/p99 of a slider move's rerun, and the server's CPU."""
+    moves = 10
+    asyncio.run(_protocol_session(server, 1))  # warm-up, not counted
+    pid = SERVER_PIDS[server]
+    start, cpu0 = time.perf_counter(), _cpu_seconds(pid)
+
+    async def all_sessions():
+        return await asyncio.wait_for(asyncio.gather(*(_protocol_session(server, moves) for _ in range(SESSIONS))),
+                                      timeout=900)
+
+    results = asyncio.run(all_sessions())
+    wall, cpu = time.perf_counter() - start, _cpu_seconds(pid) - cpu0
+    failed = [r for r in results if r["error"]]
+    assert not failed, failed
+    time.sleep(2)
+    idle0 = _cpu_seconds(pid)
+    time.sleep(10)
+    idle = (_cpu_seconds(pid) - idle0) / 10
+    report = {"sessions": SESSIONS, "moves_per_session": moves, "wall_s": round(wall, 1),
+              "first_run_s": _percentiles([r["first_run_s"] for r in results]),
+              "slider_move_rerun_s": _percentiles([t for r in results for t in r["moves_s"]]),
+              "server_cpu_cores_during_run": round(cpu / wall, 2), "server_cpu_cores_idle": round(idle, 3)}
+    print("\nprotocol load test: " + json.dumps(report))
+    assert sum(len(r["moves_s"]) for r in results) == SESSIONS * moves

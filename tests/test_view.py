@@ -35,6 +35,9 @@ def test_facet_labels_not_column_names():
 def test_technical_figures_leave_the_reason():
     assert plain("narratives similar in meaning (cosine 0.50)") == "narratives similar in meaning"
     assert plain("BM25 words (BM25 2.1) and more") == "BM25 words and more"
+    assert plain("common language: de") == "common language: German"
+    assert plain("no common language (nl vs en, ga)") == "no common language (Dutch vs English, Irish)"
+    assert plain("common language: de", "fr") == "common language: allemand"
 
 
 def test_sources_are_document_names_without_folders_or_lines():

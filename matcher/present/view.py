@@ -56,10 +56,16 @@ def facet_label(name: str) -> str:
 _TECHNICAL = re.compile(r"\s*\((?:cosine|BM25)[^)]*\)")
 
 
-def plain(reason: str) -> str:
+_LANGUAGE_CODES = re.compile(r"(common language: |no common language \()([a-z]{2,3}(?:(?:, | vs )[a-z]{2,3})*)")
+
+
+def plain(reason: str, locale: str = "en") -> str:
     """A reason without its technical figures ('narratives similar in meaning (cosine 0.50)' ->
-    'narratives similar in meaning'); the figures stay in the technical detail."""
-    return _TECHNICAL.sub("", reason)
+    'narratives similar in meaning'; the figures stay in the technical detail) and with language
+    names for the facet's ISO codes ('common language: de' -> 'common language: German')."""
+    named = _LANGUAGE_CODES.sub(lambda m: m.group(1) + re.sub(r"[a-z]{2,3}", lambda c: language_name(c.group(0), locale),
+                                                                m.group(2)), reason)
+    return _TECHNICAL.sub("", named)
 
 
 def twins_view(result, locale: str = "en") -> pd.DataFrame:
