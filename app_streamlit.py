@@ -444,7 +444,7 @@ def page_cases() -> None:
         good, weak = split_good_weak(result, threshold_for(MODELS[model])) if result is not None else ([], [])
         if result is not None and result.matches and not good:
             st.info(f"Nothing relevant: no case study is about “{md_escape(text.strip())}”. Try other words, or "
-                    "the multilingual model for a query that is not in English.", icon="🔎")
+                    "the multilingual model for a query that is not in English.", icon=":material/search_off:")
         if good:
             st.download_button("Download these results (CSV)", csv_bytes(cases_table(result)), "case_studies.csv",
                                "text/csv", key="dl_cases")

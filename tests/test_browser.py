@@ -214,3 +214,51 @@ def test_bad_upload_shows_row_and_column_errors(app_url, tmp_path):
         browser.close()
     assert "3 problem(s)" in text
     assert "Traceback" not in text and str(tmp_path) not in text
+
+
+def test_people_journeys_screenshots(app_url):
+    """Items 3, 4, 5, 6, 10 as a person sees them: a search with nothing relevant, mentor mode's
+    reason, the form in survey wording, the cohort map's legend, the data page's sources."""
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as p:
+        browser, page = _open(p, app_url, height=1600)
+        _heading(page, "Twins for Milton Keynes")
+        # 4. mentor mode: the biggest term has its reason on the page
+        page.get_by_text("Mentor mode: peers ahead where I am stuck", exact=True).click()
+        _heading(page, "Mentors for Milton Keynes")
+        _settle(page)
+        page.screenshot(path=str(SHOTS / "mentors_milton_keynes.png"), full_page=True)
+        mentor_text = page.inner_text("body")
+        # 10. describe my city: a town from the list, survey wording
+        page.get_by_text("Describe my city", exact=True).click()
+        page.wait_for_selector(".st-key-own_town", timeout=60_000)
+        _settle(page)
+        page.screenshot(path=str(SHOTS / "describe_my_city_form.png"), full_page=True)
+        form_text = page.inner_text("body")
+        # 3. case search with nothing relevant
+        page.get_by_text("Case studies", exact=True).click()
+        page.wait_for_selector(".st-key-case_query input", timeout=120_000)
+        page.locator(".st-key-case_query input").fill("one-stop shop for home renovation")
+        page.keyboard.press("Enter")
+        page.wait_for_function("() => document.body.innerText.includes('Nothing relevant')", timeout=120_000)
+        _settle(page)
+        page.screenshot(path=str(SHOTS / "cases_nothing_relevant.png"), full_page=True)
+        cases_text = page.inner_text("body")
+        # 5. the cohort map with its legend, offline
+        page.get_by_text("Cohorts", exact=True).click()
+        page.wait_for_selector(".st-key-co_go button", timeout=120_000)
+        page.locator(".st-key-co_go button").click()
+        page.wait_for_selector(".st-key-cohorts_map canvas, .st-key-cohorts_map svg", timeout=180_000)
+        _settle(page)
+        page.locator(".st-key-cohorts_map").screenshot(path=str(SHOTS / "cohorts_map_offline.png"))
+        # 6. the data page: names, 'unknown', readable sources
+        page.get_by_text("Data", exact=True).click()
+        page.wait_for_function("() => document.body.innerText.includes('city profiles')", timeout=120_000)
+        _settle(page)
+        page.screenshot(path=str(SHOTS / "data_page.png"), full_page=False)
+        browser.close()
+    assert "ahead of you" in mentor_text and "Ahead of you" in mentor_text
+    assert "What are the main barriers and gaps your city faces?" in form_text and "Latitude" not in form_text
+    assert "Weak matches" in cases_text and "BM25" not in cases_text.split("Technical detail")[0]
+    assert _land_share(SHOTS / "cohorts_map_offline.png") > 0.1
