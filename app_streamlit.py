@@ -352,19 +352,25 @@ def offline_map(key: str, points: pd.DataFrame, *layers: alt.Chart, height: int 
     projection fitted to the points. The outlines go into the Vega-Lite spec as they are: through
     Altair they would be schema-checked on every rerun (a quarter of a second)."""
     spec = alt.layer(*layers).project(type="mercator", fit=map_extent(points)).properties(height=height).to_dict()
-    spec["layer"].insert(0, {"data": {"values": country_outlines(), "format": {"type": "topojson", "feature": "countries"}},
+    show_map(key, spec)
+
+
+def show_map(key: str, spec: dict) -> None:
+    """A Vega-Lite map spec drawn over the shipped country outlines."""
+    spec = dict(spec)
+    spec["layer"] = [{"data": {"values": country_outlines(), "format": {"type": "topojson", "feature": "countries"}},
                              "mark": {"type": "geoshape", "fill": "#f2f0ea", "stroke": "#8c8c8c", "strokeWidth": 0.6,
-                                      "clip": True}})
+                                      "clip": True}}, *spec["layer"]]
     with st.container(key=key):
         st.vega_lite_chart(spec, width="stretch")
 
 
-def twins_map(asker: dict, result) -> None:
-    pts = twins_map_points(result)
-    if not len(pts):
-        return
-    base = alt.Chart(pts).encode(longitude="lon:Q", latitude="lat:Q",
-                                 tooltip=["city", "country", "score", alt.Tooltip("why", title="why")])
+@st.cache_resource(show_spinner=False)
+def _twins_map_template() -> dict:
+    """The twins map's layers as Vega-Lite, built (and schema-checked) by Altair once, on a named
+    data set that each rerun fills in."""
+    base = alt.Chart(alt.NamedData("points")).encode(longitude="lon:Q", latitude="lat:Q",
+                                 tooltip=["city:N", "country:N", "score:N", alt.Tooltip("why:N", title="why")])
     dots = base.mark_point(filled=True, opacity=0.9, stroke="white", strokeWidth=1).encode(
         color=alt.Color("role:N", scale=alt.Scale(domain=["asking city", "twin"], range=["#d62828", "#2a9d8f"]),
                         legend=alt.Legend(title=None, orient="top")),
@@ -372,7 +378,17 @@ def twins_map(asker: dict, result) -> None:
                         legend=None),
         size=alt.condition("datum.role == 'asking city'", alt.value(260), alt.value(110)))
     labels = base.mark_text(align="left", dx=8, dy=-6, fontSize=11, color="#333").encode(text="label:N")
-    offline_map("twins_map", pts, dots, labels)
+    return alt.layer(dots, labels).project(type="mercator").properties(height=440).to_dict()
+
+
+def twins_map(asker: dict, result) -> None:
+    pts = twins_map_points(result)
+    if not len(pts):
+        return
+    spec = dict(_twins_map_template())
+    spec["datasets"] = {"points": pts.astype(object).where(pts.notna(), None).to_dict("records")}
+    spec["projection"] = {"type": "mercator", "fit": map_extent(pts)}
+    show_map("twins_map", spec)
     st.caption(f"Hover a city for its score and why. Map: {OUTLINES_SOURCE}.")
 
 
