@@ -21,10 +21,14 @@ import streamlit as st  # noqa: E402
 
 from matcher import (FACETS, MATURITY_LEVELS, SETTINGS, SIZE_BANDS, CaseFilters, CaseLibrary,  # noqa: E402
                      CohortRules, Matcher, MatcherError, ReviewRules, TwinFilters, load_profiles, vocabularies)
+from matcher.case_relevance import split_good_weak, threshold_for  # noqa: E402
 from matcher.network import parse_city_list, resolve_city_list  # noqa: E402
 from matcher.settings import DEFAULT_SETTINGS  # noqa: E402
 from matcher.present import (brief_markdown, brief_pdf, cases_table, cohort_members_table, csv_bytes,  # noqa: E402
                              md_escape, reviews_table, twins_table)
+from matcher.present.maps import OUTLINES_SOURCE, cohort_colours, country_outlines, map_extent, twins_map_points  # noqa: E402
+from matcher.present.view import (compare_view, country_name, error_text, facet_label, language_name,  # noqa: E402
+                                  plain, profile_view, readable_source, rule_lines, shown, twins_view)
 
 PAGES = ("Find twins", "Case studies", "Cohorts", "Peer reviewers", "Data")
 MODELS = {"English (MiniLM)": str(DEFAULT_SETTINGS["model_name"]), "Multilingual (USE, 16 languages)": "use-multilingual-v3"}
@@ -45,8 +49,15 @@ def load_library(model_name: str) -> CaseLibrary:
 
 
 @st.cache_data(show_spinner=False)
-def city_choices() -> pd.DataFrame:
-    return load_matcher().city_options()
+def city_choices(everyone: bool = False) -> pd.DataFrame:
+    return load_matcher().city_options(everyone=everyone)
+
+
+@st.cache_data(show_spinner=False)
+def town_labels() -> tuple[list[str], dict[str, str]]:
+    """Every town's label, the cities with a climate profile first, and label -> city_id."""
+    towns = city_choices(everyone=True)
+    return towns["label"].tolist(), dict(zip(towns["label"], towns["city_id"]))
 
 
 @st.cache_data(show_spinner=False)
@@ -54,77 +65,190 @@ def profile_options() -> dict:
     return load_matcher().filter_options()
 
 
-_SERVER_PATH = re.compile(r"(?<![\w.])(?:[A-Za-z]:)?[/\\](?:[^\s/\\:'\"]+[/\\])+([^\s/\\:'\"]+)")
-
-
 def show_error(exc: Exception) -> None:
     """A library error as a message: Markdown in it is escaped (it may quote what the user typed
-    or a file held) and folders of the server are cut down to the file name."""
-    st.error(md_escape(_SERVER_PATH.sub(r"\1", str(exc))), icon="⚠️")
+    or a file held); folders of the server and internal ids are left out."""
+    reasons = getattr(exc, "reasons", None)
+    if reasons:  # broken rules: one line each, with a change to try
+        lines = [f"- {md_escape(reason)}  \n  *Try:* {md_escape(fix)}" for reason, fix in rule_lines(exc)]
+        st.error("**These rules cannot all hold:**\n\n" + "\n".join(lines), icon="⚠️")
+        if getattr(exc, "rules", None):
+            st.caption("Rules in force: " + md_escape("; ".join(exc.rules)) + ".")
+        return
+    st.error(md_escape(error_text(exc)), icon="⚠️")
 
 
-def city_picker(key: str, label: str = "City") -> tuple[str | None, str | None]:
-    """A city with a climate profile from a list, or any of the 20,000 towns typed by name."""
-    choices = city_choices()
-    default = int(choices.index[choices["label"] == "Milton Keynes (GB)"][0]) if (choices["label"] == "Milton Keynes (GB)").any() else 0
-    picked = st.selectbox(label, choices["label"], index=default, key=f"{key}_city")
-    typed = st.text_input("…or type any European town (accents and exonyms work)", key=f"{key}_typed",
-                          placeholder="e.g. Fundão, Cologne, Padua")
-    if typed.strip():
-        return typed.strip(), None
-    return choices.loc[choices["label"] == picked, "city_id"].iloc[0], None
+DEFAULT_CITY = "Milton Keynes (GB)"
+
+
+def city_picker(key: str, label: str = "City") -> str | None:
+    """One city input: every European town by name (the cities with a climate profile first);
+    a name typed that is not in the list is looked up (accents, exonyms, typos)."""
+    labels, ids = town_labels()
+    picked = st.selectbox(label, labels, key=f"{key}_city", accept_new_options=True,
+                          placeholder="Type a town: Fundão, Cologne, Padua…",
+                          help="Cities with a climate profile come first; every town of 5,000+ inhabitants "
+                               "follows. Type a name in any spelling and press Enter.")
+    if picked is None:
+        return None
+    return ids.get(picked, str(picked).strip())
+
+
+# ---------------------------------------------------------------------------- shareable state
+# Widget keys kept in the URL: a reload or a shared link restores the view.
+URL_KEYS = {"page": str, "twins_city": str, "ask_mode": str, "theme": str, "f_countries": list, "f_band": str,
+            "f_languages": list, "f_mission": str, "f_networks": list, "f_exclude_country": bool, "f_mentor": bool,
+            "f_everyone": bool, "f_k": int, "case_query": str, "cases_city": str,
+            **{f"w_{f.name}": float for f in FACETS}}
+MISSION = {"any": None, "only Mission cities": True, "no Mission cities": False}
+
+
+def _url_value(key: str, kind, params) -> object:
+    raw = params.get_all(key) if kind is list else params.get(key)
+    if kind is list:
+        return [v for v in raw if v]
+    if kind is bool:
+        return raw in ("1", "true")
+    if kind is float:
+        return min(3.0, max(0.0, round(float(raw) * 4) / 4))
+    if kind is int:
+        return min(30, max(3, int(raw)))
+    return str(raw)[:200]
+
+
+def _url_allowed(key: str, value) -> bool:
+    opts = profile_options()
+    allowed = {"page": PAGES, "ask_mode": ASK_MODES, "f_band": ["any", *SIZE_BANDS], "f_mission": list(MISSION),
+               "f_countries": opts["countries"], "f_languages": opts["languages"], "f_networks": opts["networks"]}
+    if key not in allowed:
+        return True
+    return set(value) <= set(allowed[key]) if isinstance(value, list) else value in allowed[key]
+
+
+def restore_from_url() -> None:
+    """Once per session, before any widget: the view the URL describes (bad values are ignored)."""
+    if st.session_state.get("_from_url"):
+        return
+    st.session_state["_from_url"] = True
+    params = st.query_params
+    for key, kind in URL_KEYS.items():
+        if key not in params:
+            continue
+        try:
+            value = _url_value(key, kind, params)
+        except (TypeError, ValueError):
+            continue
+        if _url_allowed(key, value):
+            st.session_state[key] = value
+
+
+def write_url() -> None:
+    """The view into the URL (only what differs from the defaults, so links stay short)."""
+    state = {}
+    for key, kind in URL_KEYS.items():
+        value = st.session_state.get(key)
+        if value is None or value == [] or value == "" or value == DEFAULTS.get(key, ""):
+            continue
+        state[key] = ("1" if value else "0") if kind is bool else ([str(v) for v in value] if kind is list else str(value))
+    params = st.query_params
+    current = {k: (params.get_all(k) if URL_KEYS.get(k) is list else params.get(k)) for k in params}
+    if current != state:
+        params.from_dict(state)
+
+
+DEFAULTS = {"page": PAGES[0], "ask_mode": "A city in the data", "f_band": "any", "f_mission": "any",
+            "f_exclude_country": False, "f_mentor": False, "f_everyone": False, "f_k": 10,
+            "case_query": "green bonds", "own_name": "My city", "own_maturity": "unknown", "own_town": None, "own_country": "DE",
+            "twins_city": DEFAULT_CITY, "cases_city": DEFAULT_CITY,
+            **{f"w_{f.name}": float(f.default_weight) for f in FACETS}}
+KEEP = [k for k in URL_KEYS if k != "page"] + ["own_name", "own_town", "own_country", "own_population", "own_target",
+                                               "own_languages", "own_maturity", "own_barriers", "own_sectors",
+                                               "own_cobenefits", "own_funding", "own_narrative"]
+
+
+def keep_values() -> None:
+    """Streamlit forgets a widget's value when it is not drawn (another mode or page): writing the
+    values back each run keeps them (the sidebar, "Describe my city"); widgets take their
+    defaults from here, never from their own arguments."""
+    for key in KEEP:
+        if key in st.session_state:
+            st.session_state[key] = st.session_state[key]
+    for key, value in DEFAULTS.items():
+        if key not in st.session_state:
+            st.session_state[key] = value
 
 
 # ---------------------------------------------------------------------------- find twins
+ASK_MODES = ("A city in the data", "Describe my city")
+
+
 def sidebar_controls() -> tuple[dict, TwinFilters, bool, bool, int]:
     opts = profile_options()
-    st.sidebar.subheader("Facet weights")
-    st.sidebar.caption("Move a slider: the ranking changes at once, without rebuilding anything.")
-    weights = {f.name: st.sidebar.slider(f.label, 0.0, 3.0, float(f.default_weight), 0.25, key=f"w_{f.name}",
+    st.sidebar.subheader("What counts, and how much")
+    st.sidebar.caption("Move a slider: the ranking changes at once.")
+    weights = {f.name: st.sidebar.slider(f.label, 0.0, 3.0, step=0.25, key=f"w_{f.name}",
                                          help=f.help) for f in FACETS}
     st.sidebar.subheader("Filters")
-    countries = st.sidebar.multiselect("Countries", opts["countries"], key="f_countries")
-    band = st.sidebar.selectbox("City size", ["any"] + list(SIZE_BANDS), key="f_band")
-    languages = st.sidebar.multiselect("Language", opts["languages"], key="f_languages")
-    mission = st.sidebar.selectbox("EU Mission cities", ["any", "only Mission cities", "no Mission cities"], key="f_mission")
+    countries = st.sidebar.multiselect("Countries", opts["countries"], key="f_countries", format_func=country_name)
+    band = st.sidebar.selectbox("City size", ["any"] + list(SIZE_BANDS), key="f_band",
+                                format_func=lambda b: b if b == "any" else f"{b} ({size_words(b)})")
+    languages = st.sidebar.multiselect("Language", opts["languages"], key="f_languages", format_func=language_name)
+    mission = st.sidebar.selectbox("EU Mission cities", list(MISSION), key="f_mission")
     networks = st.sidebar.multiselect("Networks", opts["networks"], key="f_networks")
     exclude_country = st.sidebar.checkbox("Exclude my country", key="f_exclude_country")
     mentor = st.sidebar.toggle("Mentor mode: peers ahead where I am stuck", key="f_mentor",
                                help=SETTING_HELP["mentor_weight"])
     everyone = st.sidebar.checkbox("Include towns without a climate profile", key="f_everyone",
                                    help=SETTING_HELP["profiled_only"])
-    k = st.sidebar.slider("Number of twins", 3, 30, 10, key="f_k")
+    k = st.sidebar.slider("Number of twins", 3, 30, key="f_k")
     filters = TwinFilters(countries=countries, size_band=None if band == "any" else band, languages=languages,
-                          eu_mission={"any": None, "only Mission cities": True, "no Mission cities": False}[mission],
-                          networks=networks, profiled_only=not everyone)
+                          eu_mission=MISSION[mission], networks=networks, profiled_only=not everyone)
     return weights, filters, exclude_country, mentor, k
+
+
+def size_words(band: str) -> str:
+    lo, hi = SIZE_BANDS[band]
+    return f"{int(lo):,}+ inhabitants" if hi == float("inf") else f"{int(lo):,}–{int(hi):,} inhabitants"
 
 
 def own_city_form() -> dict | None:
     vocab = vocabularies()
     opts = profile_options()
+    labels, ids = town_labels()
     with st.form("own_city"):
-        st.caption("Describe your city. Leave a field empty when you do not know it: it is then not compared.")
+        st.caption("Describe your city in the survey's words. Leave a field empty when you do not know it: "
+                   "it is then not compared.")
         c1, c2, c3 = st.columns(3)
-        name = c1.text_input("City name", "My city")
-        country = c2.selectbox("Country", opts["countries"], index=opts["countries"].index("DE") if "DE" in opts["countries"] else 0)
-        population = c3.number_input("Population", min_value=0, value=0, step=1000, help="0 = unknown")
+        name = c1.text_input("City name", key="own_name")
+        town = c2.selectbox("Where is it? (the nearest town in the list)", labels, key="own_town",
+                            placeholder="Type a town", help="Sets the country and the place on the map.")
+        population = c3.number_input("Population", min_value=0, value=None, step=1000, key="own_population",
+                                     placeholder="unknown")
         c4, c5, c6 = st.columns(3)
-        lat = c4.number_input("Latitude", value=None, format="%.4f", placeholder="unknown")
-        lon = c5.number_input("Longitude", value=None, format="%.4f", placeholder="unknown")
-        target = c6.number_input("Net-zero target year", min_value=2020, max_value=2100, value=None, placeholder="none")
-        languages = st.multiselect("Languages", opts["languages"])
-        maturity = st.selectbox("Maturity of climate action", ["unknown", *MATURITY_LEVELS])
-        barriers = st.multiselect("Barriers (NetZeroCities survey)", vocab["barriers"][:17])
-        sectors = st.multiselect("Priority sectors", vocab["priority_sectors"])
-        narrative = st.text_area("What do you want to learn? (a few lines)")
+        country = c6.selectbox("Country (the town's, when you pick a town)", opts["countries"], key="own_country",
+                               format_func=country_name)
+        target = c4.number_input("When does your city aim to reach net zero? (year)", min_value=2020, max_value=2100,
+                                 value=None, placeholder="no target yet", key="own_target")
+        maturity = c5.selectbox("How far is your climate action?", ["unknown", *MATURITY_LEVELS], key="own_maturity")
+        languages = st.multiselect("Languages", opts["languages"], key="own_languages", format_func=language_name)
+        barriers = st.multiselect("What are the main barriers and gaps your city faces?", vocab["barriers"][:17],
+                                  key="own_barriers")
+        sectors = st.multiselect("What are your priority sectors for reducing emissions?", vocab["priority_sectors"],
+                                 key="own_sectors")
+        co_benefits = st.multiselect("Which co-benefits do you seek?", vocab["co_benefits"], key="own_cobenefits")
+        funding = st.multiselect("Where are your funding gaps?", vocab["funding_gaps"], key="own_funding")
+        narrative = st.text_area("What do you want to learn? (a few lines)", key="own_narrative")
         submitted = st.form_submit_button("Find twins for my city")
     if not submitted and "own_profile" not in st.session_state:
         return None
     if submitted:
-        profile = {"name": name or "My city", "country_code": country, "languages": languages, "barriers": barriers,
-                   "priority_sectors": sectors, "narrative": narrative or None,
-                   "population": int(population) if population else None, "lat": lat, "lon": lon,
+        place = load_matcher().twins.profiles.set_index("city_id").loc[ids[town]] if town in ids else None
+        profile = {"name": name or "My city", "country_code": place["country_code"] if place is not None else country,
+                   "languages": languages, "barriers": barriers, "priority_sectors": sectors,
+                   "co_benefits": co_benefits, "funding_gaps": funding, "narrative": narrative or None,
+                   "population": int(population) if population else None,
+                   "lat": float(place["lat"]) if place is not None else None,
+                   "lon": float(place["lon"]) if place is not None else None,
                    "net_zero_target_year": int(target) if target else None,
                    "maturity": None if maturity == "unknown" else maturity}
         st.session_state["own_profile"] = profile
@@ -132,14 +256,23 @@ def own_city_form() -> dict | None:
 
 
 def contribution_chart(match) -> alt.Chart:
-    data = pd.DataFrame([{"facet": c.label or c.name, "contribution": c.contribution,
-                          "detail": c.detail or "not compared"} for c in match.explanation])
+    data = pd.DataFrame([{"facet": facet_label(c.name) if not c.label else c.label, "contribution": c.contribution,
+                          "detail": plain(c.detail) if c.detail else "not compared"} for c in match.explanation])
     return alt.Chart(data).mark_bar().encode(
-        x=alt.X("contribution:Q", title=f"contribution to the score ({match.score:.3f} in total)"),
+        x=alt.X("contribution:Q", title=f"share of the score ({match.score:.3f} in total)"),
         y=alt.Y("facet:N", sort="-x", title=None),
         color=alt.condition("datum.contribution > 0", alt.value("#2a9d8f"), alt.value("#bbbbbb")),
         tooltip=["facet", alt.Tooltip("contribution:Q", format=".3f"), "detail"],
     ).properties(height=28 * len(data))
+
+
+def full_profile(m: Matcher, asker: dict) -> dict:
+    """The asking city's whole profile row (a city of the data), else what was asked with."""
+    cid = asker.get("city_id")
+    p = m.twins.profiles
+    if isinstance(cid, str) and (p["city_id"] == cid).any():
+        return p.loc[p["city_id"] == cid].iloc[0].to_dict()
+    return asker
 
 
 def page_twins() -> None:
@@ -147,10 +280,13 @@ def page_twins() -> None:
     st.caption("Cities like yours, each with the reasons that add up to its score.")
     m = load_matcher()
     weights, filters, exclude_country, mentor, k = sidebar_controls()
-    mode = st.radio("Who is asking?", ["A city in the data", "Describe my city"], horizontal=True, key="ask_mode")
+    mode = st.radio("Who is asking?", ASK_MODES, horizontal=True, key="ask_mode")
     city = profile = None
-    if mode == "A city in the data":
-        city, _ = city_picker("twins")
+    if mode == ASK_MODES[0]:
+        city = city_picker("twins")
+        if city is None:
+            st.info("Type or pick a town.")
+            return
     else:
         profile = own_city_form()
         if profile is None:
@@ -159,46 +295,101 @@ def page_twins() -> None:
     theme = st.text_input("Theme (optional)", key="theme", placeholder="e.g. energy refurbishment of private housing")
     try:
         result = m.twins.recommend(city, profile=profile, k=k, weights=weights, filters=filters,
-                               exclude_same_country=exclude_country, theme=theme or None, mentor=mentor)
+                                   exclude_same_country=exclude_country, theme=theme or None, mentor=mentor)
     except MatcherError as exc:
         show_error(exc)
         return
     asker = result.asker
-    st.subheader(("Mentors" if mentor else "Twins") + f" for {md_escape(asker['name'])} ({asker['country_code']})")
+    st.subheader(("Mentors" if mentor else "Twins") +
+                 f" for {md_escape(asker['name'])} ({md_escape(country_name(asker.get('country_code')))})")
+    own = full_profile(m, asker)
+    with st.expander("Your city's profile, and what is unknown", expanded=False):
+        st.dataframe(profile_view(own), hide_index=True, width="stretch", key="own_profile_table")
+        st.caption("Unknown fields are not compared: add them (\"Describe my city\") to get better matches.")
     if not result.matches:
         st.warning("No city passes these filters. Loosen a filter in the sidebar.")
         return
-    table = twins_table(result)
-    left, right = st.columns([3, 2])
-    with left:
-        event = st.dataframe(table.drop(columns=["city_id", "not compared"]), hide_index=True, width="stretch", key="twins_table",
-                             on_select="rerun", selection_mode="single-row")
-    with right:
-        points = [{"lat": asker.get("lat"), "lon": asker.get("lon"), "who": asker["name"], "color": "#e76f51", "size": 9000}]
-        points += [{"lat": m.lat, "lon": m.lon, "who": m.name, "color": "#2a9d8f", "size": 6000} for m in result.matches]
-        pts = pd.DataFrame(points).dropna(subset=["lat", "lon"])
-        if len(pts):
-            st.map(pts, latitude="lat", longitude="lon", color="color", size="size", height=360)
-            st.caption("Red: the asking city. Green: its twins.")
-    rows = event.selection.rows if event and hasattr(event, "selection") else []
-    names = [f"{m.rank}. {m.name} ({m.country_code})" for m in result.matches]
-    chosen = st.selectbox("Explain a twin", names, index=rows[0] if rows else 0, key="explain_twin")
-    match = result.matches[names.index(chosen)]
+    view = twins_view(result)
+    # A new key for each asking city: a ticked row never carries over to another city's twins.
+    table_key = "twins_table_" + re.sub(r"\W", "_", str(asker.get("city_id") or asker.get("name")))
+    event = st.dataframe(view.drop(columns=["city_id"]), hide_index=True, width="stretch", key=table_key,
+                         on_select="rerun", selection_mode="single-row",
+                         column_config={"city": st.column_config.TextColumn("city", pinned=True),
+                                        "score": st.column_config.NumberColumn("score", format="%.3f", pinned=True),
+                                        "why": st.column_config.TextColumn("why", width="large")})
+    rows = list(event.selection.rows) if event is not None and hasattr(event, "selection") else []
+    match = result.matches[rows[0] if rows and rows[0] < len(result.matches) else 0]
+    st.caption("Tick a row to see why that city is a twin." if not rows else "Untick the row to go back to the first twin.")
+    st.subheader(f"Why {md_escape(match.name)}? (rank {match.rank})")
     c1, c2 = st.columns([3, 2])
     with c1:
         st.altair_chart(contribution_chart(match), width="stretch")
     with c2:
         st.markdown(f"**{md_escape(match.name)}**: score **{match.score:.3f}** = the sum of the bars.")
         for reason in match.reasons:
-            st.markdown(f"- {md_escape(reason)}")
+            st.markdown(f"- {md_escape(plain(reason))}")
         for note in match.not_compared:
             st.caption(md_escape(note))
-        own = m.cases_of_city(match.city_id)
-        if len(own):
+        cases = m.cases_of_city(match.city_id)
+        if len(cases):
             st.markdown("**Its case studies**")
-            for title in own["title"]:
+            for title in cases["title"]:
                 st.markdown(f"- {md_escape(title)}")
-    downloads(result, table, m)
+    with st.expander(f"Compare {asker['name']} and {match.name} side by side"):
+        st.dataframe(compare_view(own, full_profile(m, {"city_id": match.city_id, "name": match.name})),
+                     hide_index=True, width="stretch", key="compare_table")
+    with st.expander("Technical detail"):
+        st.caption("Each term is the facet weight times a similarity in [0, 1]; text facets are cosine similarities "
+                   "of sentence embeddings.")
+        for term in match.explanation:
+            st.caption(f"{md_escape(facet_label(term.name))}: {term.contribution:.4f} {md_escape(term.detail or '')}")
+    twins_map(asker, result)
+    downloads(result, twins_table(result), m)
+
+
+def offline_map(key: str, points: pd.DataFrame, *layers: alt.Chart, height: int = 440) -> None:
+    """Country outlines shipped with the package (no tile server) under the given layers, the
+    projection fitted to the points. The outlines go into the Vega-Lite spec as they are: through
+    Altair they would be schema-checked on every rerun (a quarter of a second)."""
+    spec = alt.layer(*layers).project(type="mercator", fit=map_extent(points)).properties(height=height).to_dict()
+    show_map(key, spec)
+
+
+def show_map(key: str, spec: dict) -> None:
+    """A Vega-Lite map spec drawn over the shipped country outlines."""
+    spec = dict(spec)
+    spec["layer"] = [{"data": {"values": country_outlines(), "format": {"type": "topojson", "feature": "countries"}},
+                             "mark": {"type": "geoshape", "fill": "#f2f0ea", "stroke": "#8c8c8c", "strokeWidth": 0.6,
+                                      "clip": True}}, *spec["layer"]]
+    with st.container(key=key):
+        st.vega_lite_chart(spec, width="stretch")
+
+
+@st.cache_resource(show_spinner=False)
+def _twins_map_template() -> dict:
+    """The twins map's layers as Vega-Lite, built (and schema-checked) by Altair once, on a named
+    data set that each rerun fills in."""
+    base = alt.Chart(alt.NamedData("points")).encode(longitude="lon:Q", latitude="lat:Q",
+                                 tooltip=["city:N", "country:N", "score:N", alt.Tooltip("why:N", title="why")])
+    dots = base.mark_point(filled=True, opacity=0.9, stroke="white", strokeWidth=1).encode(
+        color=alt.Color("role:N", scale=alt.Scale(domain=["asking city", "twin"], range=["#d62828", "#2a9d8f"]),
+                        legend=alt.Legend(title=None, orient="top")),
+        shape=alt.Shape("role:N", scale=alt.Scale(domain=["asking city", "twin"], range=["diamond", "circle"]),
+                        legend=None),
+        size=alt.condition("datum.role == 'asking city'", alt.value(260), alt.value(110)))
+    labels = base.mark_text(align="left", dx=8, dy=-6, fontSize=11, color="#333").encode(text="label:N")
+    return alt.layer(dots, labels).project(type="mercator").properties(height=440).to_dict()
+
+
+def twins_map(asker: dict, result) -> None:
+    pts = twins_map_points(result)
+    if not len(pts):
+        return
+    spec = dict(_twins_map_template())
+    spec["datasets"] = {"points": pts.astype(object).where(pts.notna(), None).to_dict("records")}
+    spec["projection"] = {"type": "mercator", "fit": map_extent(pts)}
+    show_map("twins_map", spec)
+    st.caption(f"Hover a city for its score and why. Map: {OUTLINES_SOURCE}.")
 
 
 def downloads(result, table: pd.DataFrame, m: Matcher) -> None:
@@ -217,18 +408,31 @@ def downloads(result, table: pd.DataFrame, m: Matcher) -> None:
 
 
 # ---------------------------------------------------------------------------- case studies
-def case_card(hit) -> None:
+def case_card(hit, weak: bool = False) -> None:
     with st.container(border=True):
-        where = ", ".join(x for x in (hit.city, hit.country_code) if x)
+        where = ", ".join(x for x in (hit.city, country_name(hit.country_code) if hit.country_code else None) if x)
         st.markdown(f"**{hit.rank}. {md_escape(hit.title)}**" + (f"  \n{md_escape(where)}" if where else ""))
-        tags = [f"`{t}`" for t in hit.sectors + hit.barriers] + [f"`{t} (inferred)`" for t in hit.inferred_sectors + hit.inferred_barriers]
+        tags = [md_escape(t) for t in hit.sectors + hit.barriers] + \
+            [f"{md_escape(t)} (read from the text)" for t in hit.inferred_sectors + hit.inferred_barriers]
         if tags:
-            st.markdown(" ".join(tags))
+            st.markdown(" · ".join(tags))
         st.markdown(f"> {md_escape(hit.passage)}")
-        st.caption(f"score {hit.score:.3f} = " + " + ".join(f"{c.label} {c.contribution:.3f} ({c.detail})"
-                                                          for c in hit.explanation))
+        if weak:
+            st.caption("A weak match: it shares words with your search more than its meaning.")
         if hit.source:
-            st.caption(f"Source: {md_escape(hit.source)}")
+            st.caption(f"Source: {md_escape(readable_source(hit.source))}")
+
+
+
+def technical_detail(hits) -> None:
+    """How each score adds up (cosines, BM25): for the curious, folded away."""
+    if not hits:
+        return
+    with st.expander("Technical detail: how the scores add up"):
+        for hit in hits:
+            st.caption(f"{hit.rank}. {md_escape(hit.title)}: score {hit.score:.3f} = " +
+                       " + ".join(f"{md_escape(c.label)} {c.contribution:.3f} ({md_escape(c.detail)})"
+                                  for c in hit.explanation))
 
 
 def page_cases() -> None:
@@ -240,11 +444,12 @@ def page_cases() -> None:
     vocab = vocabularies()
     search_tab, city_tab = st.tabs(["Search", "Recommended for my city"])
     with search_tab:
-        text = st.text_input("Search", "green bonds", key="case_query")
+        text = st.text_input("Search", key="case_query")
         c1, c2, c3 = st.columns(3)
         sectors = c1.multiselect("Sector", vocab["case_sectors"], key="case_sectors")
         barriers = c2.multiselect("Barrier", vocab["case_barriers"][:17], key="case_barriers")
-        countries = c3.multiselect("Country", sorted(lib.cases["country_code"].dropna().unique()), key="case_countries")
+        countries = c3.multiselect("Country", sorted(lib.cases["country_code"].dropna().unique()), key="case_countries",
+                                   format_func=country_name)
         try:
             result = lib.search(text, k=10, filters=CaseFilters(sectors=sectors, barriers=barriers, countries=countries))
         except MatcherError as exc:
@@ -252,15 +457,24 @@ def page_cases() -> None:
             result = None
         if text.strip() and result is not None and not result.matches:
             st.warning("No case study passes these filters.")
-        if result is not None and result.matches:
+        good, weak = split_good_weak(result, threshold_for(MODELS[model])) if result is not None else ([], [])
+        if result is not None and result.matches and not good:
+            st.info(f"Nothing relevant: no case study is about “{md_escape(text.strip())}”. Try other words, or "
+                    "the multilingual model for a query that is not in English.", icon=":material/search_off:")
+        if good:
             st.download_button("Download these results (CSV)", csv_bytes(cases_table(result)), "case_studies.csv",
                                "text/csv", key="dl_cases")
-        for hit in result.matches if result is not None else []:
+        for hit in good:
             case_card(hit)
+        if weak:
+            with st.expander(f"Weak matches ({len(weak)}): they share words, not meaning", expanded=False):
+                for hit in weak:
+                    case_card(hit, weak=True)
+        technical_detail(result.matches if result is not None else [])
     with city_tab:
-        city, _ = city_picker("cases", "For which city?")
+        city = city_picker("cases", "For which city?")
         try:
-            result = lib.recommend_for_city(city, k=8)
+            result = lib.recommend_for_city(city, k=8) if city else None
         except MatcherError as exc:
             show_error(exc)
             result = None
@@ -269,6 +483,7 @@ def page_cases() -> None:
                                "text/csv", key="dl_cases_city")
         for hit in result.matches if result is not None else []:
             case_card(hit)
+        technical_detail(result.matches if result is not None else [])
 
 
 # ---------------------------------------------------------------------------- network staff
@@ -305,12 +520,19 @@ def choose_cities(key: str, label: str = "Cities") -> list[str] | str | None:
 
 
 def _members_map(frame: pd.DataFrame, group: str) -> None:
-    palette = ["#e76f51", "#2a9d8f", "#264653", "#f4a261", "#8ab17d", "#6d597a", "#e9c46a", "#457b9d", "#b56576",
-               "#3d405b"]
     pts = frame.dropna(subset=["lat", "lon"]).copy()
-    if len(pts):
-        pts["color"] = [palette[int(g) % len(palette)] for g in pts[group]]
-        st.map(pts, latitude="lat", longitude="lon", color="color", size=6000, height=380)
+    if not len(pts):
+        return
+    pts["cohort"] = "Cohort " + pts[group].astype(int).astype(str)
+    pts["country"] = pts["country"].map(country_name)
+    order = sorted(pts["cohort"].unique(), key=lambda c: int(c.split()[1]))
+    dots = alt.Chart(pts).mark_circle(size=110, opacity=0.9, stroke="white", strokeWidth=0.8).encode(
+        longitude="lon:Q", latitude="lat:Q",
+        color=alt.Color("cohort:N", scale=alt.Scale(domain=order, range=cohort_colours(len(order))),
+                        legend=alt.Legend(title="Cohort", columns=2 if len(order) > 14 else 1, symbolLimit=0)),
+        tooltip=["city", "country", "cohort", alt.Tooltip("fit:Q", format=".2f")])
+    offline_map("cohorts_map", pts, dots)
+    st.caption(f"Hover a city for its cohort. Map: {OUTLINES_SOURCE}.")
 
 
 def _groups(text: str) -> list[list[str]]:
@@ -346,11 +568,14 @@ def page_cohorts() -> None:
     except MatcherError as exc:
         show_error(exc)
         return
-    m1, m2, m3 = st.columns(3)
-    m1.metric("Within-cohort similarity", f"{plan.objective:.2f}")
-    m2.metric("Upper bound", f"{plan.upper_bound:.2f}", help=plan.bound_source)
-    m3.metric("Gap to the bound", "optimal" if plan.optimal else f"{plan.gap:.1%}")
-    st.caption(f"Solver: {plan.solver}. Rules: " + "; ".join(plan.rules) + ".")
+    m1, m2 = st.columns(2)
+    m1.metric("How alike the members are", f"{plan.objective:.2f}", help="The sum of the similarities of every "
+              "pair of cities in the same cohort.")
+    m2.metric("Best possible split?", "yes, proven" if plan.optimal else f"within {plan.gap:.0%} of the best")
+    st.caption("Rules: " + md_escape("; ".join(plan.rules)) + ".")
+    with st.expander("Technical detail"):
+        st.caption(f"Solver: {md_escape(plan.solver)}. Upper bound {plan.upper_bound:.2f} "
+                   f"({md_escape(plan.bound_source)}); gap {plan.gap:.1%}.")
     members = cohort_members_table(plan, m.twins.profiles)
     _members_map(members, "cohort")
     st.download_button("Download the cohorts (CSV)", csv_bytes(cohort_members_table(plan)), "cohorts.csv",
@@ -369,7 +594,7 @@ def page_reviewers() -> None:
     st.caption("Give each plan its reviewers: the best total affinity that respects every rule, or the fairest.")
     m = load_matcher()
     plans = choose_cities("rv", "Plans to review")
-    cross = st.checkbox("The same cities review each other", value=True, key="rv_cross")
+    cross = st.checkbox("The cities whose plans are reviewed are also the reviewers", value=True, key="rv_cross")
     reviewers = None if cross else choose_cities("rv_pool", "Reviewer cities")
     c1, c2, c3 = st.columns(3)
     per_plan = c1.number_input("Reviewers per plan", 1, 6, 3, key="rv_per_plan")
@@ -380,8 +605,9 @@ def page_reviewers() -> None:
     same_network = c5.checkbox("No reviewer from a shared network", key="rv_no_shared_network")
     language = c6.checkbox("Reviewer and plan share a language", key="rv_language")
     c7, c8 = st.columns(2)
-    mature = c7.checkbox("At least one more mature reviewer per plan", key="rv_mature")
-    mentor = c8.checkbox("Affinity includes the mentor bonus", key="rv_mentor")
+    mature = c7.checkbox("Each plan gets at least one reviewer further along (higher maturity)", key="rv_mature")
+    mentor = c8.checkbox("Prefer reviewers ahead where the plan's city is stuck (mentor bonus)", key="rv_mentor",
+                         help=SETTING_HELP["mentor_weight"])
     if not st.button("Assign reviewers", type="primary", key="rv_go") or plans is None:
         return
     rules = ReviewRules(per_plan=int(per_plan), min_load=int(min_load), max_load=int(max_load),
@@ -396,8 +622,10 @@ def page_reviewers() -> None:
     m1, m2, m3 = st.columns(3)
     m1.metric("Total affinity", f"{result.total_affinity:.2f}")
     m2.metric("Worst-off plan", f"{result.worst_plan_affinity:.2f}", help=result.worst_plan)
-    m3.metric("Optimal", "yes" if result.optimal else "best found", help=result.solver)
-    st.caption("Rules: " + "; ".join(result.rules) + ".")
+    m3.metric("Best possible assignment?", "yes, proven" if result.optimal else "the best found in time")
+    st.caption("Rules: " + md_escape("; ".join(result.rules)) + ".")
+    with st.expander("Technical detail"):
+        st.caption(f"Solver: {md_escape(result.solver)}.")
     for note in result.notes:
         st.info(note)
     table = reviews_table(result)
@@ -407,6 +635,34 @@ def page_reviewers() -> None:
 
 
 # ---------------------------------------------------------------------------- data
+@st.cache_data(show_spinner=False, max_entries=4)
+def data_view(tier: str) -> pd.DataFrame:
+    p = load_matcher().twins.profiles
+    frame = p.loc[p["tier"] == tier]
+    cols = {"name": "city", "country_code": "country", "population": "population",
+            "net_zero_target_year": "net-zero target", "maturity": "maturity", "eu_mission": "EU Mission city",
+            "networks": "networks", "barriers": "barriers", "priority_sectors": "priority sectors",
+            "completeness": "how complete", "provenance": "source"}
+    out = pd.DataFrame({label: frame[col] for col, label in cols.items()})
+    out["country"] = out["country"].map(country_name)
+    out["source"] = out["source"].map(readable_source)
+    out["EU Mission city"] = out["EU Mission city"].map(lambda v: "yes" if v is True else "no" if v is False else "unknown")
+    for col in ("population", "net-zero target", "maturity", "networks", "barriers", "priority sectors"):
+        out[col] = out[col].map(shown)
+    return out
+
+
+@st.cache_data(show_spinner=False)
+def cases_data_view() -> pd.DataFrame:
+    cases = load_matcher().cases.cases
+    out = pd.DataFrame({"title": cases["title"], "city": cases["city"].map(shown),
+                        "country": cases["country_code"].map(country_name), "sectors": cases["sectors"].map(shown),
+                        "barriers addressed": cases["barriers_addressed"].map(shown),
+                        "barriers read from the text": cases["inferred_barriers"].map(shown),
+                        "source": cases["source"].map(readable_source)})
+    return out
+
+
 def page_data() -> None:
     st.title("Data")
     m = load_matcher()
@@ -415,13 +671,10 @@ def page_data() -> None:
                 f"sources, {int((p['tier'] == 'universe').sum()):,} European towns of 5,000+ inhabitants from GeoNames. "
                 f"{int(p['has_climate_profile'].sum())} have a climate profile.")
     tier = st.radio("Show", ["curated", "universe"], horizontal=True, key="data_tier")
-    cols = ["name", "country_code", "population", "net_zero_target_year", "maturity", "eu_mission", "networks",
-            "barriers", "priority_sectors", "completeness", "provenance"]
-    st.dataframe(p.loc[p["tier"] == tier, cols], hide_index=True, width="stretch", key="profiles_table")
+    st.dataframe(data_view(tier), hide_index=True, width="stretch", key="profiles_table")
     lib = load_matcher().cases
     st.markdown(f"**{len(lib.cases)} case studies**")
-    st.dataframe(lib.cases[["title", "city", "country_code", "sectors", "barriers_addressed", "inferred_barriers",
-                            "source"]], hide_index=True, width="stretch", key="cases_table")
+    st.dataframe(cases_data_view(), hide_index=True, width="stretch", key="cases_table")
 
     st.subheader("Check your network's profiles")
     st.caption("CSV, XLSX or Parquet with the columns of the profile schema (name, country_code, population, "
@@ -446,10 +699,13 @@ def page_data() -> None:
 
 # ---------------------------------------------------------------------------- main
 def main() -> None:
+    restore_from_url()
+    keep_values()
     page = st.sidebar.radio("Page", PAGES, key="page")
     st.sidebar.divider()
     {"Find twins": page_twins, "Case studies": page_cases, "Cohorts": page_cohorts,
      "Peer reviewers": page_reviewers, "Data": page_data}[page]()
+    write_url()
 
 
 main()

@@ -243,7 +243,7 @@ class _Problem:
                     G = need
                 else:
                     size_problem = (f"{self.countries[int(np.argmax(np.bincount(self.ci)))]} has {biggest} cities, "
-                                    f"which at most {rules.max_per_country} per cohort spread over {need} cohorts, "
+                                    f"so at most {rules.max_per_country} per cohort means at least {need} cohorts, "
                                     f"but {n} cities fill at most {_n(n // lo, 'cohort')} of at least {lo}")
         if rules.balance_sizes and not size_problem:
             lo, hi = n // G, -(-n // G)

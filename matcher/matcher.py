@@ -137,11 +137,19 @@ class Matcher:
         return matcher.match(get_post(self.workspace, post_id), k)
 
     # ------------------------------------------------------------------ what front ends offer to pick from
-    def city_options(self) -> pd.DataFrame:
-        """The cities with a climate profile as a person picks them: city_id and "Name (CC)", sorted."""
-        p = self.twins.profiles[self.twins.profiles["has_climate_profile"]]
-        return pd.DataFrame({"city_id": p["city_id"], "label": p["name"] + " (" + p["country_code"] + ")"}) \
-            .sort_values("label").reset_index(drop=True)
+    def city_options(self, everyone: bool = False) -> pd.DataFrame:
+        """The cities as a person picks them: city_id and a unique label "Name (CC)", sorted; with
+        `everyone`, every town follows the cities with a climate profile (a town whose name and
+        country repeat an earlier one gets its region, then its population, in the label)."""
+        p = self.twins.profiles if everyone else self.twins.profiles[self.twins.profiles["has_climate_profile"]]
+        p = p.assign(_first=~p["has_climate_profile"].astype(bool)).sort_values(["_first", "name"], kind="stable")
+        label = p["name"] + " (" + p["country_code"] + ")"
+        for extra in (p["admin1"].fillna("").astype(str),
+                      p["population"].map(lambda v: f"pop. {int(v):,}" if pd.notna(v) else ""), p["city_id"]):
+            dup = label.duplicated(keep="first")  # a city with a climate profile keeps the short label
+            label = label.where(~dup | (extra == ""), label.str[:-1] + ", " + extra + ")")
+        out = pd.DataFrame({"city_id": p["city_id"], "label": label, "profiled": ~p["_first"]})
+        return out.sort_values(["profiled", "label"], ascending=[False, True]).reset_index(drop=True)
 
     def filter_options(self) -> dict[str, list[str]]:
         """The countries, languages and networks that occur in the profiles (filter choices)."""

@@ -68,6 +68,9 @@ REPO = Path(__file__).resolve().parent.parent
 APP = str(REPO / "app_streamlit.py")
 
 
+SERVER_PIDS: dict[str, int] = {}
+
+
 @contextmanager
 def streamlit_server(index_dir):
     """`streamlit run` of the app on a free local port, stopped on exit; yields its URL."""
@@ -77,9 +80,10 @@ def streamlit_server(index_dir):
     env = dict(os.environ, MATCHER_INDEX_DIR=str(index_dir), HF_HUB_OFFLINE="1")
     proc = subprocess.Popen(
         [sys.executable, "-m", "streamlit", "run", APP, "--server.headless", "true", "--server.port", str(port),
-         "--server.address", "127.0.0.1", "--browser.gatherUsageStats", "false"],
+         "--server.address", "127.0.0.1", "--browser.gatherUsageStats", "false", "--server.fileWatcherType", "none"],
         cwd=REPO, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     url = f"http://127.0.0.1:{port}"
+    SERVER_PIDS[url] = proc.pid  # for a load test that reads the server's CPU time
     try:
         for _ in range(120):
             try:
@@ -108,6 +112,23 @@ def app(real_recommender, real_index_dir, monkeypatch):
     at.run()
     assert not at.exception, at.exception
     return at
+
+
+@pytest.fixture
+def app_at_url(real_recommender, real_index_dir, monkeypatch):
+    """Open the app at a URL: app_at_url(twins_city="Cologne", f_countries=["DE"]) runs it once
+    with those query parameters (a shared link, a reload, or a town typed that is not in the list)."""
+    from streamlit.testing.v1 import AppTest
+
+    monkeypatch.setenv("MATCHER_INDEX_DIR", str(real_index_dir))
+
+    def open_at(**params):
+        at = AppTest.from_file(APP, default_timeout=600)
+        for key, value in params.items():
+            at.query_params[key] = value
+        return at.run()
+
+    return open_at
 
 
 def planted_vectors(n: int = 4000, d: int = 48, clusters: int = 40, seed: int = 0) -> np.ndarray:

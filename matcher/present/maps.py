@@ -1,0 +1,67 @@
+"""What the app's maps show, with no tile server: country outlines shipped with the package
+(Natural Earth 1:110m admin-0 countries, public domain, as TopoJSON from the world-atlas npm
+package 2.0.2, ISC licence: matcher/assets/geo), the points with their hover text, and colours
+for cohorts that stay distinct for as many cohorts as a plan has."""
+from __future__ import annotations
+
+import colorsys
+import json
+from functools import lru_cache
+from importlib import resources
+
+import pandas as pd
+
+from .view import country_name, plain
+
+OUTLINES_SOURCE = ("Natural Earth 1:110m admin-0 countries (public domain), TopoJSON from the world-atlas "
+                   "npm package 2.0.2 (ISC licence)")
+
+
+@lru_cache(maxsize=1)
+def country_outlines() -> dict:
+    """The world's country outlines as TopoJSON (object 'countries'), read once."""
+    text = resources.files("matcher.assets").joinpath("geo", "countries-110m.json").read_text(encoding="utf-8")
+    return json.loads(text)
+
+
+def twins_map_points(result, locale: str = "en") -> pd.DataFrame:
+    """One row per city on the twins map: the asking city first (role 'asking city'), then each
+    twin with its rank, score and the first reasons (hover text); cities without coordinates are left out."""
+    asker = result.asker
+    rows = [{"city": asker.get("name") or "your city", "country": country_name(asker.get("country_code"), locale),
+             "role": "asking city", "rank": 0, "score": None, "why": "the city asking",
+             "lat": asker.get("lat"), "lon": asker.get("lon")}]
+    rows += [{"city": m.name, "country": country_name(m.country_code, locale), "role": "twin", "rank": m.rank,
+              "score": round(m.score, 3), "why": plain("; ".join(m.reasons[:2])) or "unknown",
+              "lat": m.lat, "lon": m.lon} for m in result.matches]
+    frame = pd.DataFrame(rows)
+    frame["label"] = [f"{c}" if r == 0 else f"{r}. {c}" for c, r in zip(frame["city"], frame["rank"])]
+    frame["score"] = frame["score"].map(lambda v: "" if v is None or pd.isna(v) else f"{v:.3f}")
+    return frame.dropna(subset=["lat", "lon"]).reset_index(drop=True)
+
+
+# Glasbey's maximally distinct colours (colorcet "glasbey_dark"-like, light ones left out: they vanish
+# on the pale land), then hues spread by the golden angle for still more cohorts.
+_DISTINCT = ("#d60000", "#8c3bff", "#018700", "#00acc6", "#e6a500", "#ff7ed1", "#6b004f", "#573b00", "#005659",
+             "#0000dd", "#a17569", "#bf03b8", "#645474", "#790000", "#0774d8", "#004b00", "#8e7900", "#ff7266",
+             "#5d7e66", "#eb0077", "#a57bb8", "#5900a3", "#03c600", "#9e4b00", "#1f6e9c", "#708297", "#3b7c00",
+             "#ca6b3d", "#3a2465", "#00806f")
+
+
+def cohort_colours(n: int) -> list[str]:
+    """n colours that stay apart however many cohorts there are."""
+    out = list(_DISTINCT[:n])
+    for i in range(len(out), n):
+        hue = (i * 0.618033988749895) % 1.0
+        r, g, b = colorsys.hls_to_rgb(hue, (0.35, 0.5)[i % 2], 0.8)
+        colour = f"#{int(r * 255):02x}{int(g * 255):02x}{int(b * 255):02x}"
+        out.append(colour if colour not in out else f"#{(int(colour[1:], 16) ^ 0x010101):06x}")
+    return out
+
+
+def map_extent(frame: pd.DataFrame, pad: float = 2.0) -> dict:
+    """A GeoJSON box around the points (the map's projection fits it), padded in degrees."""
+    lon0, lon1 = float(frame["lon"].min()) - pad, float(frame["lon"].max()) + pad
+    lat0, lat1 = float(frame["lat"].min()) - pad, float(frame["lat"].max()) + pad
+    return {"type": "Feature", "properties": {},
+            "geometry": {"type": "MultiPoint", "coordinates": [[lon0, lat0], [lon1, lat1]]}}
