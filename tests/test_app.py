@@ -52,7 +52,8 @@ def test_find_twins_starts_with_a_ranked_explained_table(app):
     assert app.title[0].value == "Find twin cities"
     assert len(table) == 10 and list(table.columns[:4]) == ["city", "country", "score", "why"]
     assert table["score"].is_monotonic_decreasing
-    facet_cols = [c for c in table.columns if c not in ("city", "country", "score", "why")]
+    facet_cols = [c for c in table.columns if c not in ("city", "country", "score", "why", "evidence")]
+    assert table["evidence"].str.contains("facets|rests on").all()  # what each match rests on
     assert ((table[facet_cols].sum(axis=1) - table["score"]).abs() < 1e-3).all()  # the terms add up
     assert len(app.get("vega_lite_chart")) == 2  # the explanation's bars and the map
 
@@ -324,8 +325,9 @@ def test_5_the_maps_work_offline_with_outlines_hover_and_a_legend(app):
     assert [p["city"] for p in points[1:]] == list(shown["city"]) and points[1]["why"]
     assert labels["mark"]["type"] == "text"
     app.sidebar.radio(key="page").set_value("Cohorts").run()
-    app.radio(key="cohorts_how").set_value("All cities with a climate profile")
-    app.slider(key="co_size").set_value((8, 12))
+    app.radio(key="cohorts_how").set_value("A network").run()
+    app.selectbox(key="cohorts_network").set_value("EU Mission 100")  # over a hundred cities
+    app.slider(key="co_size").set_value((6, 9))
     app.slider(key="co_seconds").set_value(3)
     app.button(key="co_go").click().run()
     spec = _map_spec(app)

@@ -77,12 +77,14 @@ def twins_view(result, locale: str = "en") -> pd.DataFrame:
     table = twins_table(result)
     if table.empty:
         return table
-    terms = [c for c in table.columns if c not in ("rank", "city", "country", "score", "why", "not compared", "city_id")]
+    names = {t.name for m in result.matches for t in m.explanation}
+    terms = [c for c in table.columns if c in names]
     view = pd.DataFrame({"city": table["city"], "country": table["country"].map(lambda c: country_name(c, locale)),
                          "score": table["score"],
                          "why": [plain("; ".join(m.reasons[:3])) or UNKNOWN for m in result.matches]})
     for name in terms:
         view[facet_label(name)] = table[name]
+    view["evidence"] = table["evidence"]
     view["city_id"] = table["city_id"]
     return view
 
