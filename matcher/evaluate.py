@@ -18,8 +18,10 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from .errors import MatcherError, ProfileValidationError
 from .candidates import TwinFilters
+from .errors import MatcherError, ProfileValidationError
+from .io import check_input_file, decode_text
+from .limits import Limits
 from .twins import TwinRecommender
 
 PAIR_COLUMNS = ("city", "country_code", "peer", "peer_country_code", "relation", "source")
@@ -29,23 +31,22 @@ EARTH_RADIUS_KM = 6371.0088
 SURVEY_TEXT_FACETS = ("barriers", "sectors", "narrative")
 
 
-def load_labelled_pairs(path: str | Path) -> pd.DataFrame:
-    """A CSV of labelled twin pairs (columns PAIR_COLUMNS; the first four required), as text."""
-    path = Path(path)
+def load_labelled_pairs(path: str | Path, limits: Limits | None = None) -> pd.DataFrame:
+    """A CSV of labelled twin pairs (columns PAIR_COLUMNS; the first four required), as text. The
+    file passes the loaders' checks (no link, size limit, encodings) before it is parsed."""
+    path = check_input_file(path, limits, what="labelled pairs")
 
     def fail(message):
         return ProfileValidationError([{"file": str(path), "row": None, "column": None, "value": None,
                                         "message": f"cannot read labelled pairs: {message}"}], str(path))
     try:
         raw = path.read_bytes()
-        try:
-            text = raw.decode("utf-8-sig")
-        except UnicodeDecodeError:
-            text = raw.decode("cp1252")
+    except OSError as exc:
+        raise fail(str(exc)) from None
+    text = decode_text(raw, path, what="labelled pairs")
+    try:
         frame = pd.read_csv(io.StringIO(text), dtype=str, keep_default_na=False)
-    except UnicodeDecodeError as exc:
-        raise fail(f"not UTF-8 or cp1252 text ({exc.reason} at byte {exc.start})") from None
-    except (OSError, ValueError, csv.Error) as exc:  # ParserError and EmptyDataError are ValueErrors
+    except (ValueError, csv.Error) as exc:  # ParserError and EmptyDataError are ValueErrors
         raise fail((str(exc).splitlines() or [type(exc).__name__])[0][:200]) from None
     frame.columns = [str(c) for c in frame.columns]
     missing = [c for c in PAIR_COLUMNS[:4] if c not in frame.columns]

@@ -893,3 +893,21 @@ def test_a_city_list_gets_the_loaders_checks(tmp_path):
     assert read_city_file(utf16) == [("Köln", "DE")]
     with pytest.raises(LimitExceededError, match="max_file_bytes"):
         read_city_file(utf16, Limits(max_file_bytes=10))
+
+
+def test_labelled_pairs_get_the_loaders_checks(tmp_path):
+    from matcher.evaluate import load_labelled_pairs
+
+    secret = tmp_path / "secret.csv"
+    secret.write_text("hunter2\n")
+    link = tmp_path / "pairs.csv"
+    link.symlink_to(secret)
+    with pytest.raises(LimitExceededError, match="allow_symlinks"):
+        load_labelled_pairs(link)
+    marked = tmp_path / "utf16.csv"
+    marked.write_bytes("city,country_code,peer,peer_country_code\nKöln,DE,Lyon,FR\n".encode("utf-16"))
+    assert load_labelled_pairs(marked).iloc[0]["city"] == "Köln"
+    unmarked = tmp_path / "nobom.csv"
+    unmarked.write_bytes("city,country_code,peer,peer_country_code\n".encode("utf-16-le"))
+    with pytest.raises(ProfileValidationError, match="UTF-16"):
+        load_labelled_pairs(unmarked)
