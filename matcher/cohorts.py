@@ -27,6 +27,7 @@ similarities (for each city the best sum of its top s-1 similarities, s a feasib
 from __future__ import annotations
 
 import math
+import time
 from dataclasses import asdict, dataclass, field
 
 import numpy as np
@@ -35,6 +36,7 @@ import pandas as pd
 from .errors import ConfigError
 from .mentor import is_mentor, mentor_rule_words
 from .network import InfeasibleRulesError, city_label, join_names, resolve_rows
+from .cohort_search import CohortState, CountRule, Layout, cohort_sums, flow_assign, ils, top_candidates
 from .protocols import TwinSpace
 
 __all__ = ["CohortRules", "Cohort", "CohortPlan", "plan_cohorts", "cohort_bounds",
@@ -168,9 +170,12 @@ class _Problem:
             raise ConfigError("No cities to plan.")
         prof = space.profiles
         self.label = [city_label(space, r) for r in self.rows]
-        self.S = space.similarity_matrix(self.rows, weights)
-        self.S = (self.S + self.S.T) / 2
+        w = space.weight_vector(weights).astype(np.float64)
+        self.R = space.vectors(np.asarray(self.rows, dtype=np.int64)).astype(np.float64)
+        self.L = self.R * w  # twin score S = L @ R.T (never built for large calls)
+        self.w = w
         self.weights = weights
+        self._S = None
         cc = prof["country_code"].to_numpy(dtype=object)[self.rows]
         self.countries = sorted(set(cc))
         self.ci = np.array([self.countries.index(c) for c in cc])
@@ -220,14 +225,50 @@ class _Problem:
         self.comp_of = np.array([find(i) for i in range(n)])
 
     def _apart(self) -> None:
-        """Keep-apart groups, and the pairs they forbid as a symmetric matrix."""
+        """Keep-apart groups (positions)."""
         self.apart_groups = [sorted(set(self._members(g, "apart"))) for g in self.rules.apart]
-        self.apart = np.zeros((self.N, self.N), dtype=bool)
-        for g in self.apart_groups:
-            for a in g:
-                for b in g:
-                    if a != b:
-                        self.apart[a, b] = True
+
+    @property
+    def S(self) -> np.ndarray:
+        """The dense twin-score matrix, for small calls only (the exact model)."""
+        if self._S is None:
+            S = self.L @ self.R.T
+            self._S = (S + S.T) / 2
+        return self._S
+
+    def sim(self, idx) -> np.ndarray:
+        """Twin scores among the cities at positions idx."""
+        S = self.L[idx] @ self.R[idx].T
+        return (S + S.T) / 2
+
+    def layout(self, lang_of: list | None = None) -> Layout:
+        """The rules as counting rules and masks for the vector search (see cohort_search)."""
+        r, n, G = self.rules, self.N, self.G
+        counts = []
+        if r.min_mentors:
+            counts.append(CountRule("mentors", np.where(self.mentor, 0, -1), np.array([r.min_mentors]),
+                                    np.array([n])))
+        if r.max_per_country:
+            K = len(self.countries)
+            counts.append(CountRule("country", self.ci.copy(), np.zeros(K, dtype=int),
+                                    np.full(K, r.max_per_country)))
+        for k, grp in enumerate(self.apart_groups):
+            cat = np.full(n, -1)
+            cat[grp] = 0
+            counts.append(CountRule(f"apart {k}", cat, np.zeros(1, dtype=int), np.ones(1, dtype=int)))
+        allowed = None
+        if lang_of is not None:
+            allowed = np.array([[lang_of[g] in self.langs[i] for g in range(G)] for i in range(n)], dtype=bool)
+        movable = np.ones(n, dtype=bool)
+        for comp in self.together:
+            movable[comp] = False
+        return Layout(G, self.lo, self.hi, counts, allowed, movable)
+
+    def flow_rule(self, lay: Layout) -> tuple[bool, CountRule | None]:
+        """Whether the flow start can enforce every rule (at most one counting rule, no shared
+        language, no keep-together groups), and that counting rule."""
+        ok = len(lay.counts) <= 1 and not self.rules.common_language and not self.together
+        return ok, (lay.counts[0] if lay.counts else None)
 
     def _cohort_count(self) -> tuple[int, int, int, str | None]:
         """The number of cohorts and the size range in force, or why no count fits."""
@@ -291,9 +332,10 @@ class _Problem:
                                        f"one cohort, more than {r.max_per_country}")
             if r.common_language and not set.intersection(*[self.langs[i] for i in comp]):
                 reasons.append(f"{names} are to be kept together but share no official language")
-            for a in comp:
-                for b in comp:
-                    if a < b and self.apart[a, b]:
+            for grp in self.apart_groups:
+                both = sorted(set(comp) & set(grp))
+                for x, a in enumerate(both):
+                    for b in both[x + 1:]:
                         reasons.append(f"{self.label[a]} and {self.label[b]} are to be kept both together and apart")
         for g in self.apart_groups:
             if len(g) > G:
@@ -428,132 +470,6 @@ class _Problem:
                 "relax one of them"]
 
 
-# ---------------------------------------------------------------------------- local search
-class _Search:
-    """The current assignment and the running sums that price a move or a swap exactly:
-    M[i, g] = sum of i's similarities to the members of g (i included if in g), cohort sizes,
-    per-country counts and mentor counts."""
-
-    def __init__(self, p: _Problem, a: np.ndarray, lang_of: list | None):
-        S, n, G, r = p.S, p.N, p.G, p.rules
-        self.p = p
-        self.a = a.copy()
-        X = np.zeros((n, G))
-        X[np.arange(n), self.a] = 1
-        self.M = S @ X
-        self.size = X.sum(axis=0).astype(int)
-        self.cnt = np.zeros((G, len(p.countries)), dtype=int)
-        np.add.at(self.cnt, (self.a, p.ci), 1)
-        self.ment = np.zeros(G, dtype=int)
-        np.add.at(self.ment, self.a, p.mentor.astype(int))
-        self.kmax = r.max_per_country or n
-        self.mmin = r.min_mentors
-        self.movable = np.array([p.comp_of[i] == i and not any(i in c for c in p.together) for i in range(n)])
-        if r.common_language and lang_of is not None:
-            self.lang_ok = np.array([[lang_of[g] in p.langs[i] for g in range(G)] for i in range(n)], dtype=bool)
-        else:
-            self.lang_ok = np.ones((n, G), dtype=bool)
-        self.has_apart = p.apart.any()
-        self.diag = np.diag(S)
-        self.idx = np.arange(n)
-
-    def apply(self, i: int, h: int) -> None:
-        """Move city i to cohort h, updating the running sums."""
-        p, a = self.p, self.a
-        g = a[i]
-        self.M[:, g] -= p.S[:, i]
-        self.M[:, h] += p.S[:, i]
-        self.size[g] -= 1
-        self.size[h] += 1
-        self.cnt[g, p.ci[i]] -= 1
-        self.cnt[h, p.ci[i]] += 1
-        self.ment[g] -= int(p.mentor[i])
-        self.ment[h] += int(p.mentor[i])
-        a[i] = h
-
-    def move_gains(self, i: int, own: float) -> np.ndarray | None:
-        """The objective change of moving i to each cohort (-inf where a rule forbids it), or None
-        when no move is allowed."""
-        p, a, g = self.p, self.a, self.a[i]
-        if not (self.size[g] > p.lo and (not p.mentor[i] or self.ment[g] - 1 >= self.mmin)):
-            return None
-        ok = (self.size < p.hi) & (self.cnt[:, p.ci[i]] < self.kmax) & self.lang_ok[i]
-        ok[g] = False
-        if self.has_apart:
-            ok &= ~np.bincount(a[p.apart[i]], minlength=p.G).astype(bool)
-        if not ok.any():
-            return None
-        return np.where(ok, self.M[i] - own, -np.inf)
-
-    def swap_gains(self, i: int, own: float) -> np.ndarray | None:
-        """The objective change of swapping i with each city j (-inf where a rule forbids it), or
-        None when no swap is allowed."""
-        p, a, g = self.p, self.a, self.a[i]
-        S, M, cnt, ment, kmax, mmin, idx = p.S, self.M, self.cnt, self.ment, self.kmax, self.mmin, self.idx
-        hj = a
-        cand = self.movable & (hj != g)
-        same_c = p.ci == p.ci[i]
-        ok = cand & self.lang_ok[idx, g] & self.lang_ok[i, hj]
-        ok &= same_c | ((cnt[hj, p.ci[i]] < kmax) & (cnt[g, p.ci] < kmax))
-        if mmin:
-            if p.mentor[i]:
-                ok &= p.mentor | (ment[g] - 1 >= mmin)
-            ok &= ~p.mentor | bool(p.mentor[i]) | (ment[hj] - 1 >= mmin)
-        if self.has_apart:
-            in_g = (a == g)
-            in_g[i] = False
-            ok &= ~(p.apart[:, in_g].any(axis=1))  # j must have no apart partner left in g
-            blocked = np.zeros(p.G, dtype=bool)
-            partners = np.flatnonzero(p.apart[i])
-            for q in partners:
-                blocked[a[q]] = True
-            # i must have no apart partner in h_j other than j itself
-            ok &= ~blocked[hj] | (p.apart[i] & (np.bincount(a[partners], minlength=p.G)[hj] == 1))
-        if not ok.any():
-            return None
-        d = (M[i, hj] - S[i]) - own + (M[idx, g] - S[i]) - (M[idx, hj] - self.diag)
-        return np.where(ok, d, -np.inf)
-
-    def improve(self, i: int) -> bool:
-        """Make the best improving move or swap of city i, if any."""
-        a = self.a
-        g = a[i]
-        own = self.M[i, g] - self.diag[i]
-        best, best_move = 1e-9, None
-        d = self.move_gains(i, own)
-        if d is not None:
-            h = int(np.argmax(d))
-            if d[h] > best:
-                best, best_move = d[h], ("move", h)
-        d = self.swap_gains(i, own)
-        if d is not None:
-            j = int(np.argmax(d))
-            if d[j] > best:
-                best, best_move = d[j], ("swap", j)
-        if best_move is None:
-            return False
-        if best_move[0] == "move":
-            self.apply(i, best_move[1])
-        else:
-            j = best_move[1]
-            h = a[j]
-            self.apply(i, h)
-            self.apply(j, g)
-        return True
-
-
-def _local_search(p: _Problem, a: np.ndarray, lang_of: list | None, max_passes: int = 50) -> np.ndarray:
-    """Best-improvement passes over the movable cities until none improves."""
-    search = _Search(p, a, lang_of)
-    for _ in range(max_passes):
-        improved = False
-        for i in np.flatnonzero(search.movable):
-            improved |= search.improve(i)
-        if not improved:
-            break
-    return search.a
-
-
 # ---------------------------------------------------------------------------- entry point
 @dataclass
 class _Best:
@@ -569,30 +485,44 @@ class _Best:
 
 def plan_cohorts(space: TwinSpace, cities="all", rules: CohortRules | None = None, weights: dict[str, float] | None = None,
                  time_limit: float = 30.0, exact_limit: int = EXACT_LIMIT, workers: int = 0,
-                 seed: int = 0, rounds: int = 3) -> CohortPlan:
+                 seed: int = 0, rounds: int = 4) -> CohortPlan:
     """Plan cohorts (see the module doc). cities: names, ids, (name, country) or rows; "all" = every
-    city with a climate profile."""
+    city with a climate profile. `time_limit` bounds the heuristic (start, Lloyd rounds, iterated
+    local search) and, separately, the exact model of small calls."""
     rules = rules or CohortRules()
+    t0 = time.perf_counter()
     p = _Problem(space, cities, rules, weights)
     reasons = p.prechecks()
     if reasons:
         raise InfeasibleRulesError(reasons, rules.describe(p.G))
-    start_limit = max(2.0, time_limit / 3)
-    a, lang_of = _start(p, seed, start_limit, workers)
-    a = _local_search(p, a, lang_of)
-    best = _Best(a, within_objective(p.S, a), lang_of)
-    _lloyd_rounds(p, best, rounds, start_limit / 2, workers)
-    best.ub = partner_bound(p.S, p.lo, p.hi)
+    deadline = t0 + 0.85 * time_limit
+    a, lang_of, how = _start(p, seed, max(2.0, time_limit / 3), workers)
+    lay = p.layout(lang_of)
+    state = CohortState(p.L, p.R, a, lay, seed)
+    cand = _candidates(p, state)
+    state.descend(cand, deadline=deadline)
+    _lloyd_rounds(p, state, lay, rounds, deadline)
+    cand = _candidates(p, state)
+    kicks = ils(state, cand, deadline, max_stall=max(300, 3 * p.N))
+    best = _Best(state.a.copy(), state.objective(), lang_of)
+    best.solver = f"{how} + constrained Lloyd rounds (min-cost flow) + iterated local search ({kicks} kicks)"
+    best.ub = vector_partner_bound(p.L, p.R, p.lo, p.hi)
     if p.N * (p.N - 1) // 2 * p.G <= exact_limit:
         _exact_step(p, best, time_limit, workers)
     return _plan(p, best)
 
 
+CANDIDATES = 24  # cohorts each city considers in the local search and the flow rounds
+
+
+def _candidates(p: _Problem, state: CohortState) -> np.ndarray:
+    return top_candidates(p.L, state.C, CANDIDATES)[0]
+
+
 def _proxy(p: _Problem, labels: np.ndarray) -> np.ndarray:
     """Linear proxy objective: each city's similarity to each group of `labels`, scaled to integers."""
-    onehot = np.zeros((p.N, p.G))
-    onehot[np.arange(p.N), labels] = 1
-    return np.rint((p.S @ onehot) * SCALE).astype(np.int64)
+    C = cohort_sums(p.R, labels, p.G)
+    return np.rint((p.L @ C.T) * SCALE).astype(np.int64)
 
 
 def _hint(m, x, a: np.ndarray) -> None:
@@ -612,42 +542,103 @@ def _cohort_languages(p: _Problem, s, lang) -> list | None:
             for g in range(p.G)]
 
 
-def _start(p: _Problem, seed: int, limit: float, workers: int) -> tuple[np.ndarray, list | None]:
-    """1. A first plan under every rule: CP-SAT on the proxy of k-means clusters of the weighted
-    vectors. This solve also decides feasibility, so its failure is explained here."""
+def _kmeans_labels(p: _Problem, seed: int) -> np.ndarray:
+    """k-means clusters of the weighted vectors (on a 48-dimensional PCA projection for large
+    calls, where k-means on all dimensions would take minutes)."""
     from sklearn.cluster import KMeans
 
-    n, G = p.N, p.G
-    w = p.space.weight_vector(p.weights).astype(np.float64)
-    U = p.space.vectors(np.asarray(p.rows, dtype=np.int64)).astype(np.float64) * np.sqrt(np.maximum(w, 0))
-    km = KMeans(n_clusters=G, n_init=4, random_state=seed).fit(U) if G > 1 else None
-    km_labels = km.labels_ if km is not None else np.zeros(n, dtype=int)
-    m, x, lang, _ = p.model(objective=_proxy(p, km_labels))
+    if p.G == 1:
+        return np.zeros(p.N, dtype=int)
+    U = p.R * np.sqrt(np.maximum(p.w, 0))
+    if p.N > 2000:
+        from sklearn.decomposition import PCA
+
+        U = PCA(n_components=48, svd_solver="randomized", random_state=seed).fit_transform(U)
+        return KMeans(n_clusters=p.G, n_init=1, max_iter=30, random_state=seed).fit(U).labels_
+    return KMeans(n_clusters=p.G, n_init=4, random_state=seed).fit(U).labels_
+
+
+def _start(p: _Problem, seed: int, limit: float, workers: int) -> tuple[np.ndarray, list | None, str]:
+    """1. A first plan under every rule: k-means clusters of the weighted vectors, then a
+    min-cost flow to the cluster centres under the size bounds and the counting rule (the
+    k-means-constrained step); CP-SAT on the same proxy when the flow cannot express the rules
+    (a shared language, keep-together groups, several counting rules) or finds no plan."""
+    km = _kmeans_labels(p, seed)
+    lay = p.layout(None)
+    flow_ok, rule = p.flow_rule(lay)
+    if flow_ok:
+        sizes = np.maximum(np.bincount(km, minlength=p.G), 1)
+        centres = cohort_sums(p.R, km, p.G) / sizes[:, None] * (p.N / p.G)  # means at the mean cohort size
+        for k in (CANDIDATES, p.G):
+            cand, score = top_candidates(p.L, centres, k)
+            a = flow_assign(score, cand, lay, rule)
+            if a is not None:
+                return a, None, "min-cost flow start (k-means centres)"
+    if p.N * p.G > CPSAT_START_LIMIT:
+        raise InfeasibleRulesError([f"no split of these {p.N} cities under all the rules was found: a call this "
+                                    f"large is planned by a network flow, which cannot combine "
+                                    f"{join_names(p.rules.describe(p.G)[1:])}; plan fewer cities or drop a rule"],
+                                   p.rules.describe(p.G))
+    return (*_cpsat_start(p, km, limit, workers), "OR-Tools CP-SAT start (k-means proxy)")
+
+
+CPSAT_START_LIMIT = 400_000  # city x cohort variables up to which CP-SAT may place the first plan
+
+
+def _cpsat_start(p: _Problem, km: np.ndarray, limit: float, workers: int) -> tuple[np.ndarray, list | None]:
+    """CP-SAT on the k-means proxy under every rule; this solve also decides feasibility, so its
+    failure is explained here."""
+    m, x, lang, _ = p.model(objective=_proxy(p, km))
     s, status, cp = p.solve(m, limit, workers)
     if status not in (cp.OPTIMAL, cp.FEASIBLE):
         if status == cp.INFEASIBLE:
-            raise InfeasibleRulesError(p.diagnose(limit), p.rules.describe(G))
+            raise InfeasibleRulesError(p.diagnose(limit), p.rules.describe(p.G))
         raise InfeasibleRulesError([f"no split under these rules was found within {limit:g} s "
                                     "(the solver could neither find one nor prove none exists); "
-                                    "raise the time limit or relax a rule"], p.rules.describe(G))
+                                    "raise the time limit or relax a rule"], p.rules.describe(p.G))
     return _solution(p, s, x), _cohort_languages(p, s, lang)
 
 
-def _lloyd_rounds(p: _Problem, best: _Best, rounds: int, limit: float, workers: int) -> None:
-    """2. Constrained Lloyd rounds: re-solve the linear proxy around the current cohorts
-    (S @ membership) and search again, while that improves the best plan."""
+def _lloyd_rounds(p: _Problem, state: CohortState, lay: Layout, rounds: int, deadline: float) -> None:
+    """2. Constrained Lloyd rounds: a min-cost flow to the current cohort sums (the linearised
+    objective, each city's current cohort among its candidates, so never worse), then descent;
+    kept while it improves. Only where the flow expresses every rule."""
+    flow_ok, rule = p.flow_rule(lay)
+    if not flow_ok or lay.allowed is not None:
+        return
     for _ in range(rounds):
-        m, x, lang, _ = p.model(objective=_proxy(p, best.a))
-        _hint(m, x, best.a)
-        s, status, cp = p.solve(m, limit, workers)
-        if status not in (cp.OPTIMAL, cp.FEASIBLE):
-            break
-        lb = _cohort_languages(p, s, lang)
-        b = _local_search(p, _solution(p, s, x), lb)
-        ob = within_objective(p.S, b)
-        if ob <= best.obj + 1e-9:
-            break
-        best.a, best.obj, best.lang_of = b, ob, lb
+        if time.perf_counter() > deadline:
+            return
+        before = state.objective()
+        cand, score = top_candidates(p.L, state.C, CANDIDATES, a=state.a)
+        b = flow_assign(score, cand, lay, rule)
+        if b is None:
+            return
+        trial = CohortState(p.L, p.R, b, lay, state.rng.integers(1 << 30))
+        trial.descend(top_candidates(p.L, trial.C, CANDIDATES)[0], deadline=deadline)
+        if trial.objective() <= before + 1e-9:
+            return
+        state.__dict__.update(trial.__dict__)
+
+
+def vector_partner_bound(L: np.ndarray, R: np.ndarray, lo: int, hi: int, block: int = 2048) -> float:
+    """`partner_bound` from the vectors, in blocks of rows (float32 products with a safety margin,
+    so no n x n matrix is held)."""
+    n = len(L)
+    k = min(hi - 1, n - 1)
+    if k < 1:
+        return 0.0
+    Lf, Rf = L.astype(np.float32), R.astype(np.float32)
+    lo_t = max(lo - 1, 1)
+    total = 0.0
+    for s0 in range(0, n, block):
+        B = Lf[s0:s0 + block] @ Rf.T
+        B[np.arange(len(B)), np.arange(s0, s0 + len(B))] = -np.inf
+        top = -np.sort(-np.partition(B, n - k, axis=1)[:, n - k:], axis=1) if k < n else -np.sort(-B, axis=1)
+        top = top.astype(np.float64) + 1e-4  # float32 rounding margin
+        pref = np.cumsum(top, axis=1)
+        total += float(pref[:, lo_t - 1:k].max(axis=1).sum()) if k >= lo_t else 0.0
+    return total / 2
 
 
 def _exact_step(p: _Problem, best: _Best, time_limit: float, workers: int) -> None:
@@ -661,6 +652,7 @@ def _exact_step(p: _Problem, best: _Best, time_limit: float, workers: int) -> No
     b = _solution(p, s, x)
     if within_objective(p.S, b) >= best.obj - 1e-12:
         best.a, best.obj = b, within_objective(p.S, b)
+        best.solver = "OR-Tools CP-SAT, exact pairwise model"
         if lang is not None:
             best.lang_of = _cohort_languages(p, s, lang)
     cp_bound = s.best_objective_bound / SCALE + p.N * p.N / SCALE  # rounding slack
@@ -694,7 +686,7 @@ def _describe(p: _Problem, a: np.ndarray, lang_of) -> list[Cohort]:
         idx = np.flatnonzero(a == g)
         if len(idx) == 0:
             continue
-        sub = p.S[np.ix_(idx, idx)]
+        sub = p.sim(idx)
         pair_sum = float(np.triu(sub, 1).sum())
         k = len(idx)
         fits = (sub.sum(axis=1) - np.diag(sub)) / max(k - 1, 1)
