@@ -66,30 +66,47 @@ def cohort_sums(R: np.ndarray, a: np.ndarray, G: int) -> np.ndarray:
     return C
 
 
-def top_candidates(L: np.ndarray, C: np.ndarray, k: int, a: np.ndarray | None = None):
-    """Each city's k best cohorts by the score L_i . C_g (all cohorts when k >= G), and the
-    scores of those cohorts; with a plan `a`, each city's current cohort is added as a last
-    column (its score included)."""
+def top_candidates(L: np.ndarray, C: np.ndarray, k: int) -> np.ndarray:
+    """Each city's k best cohorts by the score L_i . C_g (all cohorts when k >= G)."""
     G = len(C)
+    if k >= G:
+        return np.broadcast_to(np.arange(G), (len(L), G))
+    return np.argpartition(-(L @ C.T), k - 1, axis=1)[:, :k]
+
+
+def candidate_arcs(L: np.ndarray, C: np.ndarray, k: int, per_cohort: int, a: np.ndarray | None = None):
+    """The (city, cohort, score) arcs a flow may use: each city's k best cohorts, each cohort's
+    `per_cohort` best cities (so every cohort can be filled), and each city's current cohort
+    in the plan `a` (so that plan stays feasible); score = L_i . C_g."""
+    n, G = len(L), len(C)
     M = L @ C.T
-    cand = np.broadcast_to(np.arange(G), (len(L), G)) if k >= G else np.argpartition(-M, k - 1, axis=1)[:, :k]
-    if a is not None:
-        cand = np.concatenate([cand, np.asarray(a)[:, None]], axis=1)
-    return np.ascontiguousarray(cand), np.take_along_axis(M, cand, axis=1)
+    if k >= G:
+        ii, gg = np.repeat(np.arange(n), G), np.tile(np.arange(G), n)
+    else:
+        top = np.argpartition(-M, k - 1, axis=1)[:, :k]
+        ii, gg = [np.repeat(np.arange(n), k)], [top.ravel()]
+        m = min(per_cohort, n)
+        best = np.argpartition(-M, m - 1, axis=0)[:m]  # m x G
+        ii.append(best.ravel()), gg.append(np.tile(np.arange(G), m))
+        if a is not None:
+            ii.append(np.arange(n)), gg.append(np.asarray(a))
+        key = np.unique(np.concatenate(ii) * G + np.concatenate(gg))
+        ii, gg = key // G, key % G
+    return ii, gg, M[ii, gg]
 
 
 # ---------------------------------------------------------------------------- min-cost flow step
-def flow_assign(score: np.ndarray, cand: np.ndarray, lay: Layout, rule: CountRule | None = None) -> np.ndarray | None:
-    """The plan maximising sum_i score[i, k] (score is n x K over cand, n x K cohort numbers)
-    under the size bounds, lay.allowed and one counting rule; None when the flow finds none.
+def flow_assign(ii: np.ndarray, gg: np.ndarray, ss: np.ndarray, n: int, lay: Layout,
+                rule: CountRule | None = None) -> np.ndarray | None:
+    """The plan maximising the summed score ss of the arcs used (city ii to cohort gg, see
+    `candidate_arcs`) under the size bounds, lay.allowed and one counting rule; None when the
+    flow finds none.
     solver model: a min-cost flow source -> city -> (category, cohort) -> cohort -> sink; the
     cohort and category arcs carry lower bounds (moved into node supplies), so sizes and the
     counting rule hold exactly and the flow optimum is the optimum over assignments."""
     from ortools.graph.python import min_cost_flow
 
-    n, G = len(score), lay.G
-    ii = np.repeat(np.arange(n), cand.shape[1])
-    gg, ss = cand.ravel(), score.ravel()
+    G = lay.G
     keep = np.ones(len(gg), dtype=bool) if lay.allowed is None else lay.allowed[ii, gg]
     ii, gg, ss = ii[keep], gg[keep], ss[keep]
     cohort0 = n  # cohort nodes n .. n+G-1, then the sink, then the category nodes
@@ -228,12 +245,13 @@ class CohortState:
         return ok
 
     # ------------------------------------------------------------------ moves and swaps
-    def swap_gains(self, i: int, js: np.ndarray) -> np.ndarray:
+    def swap_gains(self, i: int, js: np.ndarray, mi: np.ndarray) -> np.ndarray:
+        """The objective change of swapping i with each j in js; mi[h] = L_i . C_h for the
+        cohorts of js and of i."""
         g, hs = self.a[i], self.a[js]
         Lj = self.L[js]
         sij = Lj @ self.R[i]
-        own_i = self.C[g] @ self.L[i] - self.own[i]
-        return (self.C[hs] @ self.L[i] - sij) - own_i + (Lj @ self.C[g] - sij) \
+        return (mi[hs] - sij) - (mi[g] - self.own[i]) + (Lj @ self.C[g] - sij) \
             - (np.einsum("ij,ij->i", Lj, self.C[hs]) - self.own[js])
 
     def improve(self, i: int, cand: np.ndarray) -> tuple[int, int] | None:
@@ -243,7 +261,11 @@ class CohortState:
         hs = cand[cand != g]
         if not len(hs):
             return None
-        gains = self.gain_to(i, hs)
+        li = self.L[i]
+        mi = np.zeros(self.lay.G)
+        mi[hs] = self.C[hs] @ li
+        mi[g] = self.C[g] @ li
+        gains = mi[hs] - (mi[g] - self.own[i])
         best, move = 1e-10, None
         if self.can_leave(i):
             d = np.where(self.can_join(i, hs), gains, -np.inf)
@@ -253,7 +275,7 @@ class CohortState:
         top = hs[np.argsort(-gains)[:self.swap_cohorts]]
         js = np.fromiter((j for h in top for j in self.members[h]), dtype=np.int64)
         if len(js):
-            d = np.where(self.swap_ok(i, js), self.swap_gains(i, js), -np.inf)
+            d = np.where(self.swap_ok(i, js), self.swap_gains(i, js, mi), -np.inf)
             k = int(np.argmax(d))
             if d[k] > best:
                 best, move = d[k], ("swap", int(js[k]))
