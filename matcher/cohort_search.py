@@ -127,7 +127,7 @@ def flow_assign(ii: np.ndarray, gg: np.ndarray, ss: np.ndarray, n: int, lay: Lay
         supply = np.concatenate([supply, np.zeros(G * K, dtype=np.int64)])
         lo_c, hi_c = rule.lo[cc].astype(np.int64), np.minimum(rule.hi[cc], n).astype(np.int64)
         supply[sink + 1 + cg * K + cc] -= lo_c  # lower bound lo on (category, cohort) -> cohort
-        supply[cohort0 + cg] += lo_c
+        np.add.at(supply, cohort0 + cg, lo_c)  # cg repeats: += would add once
         caps.append(hi_c - lo_c), costs.append(np.zeros(G * K, dtype=np.int64))
     # cohort -> sink: lower bound lo, capacity hi
     tails.append(cohort0 + np.arange(G)), heads.append(np.full(G, sink))
@@ -339,6 +339,91 @@ class CohortState:
                 break
             i = int(self.rng.choice(nxt))
         return touched
+
+
+def _cell_penalty(rule: CountRule, cnt: np.ndarray, c, delta) -> np.ndarray:
+    """Violation change of count cells c (vector, -1 = not counted) when they change by delta."""
+    cc = np.maximum(c, 0)
+    before, after = cnt[cc], cnt[cc] + delta
+    pen = (np.maximum(rule.lo[cc] - after, 0) + np.maximum(after - rule.hi[cc], 0)
+           - np.maximum(rule.lo[cc] - before, 0) - np.maximum(before - rule.hi[cc], 0))
+    return np.where(np.asarray(c) >= 0, pen, 0)
+
+
+def swap_violation_delta(state: CohortState, i: int, js: np.ndarray) -> np.ndarray:
+    """How the total violation of the counting rules changes when i swaps with each j in js."""
+    g, hs = int(state.a[i]), state.a[js]
+    dv = np.zeros(len(js), dtype=np.int64)
+    for r, cnt in zip(state.lay.counts, state.cnt):
+        ci, cj = r.cat[i], r.cat[js]
+        diff = cj != ci
+        ci_v = np.full(len(js), ci)
+        # cohort g loses one ci and gains one cj; cohort h gains one ci and loses one cj
+        d = _cell_penalty(r, cnt[g], ci_v, -1) + _cell_penalty(r, cnt[g], cj, +1)
+        d += _row_penalty(r, cnt[hs], ci_v, +1) + _row_penalty(r, cnt[hs], cj, -1)
+        dv += np.where(diff, d, 0)  # the same category: nothing changes
+    return dv
+
+
+def _row_penalty(rule: CountRule, rows: np.ndarray, c, delta) -> np.ndarray:
+    """Like _cell_penalty, with a different count row per candidate."""
+    c = np.asarray(c)
+    cc = np.maximum(c, 0)
+    before = rows[np.arange(len(rows)), cc]
+    after = before + delta
+    pen = (np.maximum(rule.lo[cc] - after, 0) + np.maximum(after - rule.hi[cc], 0)
+           - np.maximum(rule.lo[cc] - before, 0) - np.maximum(before - rule.hi[cc], 0))
+    return np.where(c >= 0, pen, 0)
+
+
+def repair(state: CohortState, max_steps: int | None = None) -> bool:
+    """Swaps that lower the total violation of the counting rules (sizes and the allowed mask
+    always hold), each the best for the objective among the most violation-reducing ones, until
+    no rule is broken; False when no swap helps any more."""
+    n = len(state.a)
+    everyone = np.flatnonzero(state.movable)
+    for _ in range(max_steps or 4 * n):
+        if state.violation() == 0:
+            return True
+        best = None
+        for i in _repair_candidates(state):
+            js = everyone[state.a[everyone] != state.a[i]]
+            ok = np.ones(len(js), dtype=bool)
+            if state.lay.allowed is not None:
+                ok &= state.lay.allowed[i, state.a[js]] & state.lay.allowed[js, state.a[i]]
+            dv = np.where(ok, swap_violation_delta(state, i, js), 1)
+            k = np.flatnonzero(dv == dv.min())
+            if dv.min() >= 0:
+                continue
+            li = state.L[i]
+            mi = state.C @ li
+            gain = state.swap_gains(i, js[k], mi)
+            j = int(js[k][np.argmax(gain)])
+            key = (int(dv.min()), -float(gain.max()))
+            if best is None or key < best[0]:
+                best = (key, i, j)
+        if best is None:
+            return False
+        _, i, j = best
+        g, h = int(state.a[i]), int(state.a[j])
+        state.apply(i, h)
+        state.apply(j, g)
+    return state.violation() == 0
+
+
+def _repair_candidates(state: CohortState) -> list[int]:
+    """Cities in the first broken count cell that could fix it by leaving (too many of their
+    category) or by making room (too few of a category they are not)."""
+    for r, cnt in zip(state.lay.counts, state.cnt):
+        over = np.argwhere(cnt > r.hi[None, :])
+        under = np.argwhere(cnt < r.lo[None, :])
+        if len(over) or len(under):
+            g, c = (over[0] if len(over) else under[0])
+            members = np.array(state.members[g], dtype=np.int64)
+            members = members[state.movable[members]]
+            pick = (r.cat[members] == c) if len(over) else (r.cat[members] != c)
+            return [int(i) for i in members[pick]][:12]
+    return []
 
 
 def ils(state: CohortState, cand: np.ndarray, deadline: float, max_stall: int, strength: int = 2) -> int:

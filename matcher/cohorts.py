@@ -34,9 +34,11 @@ import numpy as np
 import pandas as pd
 
 from .errors import ConfigError
-from .mentor import is_mentor, mentor_rule_words
+from .facets import has_value
+from .mentor import is_mentor, mentor_rule_words, pathway_stage
 from .network import InfeasibleRulesError, city_label, join_names, resolve_rows
-from .cohort_search import CohortState, CountRule, Layout, cohort_sums, candidate_arcs, flow_assign, ils, top_candidates
+from .cohort_search import (CohortState, CountRule, Layout, candidate_arcs, cohort_sums, flow_assign, ils,
+                            repair, top_candidates)
 from .protocols import TwinSpace
 
 __all__ = ["CohortRules", "Cohort", "CohortPlan", "plan_cohorts", "cohort_bounds",
@@ -58,6 +60,11 @@ class CohortRules:
     apart: list = field(default_factory=list)  # groups of cities never two in one cohort
     balance_sizes: bool = False
     mentor_target_year: int = 2030
+    # facets balanced across cohorts ("stage", "maturity", "size", "country", "target_year",
+    # "mentor" or a profile column): each cohort holds floor(n_v / G) - tolerance to
+    # ceil(n_v / G) + tolerance cities of each value v (n_v cities of the call have it)
+    balance: list = field(default_factory=list)
+    balance_tolerance: int = 0
 
     def describe(self, G: int | None = None) -> list[str]:
         out = [f"cohorts of {self.min_size}-{self.max_size} cities" + (f", {_n(G, 'cohort')}" if G else "")]
@@ -69,6 +76,9 @@ class CohortRules:
             out.append(f"at most {self.max_per_country} cities per country per cohort")
         if self.common_language:
             out.append("a shared official language in every cohort")
+        for facet in self.balance:
+            out.append(f"{facet} balanced (each cohort within {self.balance_tolerance} of an even share of the "
+                       f"call's mix)")
         if self.together:
             out.append(f"{len(self.together)} group(s) kept together")
         if self.apart:
@@ -91,6 +101,7 @@ class Cohort:
     population_range: str
     countries: dict[str, int]
     why: list[str]
+    mix: dict = field(default_factory=dict)  # balanced facet -> value -> cities in this cohort
 
 
 @dataclass
@@ -143,6 +154,29 @@ def cohort_bounds(n: int, lo: int, hi: int, n_cohorts: int | None = None) -> tup
     return G, None
 
 
+SIZE_BANDS = ((50_000, "under 50k"), (250_000, "50k-250k"), (1_000_000, "250k-1M"), (float("inf"), "over 1M"))
+TARGET_BANDS = ((2030, "2030 or earlier"), (2040, "2031-2040"), (2050, "2041-2050"), (float("inf"), "after 2050"))
+
+
+def facet_value(row: dict, facet: str, mentor_year: int = 2030) -> str | None:
+    """The value of one balancing facet for a profile row (None: unknown, not counted)."""
+    if facet == "stage":
+        return pathway_stage(row)[0]
+    if facet == "mentor":
+        return "mentor" if is_mentor(row, mentor_year)[0] else "not a mentor"
+    if facet in ("size", "target_year"):
+        v = row.get("population") if facet == "size" else (row.get("net_zero_target_year")
+                                                          if has_value(row.get("net_zero_target_year"))
+                                                          else row.get("neutrality_target_year"))
+        if not has_value(v):
+            return None
+        return next(label for top, label in (SIZE_BANDS if facet == "size" else TARGET_BANDS) if float(v) <= top)
+    if facet == "country":
+        facet = "country_code"
+    v = row.get(facet)
+    return str(v) if has_value(v) and not isinstance(v, (list, tuple, np.ndarray)) else None
+
+
 def within_objective(S: np.ndarray, labels: np.ndarray) -> float:
     """Sum over cohorts of the pairwise similarities of their members."""
     labels = np.asarray(labels)
@@ -193,6 +227,7 @@ class _Problem:
         self._together()
         self._apart()
         self.G, self.lo, self.hi, self.size_problem = self._cohort_count()
+        self._balance_facets()
         self._languages()
 
     def _members(self, group, what: str) -> list[int]:
@@ -228,6 +263,27 @@ class _Problem:
         self.together = [c for c in comps.values() if len(c) > 1]
         self.comp_of = np.array([find(i) for i in range(n)])
 
+    def _balance_facets(self) -> None:
+        """For each balanced facet: its values, each city's value index (-1 unknown) and the
+        per-cohort bounds (an even share of the call's mix, within the tolerance)."""
+        unknown = [f for f in self.rules.balance
+                   if f not in ("stage", "mentor", "size", "target_year", "country")
+                   and f not in self.space.profiles.columns]
+        if unknown:
+            raise ConfigError(f"Cannot balance by {', '.join(unknown)}: not a profile column or a known facet "
+                              f"(stage, maturity, size, country, target_year, mentor).")
+        self.facets = {}
+        records = self.space.profiles.iloc[self.rows].to_dict("records") if self.rules.balance else []
+        tol, G = self.rules.balance_tolerance, self.G
+        for facet in self.rules.balance:
+            vals = [facet_value(rec, facet, self.rules.mentor_target_year) for rec in records]
+            names = sorted({v for v in vals if v is not None})
+            cat = np.array([names.index(v) if v is not None else -1 for v in vals], dtype=np.int64)
+            n_v = np.bincount(cat[cat >= 0], minlength=len(names))
+            lo = np.maximum(n_v // G - tol, 0)
+            hi = -(-n_v // G) + tol
+            self.facets[facet] = (names, cat, lo, hi, n_v)
+
     def _apart(self) -> None:
         """Keep-apart groups (positions)."""
         self.apart_groups = [sorted(set(self._members(g, "apart"))) for g in self.rules.apart]
@@ -256,6 +312,8 @@ class _Problem:
             K = len(self.countries)
             counts.append(CountRule("country", self.ci.copy(), np.zeros(K, dtype=int),
                                     np.full(K, r.max_per_country)))
+        for facet, (names, cat, lo, hi, _) in self.facets.items():
+            counts.append(CountRule(f"balance {facet}", cat, lo, hi))
         for k, grp in enumerate(self.apart_groups):
             cat = np.full(n, -1)
             cat[grp] = 0
@@ -269,10 +327,13 @@ class _Problem:
         return Layout(G, self.lo, self.hi, counts, allowed, movable)
 
     def flow_rule(self, lay: Layout) -> tuple[bool, CountRule | None]:
-        """Whether the flow start can enforce every rule (at most one counting rule, no shared
-        language, no keep-together groups), and that counting rule."""
-        ok = len(lay.counts) <= 1 and not self.rules.common_language and not self.together
-        return ok, (lay.counts[0] if lay.counts else None)
+        """Whether the flow start applies (no shared language, no keep-together groups), and the
+        counting rule it enforces exactly: the one with the most required cities (lower bounds),
+        the others being repaired after the flow."""
+        ok = not self.rules.common_language and not self.together
+        if not lay.counts:
+            return ok, None
+        return ok, max(lay.counts, key=lambda c: (int(c.lo.sum()), -lay.counts.index(c)))
 
     def _cohort_count(self) -> tuple[int, int, int, str | None]:
         """The number of cohorts and the size range in force, or why no count fits."""
@@ -303,8 +364,22 @@ class _Problem:
     def prechecks(self) -> list[tuple[str, str | None]]:
         """Every rule that cannot hold, each as (reason, smallest fix), all at once."""
         reasons = [self.size_problem] if self.size_problem else []
-        return (reasons + self._mentor_check() + self._country_checks() + self._group_checks()
-                + self._language_checks())
+        return (reasons + self._mentor_check() + self._country_checks() + self._balance_checks()
+                + self._group_checks() + self._language_checks())
+
+    def _balance_checks(self) -> list[tuple[str, str]]:
+        """A balanced facet whose even shares do not fit the cohort sizes."""
+        out, tol = [], self.rules.balance_tolerance
+        for facet, (names, cat, lo, hi, n_v) in self.facets.items():
+            need, room = int(lo.sum()), int(hi.sum()) + int((cat < 0).sum())
+            if need > self.hi:
+                out.append((f"{facet} balanced: each cohort needs at least {need} cities for an even share of "
+                            f"{join_names(names)}, more than the largest cohort ({self.hi})",
+                            f"cohorts of {self.lo}-{need}, or a tolerance of {tol + -(-(need - self.hi) // len(names))}"))
+            elif room < self.lo:
+                out.append((f"{facet} balanced: a cohort holds at most {room} cities at an even share, fewer "
+                            f"than the smallest cohort ({self.lo})", f"cohorts of {room}-{self.hi}"))
+        return out
 
     def _fewer_cohorts_fix(self, G2: int) -> str:
         """The wording of "use G2 cohorts" with the sizes that make G2 cohorts hold the call."""
@@ -402,7 +477,7 @@ class _Problem:
         return out
 
     # ------------------------------------------------------------------ CP-SAT models
-    def model(self, parts=("size", "country", "mentors", "language", "together", "apart"), objective=None,
+    def model(self, parts=("size", "country", "mentors", "balance", "language", "together", "apart"), objective=None,
               exact=False):
         """One CP-SAT model: x[i][g] = city i in cohort g, with the rules in `parts` (diagnose adds
         them one at a time), and the linear proxy `objective` or the exact pairwise objective."""
@@ -458,6 +533,12 @@ class _Problem:
                         m.add(sum(x[i][g] for i in idx) <= r.max_per_country)
             if "mentors" in parts and r.min_mentors:
                 m.add(sum(x[i][g] for i in np.flatnonzero(self.mentor)) >= r.min_mentors)
+            if "balance" in parts:
+                for names, cat, lo, hi, _ in self.facets.values():
+                    for v in range(len(names)):
+                        members = sum(x[i][g] for i in np.flatnonzero(cat == v))
+                        m.add(members >= int(lo[v]))
+                        m.add(members <= int(hi[v]))
 
     def _language_vars(self, m, x) -> list[list]:
         """lang[g][k]: cohort g works in cohort_langs[k]; every member speaks it."""
@@ -516,6 +597,15 @@ class _Problem:
                 r.max_per_country = saved
                 if ok:
                     return f"allow {k} per country"
+        if part == "balance":
+            for k in range(r.balance_tolerance + 1, r.balance_tolerance + 3):
+                r.balance_tolerance, saved = k, r.balance_tolerance
+                self._balance_facets()
+                ok = self._feasible(("size", "balance"), time_limit)
+                r.balance_tolerance = saved
+                self._balance_facets()
+                if ok:
+                    return f"a balance tolerance of {k}"
         if part == "mentors":
             for k in range(r.min_mentors - 1, 0, -1):
                 r.min_mentors, saved = k, r.min_mentors
@@ -529,15 +619,15 @@ class _Problem:
         return {"country": f"at most {self.rules.max_per_country} per country",
                 "mentors": f"at least {self.rules.min_mentors} mentor(s) per cohort",
                 "language": "a shared language per cohort", "together": "the keep-together groups",
-                "apart": "the keep-apart groups"}
+                "apart": "the keep-apart groups", "balance": f"{join_names(list(self.rules.balance))} balanced"}
 
     def diagnose(self, time_limit) -> list[tuple[str, str]]:
         """Every rule that fails on its own with the sizes, each with its smallest fix; when each
         holds alone, the first combination (rules added one at a time) that fails."""
         names, r = self._rule_names(), self.rules
-        present = {"country": bool(r.max_per_country), "mentors": bool(r.min_mentors),
+        present = {"country": bool(r.max_per_country), "mentors": bool(r.min_mentors), "balance": bool(r.balance),
                    "language": r.common_language, "together": bool(self.together), "apart": bool(self.apart_groups)}
-        parts = [q for q in ("country", "mentors", "language", "together", "apart") if present[q]]
+        parts = [q for q in ("country", "mentors", "balance", "language", "together", "apart") if present[q]]
         split = f"the {self.N} cities cannot be split into {self.G} cohorts of {self.lo}-{self.hi}"
         out = [(f"{split} with {names[q]}", self._relax(q, time_limit)) for q in parts
                if not self._feasible(("size", q), time_limit)]
@@ -664,21 +754,25 @@ def _start(p: _Problem, seed: int, limit: float, workers: int) -> tuple[np.ndarr
     """1. A first plan under every rule: k-means clusters of the weighted vectors, then a
     min-cost flow to the cluster centres under the size bounds and the counting rule (the
     k-means-constrained step); CP-SAT on the same proxy when the flow cannot express the rules
-    (a shared language, keep-together groups, several counting rules) or finds no plan."""
+    (a shared language, keep-together groups) or no plan is found. Counting rules beyond the
+    one the flow enforces are repaired by swaps (cohort_search.repair)."""
     km = _kmeans_labels(p, seed)
     lay = p.layout(None)
     flow_ok, rule = p.flow_rule(lay)
     if flow_ok:
         sizes = np.maximum(np.bincount(km, minlength=p.G), 1)
         centres = cohort_sums(p.R, km, p.G) / sizes[:, None] * (p.N / p.G)  # means at the mean cohort size
-        for k in (CANDIDATES, p.G):
-            a = flow_assign(*candidate_arcs(p.L, centres, k, 4 * p.hi), p.N, lay, rule)
-            if a is not None:
-                return a, None, "min-cost flow start (k-means centres)"
+        a = flow_assign(*candidate_arcs(p.L, centres, CANDIDATES, 4 * p.hi), p.N, lay, rule)
+        if a is None and p.N * p.G <= 2_000_000:  # every city to every cohort
+            a = flow_assign(*candidate_arcs(p.L, centres, p.G, 4 * p.hi), p.N, lay, rule)
+        a = None if a is None else _repaired(p, a, lay, seed)
+        if a is not None:
+            return a, None, "min-cost flow start (k-means centres)"
     if p.N * p.G > CPSAT_START_LIMIT:
-        raise InfeasibleRulesError([f"no split of these {p.N} cities under all the rules was found: a call this "
-                                    f"large is planned by a network flow, which cannot combine "
-                                    f"{join_names(p.rules.describe(p.G)[1:])}; plan fewer cities or drop a rule"],
+        raise InfeasibleRulesError([(f"no split of these {p.N} cities under all the rules was found (a call "
+                                     f"this large is planned by a network flow and repair swaps, which found none "
+                                     f"for {join_names(p.rules.describe(p.G)[1:])} together)",
+                                     "relax one of those rules, or plan the call in parts")],
                                    p.rules.describe(p.G))
     return (*_cpsat_start(p, km, limit, workers), "OR-Tools CP-SAT start (k-means proxy)")
 
@@ -700,6 +794,14 @@ def _cpsat_start(p: _Problem, km: np.ndarray, limit: float, workers: int) -> tup
     return _solution(p, s, x), _cohort_languages(p, s, lang)
 
 
+def _repaired(p: _Problem, a: np.ndarray, lay: Layout, seed: int) -> np.ndarray | None:
+    """The flow's plan with the counting rules it did not enforce repaired by swaps, or None."""
+    if len(lay.counts) <= 1:
+        return a
+    state = CohortState(p.L, p.R, a, lay, seed)
+    return state.a if repair(state) else None
+
+
 def _lloyd_rounds(p: _Problem, state: CohortState, lay: Layout, rounds: int, deadline: float) -> None:
     """2. Constrained Lloyd rounds: a min-cost flow to the current cohort sums (the linearised
     objective, each city's current cohort among its candidates, so never worse), then descent;
@@ -712,6 +814,7 @@ def _lloyd_rounds(p: _Problem, state: CohortState, lay: Layout, rounds: int, dea
             return
         before = state.objective()
         b = flow_assign(*candidate_arcs(p.L, state.C, CANDIDATES, 4 * p.hi, state.a), p.N, lay, rule)
+        b = None if b is None else _repaired(p, b, lay, seed=0)
         if b is None:
             return
         trial = CohortState(p.L, p.R, b, lay, state.rng.integers(1 << 30))
@@ -778,6 +881,23 @@ def _plan(p: _Problem, best: _Best) -> CohortPlan:
                       rules=rules.describe(p.G), notes=notes)
 
 
+def _mix(p: _Problem, idx: np.ndarray) -> dict:
+    """Balanced facet -> value -> how many members of the cohort have it (unknown included)."""
+    out = {}
+    for facet, (names, cat, *_rest) in p.facets.items():
+        counts = np.bincount(cat[idx][cat[idx] >= 0], minlength=len(names))
+        out[facet] = {v: int(c) for v, c in zip(names, counts) if c}
+        unknown = int((cat[idx] < 0).sum())
+        if unknown:
+            out[facet]["unknown"] = unknown
+    return out
+
+
+def _share_words(p: _Problem, facet: str) -> str:
+    names, _, lo, hi, n_v = p.facets[facet]
+    return "; ".join(f"{v}: {n} cities, {a}-{b} per cohort" for v, n, a, b in zip(names, n_v, lo, hi))
+
+
 def _describe(p: _Problem, a: np.ndarray, lang_of) -> list[Cohort]:
     prof = p.space.profiles
     out = []
@@ -824,9 +944,12 @@ def _describe(p: _Problem, a: np.ndarray, lang_of) -> list[Cohort]:
         if common:
             why.append("common language: " + ", ".join(common))
         why.append("mentors: " + ("; ".join(mentors) if mentors else "none"))
+        mix = _mix(p, idx)
+        why += [f"{facet} balanced: " + ", ".join(f"{c} {v}" for v, c in counts.items())
+                + f" (an even share of the call's {_share_words(p, facet)})" for facet, counts in mix.items()]
         out.append(Cohort(number=number, members=members, size=k, objective=pair_sum,
                           mean_similarity=pair_sum / max(k * (k - 1) / 2, 1), mentors=mentors,
                           shared_barriers=barriers, shared_sectors=sectors, common_languages=common,
                           language=lang_of[g] if lang_of else None, population_range=pop_range,
-                          countries=countries, why=why))
+                          countries=countries, why=why, mix=mix))
     return out
