@@ -37,6 +37,7 @@ from .errors import ConfigError
 from .facets import has_value
 from .mentor import is_mentor, mentor_rule_words, pathway_stage
 from .network import InfeasibleRulesError, city_label, join_names, resolve_rows
+from .cohort_themes import cohorts_per_theme, parse_theme, theme_allowed, theme_table
 from .cohort_search import (CohortState, CountRule, Layout, candidate_arcs, cohort_sums, flow_assign, ils,
                             repair, top_candidates)
 from .protocols import TwinSpace
@@ -65,6 +66,10 @@ class CohortRules:
     # ceil(n_v / G) + tolerance cities of each value v (n_v cities of the call have it)
     balance: list = field(default_factory=list)
     balance_tolerance: int = 0
+    # themes of the call ("finance + buildings", "mobility", ...; see cohort_themes): each cohort
+    # gets one, each city joins a cohort whose theme is within theme_slack of its best fit
+    themes: list = field(default_factory=list)
+    theme_slack: float = 0.0
 
     def describe(self, G: int | None = None) -> list[str]:
         out = [f"cohorts of {self.min_size}-{self.max_size} cities" + (f", {_n(G, 'cohort')}" if G else "")]
@@ -76,6 +81,9 @@ class CohortRules:
             out.append(f"at most {self.max_per_country} cities per country per cohort")
         if self.common_language:
             out.append("a shared official language in every cohort")
+        if self.themes:
+            out.append(f"themed cohorts ({'; '.join(str(t) for t in self.themes)}), each city in a cohort of its "
+                       f"best-fitting theme" + (f" (within {self.theme_slack:g})" if self.theme_slack else ""))
         for facet in self.balance:
             out.append(f"{facet} balanced (each cohort within {self.balance_tolerance} of an even share of the "
                        f"call's mix)")
@@ -102,6 +110,7 @@ class Cohort:
     countries: dict[str, int]
     why: list[str]
     mix: dict = field(default_factory=dict)  # balanced facet -> value -> cities in this cohort
+    theme: str | None = None
 
 
 @dataclass
@@ -228,6 +237,7 @@ class _Problem:
         self._apart()
         self.G, self.lo, self.hi, self.size_problem = self._cohort_count()
         self._balance_facets()
+        self._themes()
         self._languages()
 
     def _members(self, group, what: str) -> list[int]:
@@ -284,6 +294,27 @@ class _Problem:
             hi = -(-n_v // G) + tol
             self.facets[facet] = (names, cat, lo, hi, n_v)
 
+    def _themes(self) -> None:
+        """Each city's fit to each theme of the call, the cohorts of each theme, and which
+        cohorts each city may join (theme_mask, n x G); theme_problem when they cannot fit."""
+        self.theme_list, self.theme_mask, self.theme_of, self.theme_problem = [], None, [], None
+        if not self.rules.themes:
+            return
+        self.theme_list = [parse_theme(t) for t in self.rules.themes]
+        records = self.space.profiles.iloc[self.rows].to_dict("records")
+        self.theme_fit, self.theme_why = theme_table(records, self.theme_list)
+        allowed = theme_allowed(self.theme_fit, self.rules.theme_slack)
+        counts = cohorts_per_theme(allowed, self.G, self.lo, self.hi)
+        if counts is None:
+            only = (allowed & (allowed.sum(axis=1, keepdims=True) == 1)).sum(axis=0)
+            need = int(np.ceil(only / self.hi).sum())
+            self.theme_problem = (f"themes: {', '.join(f'{int(k)} cities fit only {t.name}' for k, t in zip(only, self.theme_list) if k)}"
+                                  f", which needs {need} cohorts of at most {self.hi}; there are {self.G}",
+                                  f"a theme slack of 0.25, or fewer themes, or cohorts of {self.lo}-{self.hi + 2}")
+            return
+        self.theme_of = [t for t, k in enumerate(counts) for _ in range(int(k))]
+        self.theme_mask = allowed[:, self.theme_of]
+
     def _apart(self) -> None:
         """Keep-apart groups (positions)."""
         self.apart_groups = [sorted(set(self._members(g, "apart"))) for g in self.rules.apart]
@@ -318,9 +349,10 @@ class _Problem:
             cat = np.full(n, -1)
             cat[grp] = 0
             counts.append(CountRule(f"apart {k}", cat, np.zeros(1, dtype=int), np.ones(1, dtype=int)))
-        allowed = None
+        allowed = self.theme_mask
         if lang_of is not None:
-            allowed = np.array([[lang_of[g] in self.langs[i] for g in range(G)] for i in range(n)], dtype=bool)
+            lang_ok = np.array([[lang_of[g] in self.langs[i] for g in range(G)] for i in range(n)], dtype=bool)
+            allowed = lang_ok if allowed is None else allowed & lang_ok
         movable = np.ones(n, dtype=bool)
         for comp in self.together:
             movable[comp] = False
@@ -364,6 +396,7 @@ class _Problem:
     def prechecks(self) -> list[tuple[str, str | None]]:
         """Every rule that cannot hold, each as (reason, smallest fix), all at once."""
         reasons = [self.size_problem] if self.size_problem else []
+        reasons += [self.theme_problem] if self.theme_problem else []
         return (reasons + self._mentor_check() + self._country_checks() + self._balance_checks()
                 + self._group_checks() + self._language_checks())
 
@@ -492,6 +525,9 @@ class _Problem:
                 for j in comp[1:]:
                     for g in range(self.G):
                         m.add(x[j][g] == x[comp[0]][g])
+        if self.theme_mask is not None:
+            for i, g in zip(*np.nonzero(~self.theme_mask)):
+                m.add(x[i][g] == 0)
         if "apart" in parts:
             for grp in self.apart_groups:
                 for g in range(self.G):
@@ -511,7 +547,7 @@ class _Problem:
             m.add_exactly_one(x[i])
         # symmetry: city i goes to a cohort numbered at most i (cohorts are interchangeable
         # unless a language is attached, which is chosen freely per cohort)
-        for i in range(min(n, G)):
+        for i in range(min(n, G) if not self.theme_list else 0):  # themed cohorts are not interchangeable
             for g in range(i + 1, G):
                 m.add(x[i][g] == 0)
         return x
@@ -807,7 +843,7 @@ def _lloyd_rounds(p: _Problem, state: CohortState, lay: Layout, rounds: int, dea
     objective, each city's current cohort among its candidates, so never worse), then descent;
     kept while it improves. Only where the flow expresses every rule."""
     flow_ok, rule = p.flow_rule(lay)
-    if not flow_ok or lay.allowed is not None:
+    if not flow_ok:
         return
     for _ in range(rounds):
         if time.perf_counter() > deadline:
@@ -881,6 +917,28 @@ def _plan(p: _Problem, best: _Best) -> CohortPlan:
                       rules=rules.describe(p.G), notes=notes)
 
 
+def _theme_lines(p: _Problem, g: int, idx: np.ndarray, why: list, members: list) -> str | None:
+    """The cohort's theme, why each member fits it (added to the members), and a why line."""
+    if not p.theme_list:
+        return None
+    t = p.theme_of[g]
+    theme = p.theme_list[t].name
+    by_id = {m["city_id"]: m for m in members}
+    fits = []
+    for i in idx:
+        m = by_id[p.space.profiles["city_id"].iat[p.rows[i]]]
+        f, reasons = p.theme_fit[i, t], p.theme_why[i][t]
+        m["theme_fit"] = None if np.isnan(f) else float(f)
+        m["theme_why"] = "; ".join(reasons) if reasons else ("no data on this theme: placed by similarity"
+                                                            if np.isnan(f) else f"fit {f:.2f}; no theme of the "
+                                                            f"call fits it better")
+        if reasons:
+            fits.append(f"{p.label[i]} ({reasons[0]})")
+    why.insert(0, f"theme {theme}: " + (", ".join(fits[:6]) + (f" and {len(fits) - 6} more" if len(fits) > 6 else "")
+                                       if fits else "no member has data on it; placed by similarity"))
+    return theme
+
+
 def _mix(p: _Problem, idx: np.ndarray) -> dict:
     """Balanced facet -> value -> how many members of the cohort have it (unknown included)."""
     out = {}
@@ -945,11 +1003,12 @@ def _describe(p: _Problem, a: np.ndarray, lang_of) -> list[Cohort]:
             why.append("common language: " + ", ".join(common))
         why.append("mentors: " + ("; ".join(mentors) if mentors else "none"))
         mix = _mix(p, idx)
+        theme = _theme_lines(p, g, idx, why, members)
         why += [f"{facet} balanced: " + ", ".join(f"{c} {v}" for v, c in counts.items())
                 + f" (an even share of the call's {_share_words(p, facet)})" for facet, counts in mix.items()]
         out.append(Cohort(number=number, members=members, size=k, objective=pair_sum,
                           mean_similarity=pair_sum / max(k * (k - 1) / 2, 1), mentors=mentors,
                           shared_barriers=barriers, shared_sectors=sectors, common_languages=common,
                           language=lang_of[g] if lang_of else None, population_range=pop_range,
-                          countries=countries, why=why, mix=mix))
+                          countries=countries, why=why, mix=mix, theme=theme))
     return out

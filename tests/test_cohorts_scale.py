@@ -158,3 +158,51 @@ def test_size_fix_is_feasible(fake_recommender):
     lo, hi = map(int, fix.split(",")[0].split()[-1].split("-"))
     plan = plan_cohorts(fake_recommender, rows[:27], CohortRules(min_size=lo, max_size=hi), time_limit=3)
     assert all(lo <= c.size <= hi for c in plan.cohorts)
+
+
+def test_themed_cohorts_hold_on_random_instances(fake_recommender):
+    from matcher.cohort_themes import parse_theme, theme_fit
+
+    rec = fake_recommender
+    rows = profiled_rows(rec)
+    prof = rec.profiles
+    pool = ["finance + buildings", "governance + mobility", "energy", "engagement + energy systems",
+            "circular economy", "peer learning + built environment"]
+    solved = 0
+    for seed in range(6):
+        rng = random.Random(1300 + seed)
+        cities = rng.sample(rows, rng.randint(30, 60))
+        themes = rng.sample(pool, rng.choice([2, 3]))
+        slack = rng.choice([0.0, 0.2])
+        rules = CohortRules(min_size=5, max_size=9, themes=themes, theme_slack=slack,
+                            balance=rng.choice([[], ["stage"]]))
+        try:
+            plan = plan_cohorts(rec, cities, rules, time_limit=4)
+        except InfeasibleRulesError as exc:
+            assert exc.reasons and all(exc.fixes)
+            continue
+        solved += 1
+        parsed = {parse_theme(t).name: parse_theme(t) for t in themes}
+        for co in plan.cohorts:
+            assert co.theme in parsed and co.why[0].startswith(f"theme {co.theme}:")
+            for m in co.members:
+                row = prof.iloc[rec.row_of_id(m["city_id"])].to_dict()
+                fits = {name: theme_fit(row, t)[0] for name, t in parsed.items()}
+                known = [f for f in fits.values() if f == f]
+                if known and max(known) > 0:
+                    mine = fits[co.theme]
+                    assert mine == mine and mine >= max(known) - slack - 1e-9, (m["name"], co.theme, fits)
+                assert m["theme_why"]
+    assert solved >= 4
+
+
+def test_theme_words_parse_to_the_vocabulary():
+    from matcher.cohort_themes import parse_theme
+    from matcher.errors import ConfigError
+
+    t = parse_theme("finance + buildings")
+    assert (t.enabling, t.sectoral) == ("Financing, Funding and Partnerships", "Built Environment")
+    assert parse_theme("Mobility and Transport").sectoral == "Mobility and Transport"
+    assert parse_theme("governance").enabling.startswith("Governance")
+    with pytest.raises(ConfigError):
+        parse_theme("astronomy")
