@@ -10,7 +10,8 @@
 3. Cohorts for 1,000 and 10,000 shipped cities (real index, random rows, sizes 7-12): plan_cohorts
    (time limit 8 s and 100 s) vs plain k-means (sklearn KMeans on the weighted vectors, then
    size repair), with the upper bound; for 1,000 also the time/quality curve (time limit vs
-   objective vs bound) and the rules "1 mentor, at most 3 per country".
+   objective vs bound), balanced and themed calls (their cost against the unconstrained plan) and
+   the rules "1 mentor, at most 3 per country".
 Reports times, objective ratios and, for cohorts, the upper bound. `--only cohorts|reviewers`.
 """
 from __future__ import annotations
@@ -176,6 +177,14 @@ def bench_cohorts(n=1000, time_limit=8.0, curve=()):
         print(f"  time limit {limit:5.1f} s: {tc:6.2f} s  objective {c.objective:.3f}  plan/k-means {c.objective / km:.4f}"
               f"  gap to bound {c.gap:.1%}")
     if n <= 2000:
+        for label, extra in (("balanced by stage", dict(balance=["stage"])),
+                             ("balanced by stage and size, <=4/country", dict(balance=["stage", "size"], max_per_country=4)),
+                             ("3 themes (finance + buildings, governance + mobility, energy)",
+                              dict(themes=["finance + buildings", "governance + mobility", "energy"]))):
+            c, tc = timed(lambda: plan_cohorts(rec, rows, CohortRules(min_size=7, max_size=12, **extra),
+                                               time_limit=time_limit))
+            print(f"  {label}: {tc:.2f} s  objective {c.objective:.3f}  vs unconstrained plan "
+                  f"{c.objective / plan.objective:.4f}, plan/k-means {c.objective / km:.4f}")
         rules2 = CohortRules(min_size=7, max_size=12, min_mentors=1, max_per_country=3)
         try:
             plan2, t2 = timed(lambda: plan_cohorts(rec, rows, rules2, time_limit=time_limit))

@@ -341,15 +341,6 @@ class CohortState:
         return touched
 
 
-def _cell_penalty(rule: CountRule, cnt: np.ndarray, c, delta) -> np.ndarray:
-    """Violation change of count cells c (vector, -1 = not counted) when they change by delta."""
-    cc = np.maximum(c, 0)
-    before, after = cnt[cc], cnt[cc] + delta
-    pen = (np.maximum(rule.lo[cc] - after, 0) + np.maximum(after - rule.hi[cc], 0)
-           - np.maximum(rule.lo[cc] - before, 0) - np.maximum(before - rule.hi[cc], 0))
-    return np.where(np.asarray(c) >= 0, pen, 0)
-
-
 def swap_violation_delta(state: CohortState, i: int, js: np.ndarray) -> np.ndarray:
     """How the total violation of the counting rules changes when i swaps with each j in js."""
     g, hs = int(state.a[i]), state.a[js]
@@ -359,14 +350,16 @@ def swap_violation_delta(state: CohortState, i: int, js: np.ndarray) -> np.ndarr
         diff = cj != ci
         ci_v = np.full(len(js), ci)
         # cohort g loses one ci and gains one cj; cohort h gains one ci and loses one cj
-        d = _cell_penalty(r, cnt[g], ci_v, -1) + _cell_penalty(r, cnt[g], cj, +1)
+        at_g = np.broadcast_to(cnt[g], (len(js), cnt.shape[1]))
+        d = _row_penalty(r, at_g, ci_v, -1) + _row_penalty(r, at_g, cj, +1)
         d += _row_penalty(r, cnt[hs], ci_v, +1) + _row_penalty(r, cnt[hs], cj, -1)
         dv += np.where(diff, d, 0)  # the same category: nothing changes
     return dv
 
 
 def _row_penalty(rule: CountRule, rows: np.ndarray, c, delta) -> np.ndarray:
-    """Like _cell_penalty, with a different count row per candidate."""
+    """Violation change when, in each candidate's count row, the count of category c (-1: not
+    counted) changes by delta."""
     c = np.asarray(c)
     cc = np.maximum(c, 0)
     before = rows[np.arange(len(rows)), cc]

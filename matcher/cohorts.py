@@ -12,17 +12,32 @@ needs more at `max_per_country` each): larger cohorts give each city
 more peers, and the total pairwise similarity grows with them. `n_cohorts` overrides;
 `balance_sizes` keeps sizes within one of each other.
 
-How it is solved (OR-Tools CP-SAT throughout):
-1. start: CP-SAT places every city under every rule, maximising a linear proxy (each city's
-   similarity to a k-means cluster of the weighted vectors), which also decides feasibility;
-2. local search: best-improvement moves and swaps with exact objective changes (numpy), never
-   breaking a rule; cities kept together stay put;
-3. exact: when the instance is small enough (N(N-1)/2 x cohorts <= `exact_limit`), the full
-   pairwise model (same-cohort variables) is solved by CP-SAT from that start; "optimal" means
+Balanced cohorts (`balance`, e.g. ["stage"], ["size", "country"]): each cohort holds an even
+share of each value of the facet, within `balance_tolerance`, as the NetZeroCities focus groups
+were balanced by size, geography and maturity. Themed cohorts (`themes`, e.g. ["finance +
+buildings", "governance + mobility"]): each cohort gets a theme and each city joins a cohort
+whose theme fits it best (matcher.cohort_themes), explained per member.
+
+How it is solved (matcher.cohort_search; the score is a weighted inner product, so the search
+works on cohort sums of the vectors and never builds the n x n matrix):
+1. start: k-means of the weighted vectors, then a min-cost flow of every city to the cluster
+   centres under the size bounds, the theme mask and one counting rule (the k-means-constrained
+   step); the other counting rules (country cap, mentors, balance, keep-apart) are repaired by
+   swaps. CP-SAT places the first plan instead when the flow cannot express the rules (shared
+   language, keep-together groups) or finds nothing; that solve also decides feasibility;
+2. constrained Lloyd rounds: the flow again, to the current cohort sums (the linearised
+   objective, which never makes the plan worse), then descent; several starts while time allows;
+3. iterated local search: best-improvement moves and swaps on each city's top cohorts with exact
+   objective changes, random feasible swaps as kicks, kept when not worse, until the time limit;
+4. exact: when the call is small enough (N(N-1)/2 x cohorts <= `exact_limit`), the full
+   pairwise model (same-cohort variables) is solved by CP-SAT from that plan; "optimal" means
    CP-SAT proved it.
-How close to optimal: the proven optimum when step 3 proves it; otherwise an upper bound, the
+How close to optimal: the proven optimum when step 4 proves it; otherwise an upper bound, the
 smaller of CP-SAT's best bound and the sum over cities of their best possible partner
-similarities (for each city the best sum of its top s-1 similarities, s a feasible size) / 2.
+similarities (for each city the best sum of its top s-1 similarities, s a feasible size) / 2,
+computed in blocks of rows.
+When the rules cannot all hold, InfeasibleRulesError lists every broken rule at once, each with
+the smallest change that makes it hold ("allow 3 per country", "cohorts of 6-12", ...).
 """
 from __future__ import annotations
 
@@ -437,8 +452,9 @@ class _Problem:
                + f"; a mentor has {mentor_rule_words(r.mentor_target_year)}")
         lower = have // G
         fix = (f"lower the mentor rule to at least {lower} per cohort" if lower else "drop the mentor rule")
-        if have >= r.min_mentors:
-            fix += f", or plan {self._fewer_cohorts_fix(have // r.min_mentors)}"
+        fewer = have // r.min_mentors
+        if fewer and -(-self.N // fewer) <= 2 * r.max_size:  # only while cohorts stay of a workable size
+            fix += f", or plan {self._fewer_cohorts_fix(fewer)}"
         return [(why, fix)]
 
     def _country_checks(self) -> list[tuple[str, str]]:

@@ -12,14 +12,7 @@ from matcher.cohort_search import (CohortState, CountRule, Layout, candidate_arc
                                    swap_violation_delta)
 from matcher.cohorts import CohortRules, InfeasibleRulesError, facet_value, plan_cohorts, within_objective
 
-
-def profiled_rows(rec):
-    return [int(r) for r in np.flatnonzero(rec.profiles["has_climate_profile"].to_numpy(dtype=bool))]
-
-
-def labels_of(rec, plan, rows):
-    by_id = plan.labels()
-    return np.array([by_id[rec.profiles["city_id"].iat[r]] for r in rows])
+from .test_cohorts import labels_of, profiled_rows
 
 
 def random_vectors(n, d=16, seed=0):
