@@ -184,7 +184,7 @@ def bench_cohorts(n=1000, time_limit=8.0, curve=()):
             c, tc = timed(lambda: plan_cohorts(rec, rows, CohortRules(min_size=7, max_size=12, **extra),
                                                time_limit=time_limit))
             print(f"  {label}: {tc:.2f} s  objective {c.objective:.3f}  vs unconstrained plan "
-                  f"{c.objective / plan.objective:.4f}, plan/k-means {c.objective / km:.4f}")
+                  f"{c.objective / plan.objective:.4f}, plan/k-means {c.objective / km:.4f}, gap to bound {c.gap:.1%}")
         rules2 = CohortRules(min_size=7, max_size=12, min_mentors=1, max_per_country=3)
         try:
             plan2, t2 = timed(lambda: plan_cohorts(rec, rows, rules2, time_limit=time_limit))

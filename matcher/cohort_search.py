@@ -316,6 +316,8 @@ class CohortState:
     def perturb(self, cand: np.ndarray, strength: int) -> set:
         """`strength` random feasible swaps around one random city; returns the cohorts touched."""
         movable = np.flatnonzero(self.movable)
+        if not len(movable):
+            return set()
         i = int(self.rng.choice(movable))
         touched = set()
         for _ in range(strength * 4):

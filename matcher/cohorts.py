@@ -725,9 +725,9 @@ def plan_cohorts(space: TwinSpace, cities="all", rules: CohortRules | None = Non
     state, lang_of, how, starts = _multi_start(p, seed, rounds, t0 + 0.45 * time_limit, deadline, time_limit, workers)
     kicks = ils(state, _candidates(p, state), deadline, max_stall=max(300, 3 * p.N))
     best = _Best(state.a.copy(), state.objective(), lang_of)
-    best.solver = (f"{how} ({starts} start{'s' if starts != 1 else ''}) + constrained Lloyd rounds (min-cost flow) "
-                   f"+ iterated local search ({kicks} kicks)")
-    best.ub = vector_partner_bound(p.L, p.R, p.lo, p.hi)
+    lloyd = " + constrained Lloyd rounds (min-cost flow)" if how.startswith("min-cost") else ""
+    best.solver = f"{how} ({starts} start{'s' if starts != 1 else ''}){lloyd} + iterated local search ({kicks} kicks)"
+    best.ub = vector_partner_bound(p.L, p.R, p.lo, p.hi, country=p.ci, per_country=rules.max_per_country)
     if p.N * (p.N - 1) // 2 * p.G <= exact_limit:
         _exact_step(p, best, time_limit, workers)
     return _plan(p, best)
@@ -876,24 +876,41 @@ def _lloyd_rounds(p: _Problem, state: CohortState, lay: Layout, rounds: int, dea
         state.__dict__.update(trial.__dict__)
 
 
-def vector_partner_bound(L: np.ndarray, R: np.ndarray, lo: int, hi: int, block: int = 2048) -> float:
+def vector_partner_bound(L: np.ndarray, R: np.ndarray, lo: int, hi: int, block: int = 2048,
+                         country: np.ndarray | None = None, per_country: int | None = None) -> float:
     """`partner_bound` from the vectors, in blocks of rows (float32 products with a safety margin,
-    so no n x n matrix is held)."""
+    so no n x n matrix is held). With a country cap, at most per_country - 1 of a city's partners
+    come from its own country (still an upper bound: the other rules are relaxed)."""
     n = len(L)
     k = min(hi - 1, n - 1)
     if k < 1:
         return 0.0
     Lf, Rf = L.astype(np.float32), R.astype(np.float32)
-    lo_t = max(lo - 1, 1)
     total = 0.0
     for s0 in range(0, n, block):
         B = Lf[s0:s0 + block] @ Rf.T
         B[np.arange(len(B)), np.arange(s0, s0 + len(B))] = -np.inf
-        top = -np.sort(-np.partition(B, n - k, axis=1)[:, n - k:], axis=1) if k < n else -np.sort(-B, axis=1)
-        top = top.astype(np.float64) + 1e-4  # float32 rounding margin
-        pref = np.cumsum(top, axis=1)
-        total += float(pref[:, lo_t - 1:k].max(axis=1).sum()) if k >= lo_t else 0.0
+        if per_country is None or country is None:
+            pref = _prefix_top(B, k)
+        else:
+            same = country[s0:s0 + len(B), None] == country[None, :]
+            own = _prefix_top(np.where(same, B, -np.inf), min(per_country - 1, k))
+            other = _prefix_top(np.where(same, -np.inf, B), k)
+            pref = np.full((len(B), k + 1), -np.inf)
+            for j in range(own.shape[1]):  # j partners from the own country, t - j from others
+                pref[:, j:] = np.maximum(pref[:, j:], own[:, j:j + 1] + other[:, :k + 1 - j])
+        best = pref[:, max(lo - 1, 1):k + 1].max(axis=1) if k >= max(lo - 1, 1) else np.zeros(len(B))
+        total += float(np.where(np.isfinite(best), best, 0.0).sum())
     return total / 2
+
+
+def _prefix_top(B: np.ndarray, k: int) -> np.ndarray:
+    """Per row: 0, then the sums of the 1..k largest entries (float32 margin added per entry)."""
+    n = B.shape[1]
+    k = min(k, n)
+    top = -np.sort(-np.partition(B, n - k, axis=1)[:, n - k:], axis=1) if 0 < k < n else -np.sort(-B, axis=1)[:, :k]
+    top = top.astype(np.float64) + 1e-4
+    return np.concatenate([np.zeros((len(B), 1)), np.cumsum(top, axis=1)], axis=1)
 
 
 def _exact_step(p: _Problem, best: _Best, time_limit: float, workers: int) -> None:

@@ -199,3 +199,26 @@ def test_theme_words_parse_to_the_vocabulary():
     assert parse_theme("governance").enabling.startswith("Governance")
     with pytest.raises(ConfigError):
         parse_theme("astronomy")
+
+
+def test_vector_bound_equals_the_dense_bound_and_respects_the_country_cap():
+    from matcher.cohorts import partner_bound, vector_partner_bound
+
+    rng = np.random.default_rng(0)
+    for _ in range(4):
+        n = int(rng.integers(8, 40))
+        L, R = random_vectors(n, d=6, seed=int(rng.integers(1000)))
+        S = L @ R.T
+        lo, hi = 3, int(rng.integers(3, 7))
+        dense = partner_bound((S + S.T) / 2, lo, hi)
+        margin = n * hi * 1e-4  # the float32 safety margin per entry
+        assert dense - 1e-9 <= vector_partner_bound(L, R, lo, hi, block=7) <= dense + margin
+        ci = rng.integers(0, 3, n)
+        brute = 0.0
+        for i in range(n):  # at most 1 partner of i's own country (a cap of 2 per country)
+            own = sorted((S[i, j] for j in range(n) if j != i and ci[j] == ci[i]), reverse=True)[:1]
+            other = sorted((S[i, j] for j in range(n) if ci[j] != ci[i]), reverse=True)
+            brute += max(sum(own[:k]) + sum(other[:t - k]) for t in range(lo - 1, hi)
+                         for k in range(min(len(own), t) + 1) if t - k <= len(other))
+        capped = vector_partner_bound(L, R, lo, hi, block=5, country=ci, per_country=2)
+        assert brute / 2 - 1e-9 <= capped <= brute / 2 + margin
