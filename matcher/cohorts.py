@@ -323,7 +323,8 @@ class _Problem:
         if counts is None:
             only = (allowed & (allowed.sum(axis=1, keepdims=True) == 1)).sum(axis=0)
             need = int(np.ceil(only / self.hi).sum())
-            self.theme_problem = (f"themes: {', '.join(f'{int(k)} cities fit only {t.name}' for k, t in zip(only, self.theme_list) if k)}"
+            only_words = ", ".join(f"{int(k)} cities fit only {t.name}" for k, t in zip(only, self.theme_list) if k)
+            self.theme_problem = (f"themes: {only_words}"
                                   f", which needs {need} cohorts of at most {self.hi}; there are {self.G}",
                                   f"a theme slack of 0.25, or fewer themes, or cohorts of {self.lo}-{self.hi + 2}")
             return
@@ -423,7 +424,8 @@ class _Problem:
             if need > self.hi:
                 out.append((f"{facet} balanced: each cohort needs at least {need} cities for an even share of "
                             f"{join_names(names)}, more than the largest cohort ({self.hi})",
-                            f"cohorts of {self.lo}-{need}, or a tolerance of {tol + -(-(need - self.hi) // len(names))}"))
+                            f"cohorts of {self.lo}-{need}, or a tolerance of "
+                            f"{tol + -(-(need - self.hi) // len(names))}"))
             elif room < self.lo:
                 out.append((f"{facet} balanced: a cohort holds at most {room} cities at an even share, fewer "
                             f"than the smallest cohort ({self.lo})", f"cohorts of {room}-{self.hi}"))

@@ -3,7 +3,6 @@ iterated local search) agrees with the dense definitions, balanced facets hold o
 instances and are explained, and an infeasible call lists every broken rule with a fix."""
 from __future__ import annotations
 
-import random
 
 import numpy as np
 import pytest
@@ -12,7 +11,7 @@ from matcher.cohort_search import (CohortState, CountRule, Layout, candidate_arc
                                    swap_violation_delta)
 from matcher.cohorts import CohortRules, InfeasibleRulesError, facet_value, plan_cohorts, within_objective
 
-from .test_cohorts import labels_of, profiled_rows
+from .test_cohorts import labels_of, profiled_rows, random_calls
 
 
 def random_vectors(n, d=16, seed=0):
@@ -79,12 +78,9 @@ def test_repair_fixes_a_second_counting_rule():
 
 def test_balanced_facets_hold_on_random_instances(fake_recommender):
     rec = fake_recommender
-    rows = profiled_rows(rec)
     prof = rec.profiles
     solved = 0
-    for seed in range(8):
-        rng = random.Random(900 + seed)
-        cities = rng.sample(rows, rng.randint(30, 60))
+    for rng, cities in random_calls(rec, 8, 900, (30, 60)):
         facets = rng.sample(["stage", "size", "country", "mentor", "target_year"], rng.choice([1, 2]))
         tol = rng.choice([0, 1])
         rules = CohortRules(min_size=5, max_size=rng.choice([7, 9]), balance=facets, balance_tolerance=tol,
@@ -157,14 +153,11 @@ def test_themed_cohorts_hold_on_random_instances(fake_recommender):
     from matcher.cohort_themes import parse_theme, theme_fit
 
     rec = fake_recommender
-    rows = profiled_rows(rec)
     prof = rec.profiles
     pool = ["finance + buildings", "governance + mobility", "energy", "engagement + energy systems",
             "circular economy", "peer learning + built environment"]
     solved = 0
-    for seed in range(6):
-        rng = random.Random(1300 + seed)
-        cities = rng.sample(rows, rng.randint(30, 60))
+    for rng, cities in random_calls(rec, 6, 1300, (30, 60)):
         themes = rng.sample(pool, rng.choice([2, 3]))
         slack = rng.choice([0.0, 0.2])
         rules = CohortRules(min_size=5, max_size=9, themes=themes, theme_slack=slack,
