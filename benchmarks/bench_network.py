@@ -2,14 +2,18 @@
 
     python -m benchmarks.bench_network [--skip-large]
 
-1. Reviewer assignment at the OpenReview MIDL size (118 plans x 177 reviewers, 3 per plan, max
+1. Reviewer assignment at the OpenReview MIDL size (also the library's flow, which starts on each
+   plan's best reviewers and adds pairs by reduced cost until it is provably optimal) (118 plans x 177 reviewers, 3 per plan, max
    load 3 and 6): min-cost flow vs CP-SAT vs greedy (each plan in turn takes its best available
    reviewers). Affinities: inner products of random non-negative profile-like vectors.
 2. Reviewer assignment at 3,000 plans x 5,000 reviewers (dense: 15M candidate pairs), min-cost
    flow vs greedy. CP-SAT is not run at this size (15M boolean variables).
-3. Cohorts for 1,000 shipped cities (real index, sizes 7-12, 1 mentor, at most 3 per country):
-   plan_cohorts vs plain k-means (sklearn KMeans on the weighted vectors, then size repair).
-Reports times, objective ratios and, for cohorts, the upper bound.
+3. Cohorts for 1,000 and 10,000 shipped cities (real index, random rows, sizes 7-12): plan_cohorts
+   (time limit 8 s and 100 s) vs plain k-means (sklearn KMeans on the weighted vectors, then
+   size repair), with the upper bound; for 1,000 also the time/quality curve (time limit vs
+   objective vs bound), balanced and themed calls (their cost against the unconstrained plan) and
+   the rules "1 mentor, at most 3 per country".
+Reports times, objective ratios and, for cohorts, the upper bound. `--only cohorts|reviewers`.
 """
 from __future__ import annotations
 
@@ -95,12 +99,27 @@ def timed(fn):
     return out, time.perf_counter() - t
 
 
+def priced_assign(S, k, cap):
+    """The library's flow (matcher.reviewers): each plan's best reviewers first, pairs added by
+    reduced cost until none can improve (exact)."""
+    from matcher.reviewers import ReviewNetwork, solve_priced
+
+    P, R = S.shape
+    net = ReviewNetwork(np.full(P, k), np.full(R, cap), np.zeros(R, dtype=np.int64), np.zeros(P, dtype=bool),
+                        np.zeros((P, R), dtype=bool))
+    chosen = solve_priced(net, np.ones((P, R), dtype=bool), -np.rint(S * FLOW_SCALE).astype(np.int64))
+    return float(sum(S[p, r] for p, r in chosen))
+
+
 def bench_reviewers(P, R, k, cap, cpsat=True):
     S = affinities(P, R, seed=P)
     flow, tf = timed(lambda: flow_assign(S, k, cap))
     greedy, tg = timed(lambda: greedy_assign(S, k, cap))
+    priced, tq = timed(lambda: priced_assign(S, k, cap))
     print(f"reviewers {P} x {R}, {k} per plan, max load {cap}")
     print(f"  min-cost flow (optimal)  {tf:8.2f} s  total {flow:.4f}")
+    print(f"  library flow, priced    {tq:8.2f} s  total {priced:.4f}  priced/dense objective {priced / flow:.6f},"
+          f" dense/priced time {tf / tq:.1f}x")
     print(f"  greedy baseline          {tg:8.2f} s  total {greedy:.4f}  flow/greedy objective {flow / greedy:.4f},"
           f" time {tf / tg:.1f}x")
     if cpsat:
@@ -111,73 +130,100 @@ def bench_reviewers(P, R, k, cap, cpsat=True):
         print("  CP-SAT not run: 15M boolean variables (a model of this size does not fit in time/memory)")
 
 
-def bench_cohorts(n=1000):
+def kmeans_repair(L, R, U, G, lo, hi, seed=0, n_init=4, init="k-means++", max_iter=300):
+    """The baseline: sklearn KMeans on the weighted vectors, then size repair (move the weakest
+    member of an oversize cluster to its best cluster with room; fill an undersize cluster with
+    the city that loses least by leaving a cluster above the minimum). Works on cluster sums
+    (no n x n matrix)."""
     from sklearn.cluster import KMeans
 
-    from matcher.cohorts import CohortRules, plan_cohorts, within_objective
+    from matcher.cohort_search import cohort_sums
+
+    lab = KMeans(n_clusters=G, n_init=n_init, init=init, max_iter=max_iter, random_state=seed).fit(U).labels_.copy()
+    C = cohort_sums(R, lab, G)
+    own = np.einsum("ij,ij->i", L, R)
+    for _ in range(10 * len(L)):
+        sizes = np.bincount(lab, minlength=G)
+        over, under = np.flatnonzero(sizes > hi), np.flatnonzero(sizes < lo)
+        if not len(over) and not len(under):
+            break
+        if len(over):
+            g = over[0]
+            members = np.flatnonzero(lab == g)
+            i = members[np.argmin(L[members] @ C[g] - own[members])]
+            room = np.flatnonzero(sizes < hi)
+            h = room[np.argmax(C[room] @ L[i])]
+        else:
+            h = under[0]
+            cand = np.flatnonzero(np.isin(lab, np.flatnonzero(sizes > lo)))
+            loss = L[cand] @ C[h] - (np.einsum("ij,ij->i", L[cand], C[lab[cand]]) - own[cand])
+            i = cand[np.argmax(loss)]
+        C[lab[i]] -= R[i]
+        C[h] += R[i]
+        lab[i] = h
+    return lab
+
+
+def bench_cohorts(n=1000, time_limit=8.0, curve=()):
+    from matcher.cohort_search import objective
+    from matcher.cohorts import CohortRules, plan_cohorts
     from matcher.matcher import Matcher
 
     rec = Matcher.open(build="never").twins
     rng = np.random.default_rng(0)
     rows = sorted(int(r) for r in rng.choice(len(rec.profiles), n, replace=False))
     rules = CohortRules(min_size=7, max_size=12, min_mentors=0, max_per_country=None)
-    plan, tp = timed(lambda: plan_cohorts(rec, rows, rules, time_limit=60))
-    S = rec.similarity_matrix(rows)
+    plan, tp = timed(lambda: plan_cohorts(rec, rows, rules, time_limit=time_limit))
     G = len(plan.cohorts)
-
-    def kmeans_repair():
-        w = rec.weight_vector(None).astype(np.float64)
-        U = rec.index.vectors(np.array(rows)).astype(np.float64) * np.sqrt(w)
-        lab = KMeans(n_clusters=G, n_init=4, random_state=0).fit(U).labels_.copy()
-        # size repair: move the weakest members of oversize clusters to the best cluster with room,
-        # then fill undersize clusters from clusters above the minimum
-        for _ in range(10 * n):
-            sizes = np.bincount(lab, minlength=G)
-            over = np.flatnonzero(sizes > rules.max_size)
-            under = np.flatnonzero(sizes < rules.min_size)
-            if not len(over) and not len(under):
-                break
-            M = S @ np.eye(G)[lab]
-            if len(over):
-                g = over[0]
-                members = np.flatnonzero(lab == g)
-                i = members[np.argmin(M[members, g])]
-                room = np.flatnonzero(sizes < rules.max_size)
-                lab[i] = room[np.argmax(M[i, room])]
-            else:
-                g = under[0]
-                donors = np.flatnonzero(sizes > rules.min_size)
-                cand = np.flatnonzero(np.isin(lab, donors))
-                i = cand[np.argmax(M[cand, g] - M[cand, lab[cand]])]
-                lab[i] = g
-        return lab
-
-    lab, tk = timed(kmeans_repair)
+    w = rec.weight_vector(None).astype(np.float64)
+    R = rec.vectors(np.array(rows)).astype(np.float64)
+    L = R * w
+    big = n > 2000  # sklearn's k-means++ with n_init=4 on all dims takes minutes at 10,000 x 834 clusters
+    lab, tk = timed(lambda: kmeans_repair(L, R, R * np.sqrt(w), G, 7, 12, n_init=1 if big else 4,
+                                          init="random" if big else "k-means++", max_iter=50 if big else 300))
     sizes = np.bincount(lab, minlength=G)
-    km = within_objective(S, lab)
-    print(f"cohorts for {n} shipped cities (sizes 7-12, {G} cohorts)")
+    km = objective(L, R, lab, G)
+    print(f"cohorts for {n} shipped cities (sizes 7-12, {G} cohorts), time limit {time_limit:g} s")
     print(f"  plan_cohorts             {tp:8.2f} s  objective {plan.objective:.3f}  upper bound {plan.upper_bound:.3f}"
           f" ({plan.bound_source}), gap {plan.gap:.1%}")
     print(f"  k-means + size repair    {tk:8.2f} s  objective {km:.3f}  sizes {sizes.min()}-{sizes.max()}"
-          f"  plan/k-means objective {plan.objective / km:.4f}, time {tp / tk:.1f}x")
-    rules2 = CohortRules(min_size=7, max_size=12, min_mentors=1, max_per_country=3)
-    try:
-        plan2, t2 = timed(lambda: plan_cohorts(rec, rows, rules2, time_limit=60))
-        print(f"  with 1 mentor, <=3/country: {t2:.2f} s objective {plan2.objective:.3f} "
-              f"({len(plan2.cohorts)} cohorts), gap {plan2.gap:.1%}")
-    except Exception as exc:  # noqa: BLE001 - report, the rules may not hold on a random sample
-        print(f"  with 1 mentor, <=3/country: {exc}")
+          f"  plan/k-means objective {plan.objective / km:.4f}, time {tp / tk:.2f}x")
+    for limit in curve:
+        c, tc = timed(lambda: plan_cohorts(rec, rows, rules, time_limit=limit))
+        print(f"  time limit {limit:5.1f} s: {tc:6.2f} s  objective {c.objective:.3f}  plan/k-means {c.objective / km:.4f}"
+              f"  gap to bound {c.gap:.1%}")
+    if n <= 2000:
+        for label, extra in (("balanced by stage", dict(balance=["stage"])),
+                             ("balanced by stage and size, <=4/country", dict(balance=["stage", "size"], max_per_country=4)),
+                             ("3 themes (finance + buildings, governance + mobility, energy)",
+                              dict(themes=["finance + buildings", "governance + mobility", "energy"]))):
+            c, tc = timed(lambda: plan_cohorts(rec, rows, CohortRules(min_size=7, max_size=12, **extra),
+                                               time_limit=time_limit))
+            print(f"  {label}: {tc:.2f} s  objective {c.objective:.3f}  vs unconstrained plan "
+                  f"{c.objective / plan.objective:.4f}, plan/k-means {c.objective / km:.4f}, gap to bound {c.gap:.1%}")
+        rules2 = CohortRules(min_size=7, max_size=12, min_mentors=1, max_per_country=3)
+        try:
+            plan2, t2 = timed(lambda: plan_cohorts(rec, rows, rules2, time_limit=time_limit))
+            print(f"  with 1 mentor, <=3/country: {t2:.2f} s objective {plan2.objective:.3f} "
+                  f"({len(plan2.cohorts)} cohorts), gap {plan2.gap:.1%}")
+        except Exception as exc:  # noqa: BLE001 - report, the rules may not hold on a random sample
+            print(f"  with 1 mentor, <=3/country: {exc}")
 
 
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--skip-large", action="store_true")
+    ap.add_argument("--only", choices=["reviewers", "cohorts"], default=None)
     args = ap.parse_args()
-    bench_reviewers(118, 177, 3, 3)
-    bench_reviewers(118, 177, 3, 6)
-    if not args.skip_large:
-        bench_reviewers(3000, 5000, 3, 3, cpsat=False)
-    bench_cohorts()
+    if args.only != "cohorts":
+        bench_reviewers(118, 177, 3, 3)
+        bench_reviewers(118, 177, 3, 6)
+        if not args.skip_large:
+            bench_reviewers(3000, 5000, 3, 3, cpsat=False)
+    if args.only != "reviewers":
+        bench_cohorts(1000, 8.0, curve=(2.0, 4.0, 16.0, 32.0))
+        if not args.skip_large:
+            bench_cohorts(10000, 100.0)
 
 
 if __name__ == "__main__":

@@ -12,29 +12,49 @@ needs more at `max_per_country` each): larger cohorts give each city
 more peers, and the total pairwise similarity grows with them. `n_cohorts` overrides;
 `balance_sizes` keeps sizes within one of each other.
 
-How it is solved (OR-Tools CP-SAT throughout):
-1. start: CP-SAT places every city under every rule, maximising a linear proxy (each city's
-   similarity to a k-means cluster of the weighted vectors), which also decides feasibility;
-2. local search: best-improvement moves and swaps with exact objective changes (numpy), never
-   breaking a rule; cities kept together stay put;
-3. exact: when the instance is small enough (N(N-1)/2 x cohorts <= `exact_limit`), the full
-   pairwise model (same-cohort variables) is solved by CP-SAT from that start; "optimal" means
+Balanced cohorts (`balance`, e.g. ["stage"], ["size", "country"]): each cohort holds an even
+share of each value of the facet, within `balance_tolerance`, as the NetZeroCities focus groups
+were balanced by size, geography and maturity. Themed cohorts (`themes`, e.g. ["finance +
+buildings", "governance + mobility"]): each cohort gets a theme and each city joins a cohort
+whose theme fits it best (matcher.cohort_themes), explained per member.
+
+How it is solved (matcher.cohort_search; the score is a weighted inner product, so the search
+works on cohort sums of the vectors and never builds the n x n matrix):
+1. start: k-means of the weighted vectors, then a min-cost flow of every city to the cluster
+   centres under the size bounds, the theme mask and one counting rule (the k-means-constrained
+   step); the other counting rules (country cap, mentors, balance, keep-apart) are repaired by
+   swaps. CP-SAT places the first plan instead when the flow cannot express the rules (shared
+   language, keep-together groups) or finds nothing; that solve also decides feasibility;
+2. constrained Lloyd rounds: the flow again, to the current cohort sums (the linearised
+   objective, which never makes the plan worse), then descent; several starts while time allows;
+3. iterated local search: best-improvement moves and swaps on each city's top cohorts with exact
+   objective changes, random feasible swaps as kicks, kept when not worse, until the time limit;
+4. exact: when the call is small enough (N(N-1)/2 x cohorts <= `exact_limit`), the full
+   pairwise model (same-cohort variables) is solved by CP-SAT from that plan; "optimal" means
    CP-SAT proved it.
-How close to optimal: the proven optimum when step 3 proves it; otherwise an upper bound, the
+How close to optimal: the proven optimum when step 4 proves it; otherwise an upper bound, the
 smaller of CP-SAT's best bound and the sum over cities of their best possible partner
-similarities (for each city the best sum of its top s-1 similarities, s a feasible size) / 2.
+similarities (for each city the best sum of its top s-1 similarities, s a feasible size) / 2,
+computed in blocks of rows.
+When the rules cannot all hold, InfeasibleRulesError lists every broken rule at once, each with
+the smallest change that makes it hold ("allow 3 per country", "cohorts of 6-12", ...).
 """
 from __future__ import annotations
 
 import math
+import time
 from dataclasses import asdict, dataclass, field
 
 import numpy as np
 import pandas as pd
 
 from .errors import ConfigError
-from .mentor import is_mentor, mentor_rule_words
+from .facets import has_value
+from .mentor import is_mentor, mentor_rule_words, pathway_stage
 from .network import InfeasibleRulesError, city_label, join_names, resolve_rows
+from .cohort_themes import cohorts_per_theme, parse_theme, theme_allowed, theme_table
+from .cohort_search import (CohortState, CountRule, Layout, candidate_arcs, cohort_sums, flow_assign, ils,
+                            repair, top_candidates)
 from .protocols import TwinSpace
 
 __all__ = ["CohortRules", "Cohort", "CohortPlan", "plan_cohorts", "cohort_bounds",
@@ -56,6 +76,15 @@ class CohortRules:
     apart: list = field(default_factory=list)  # groups of cities never two in one cohort
     balance_sizes: bool = False
     mentor_target_year: int = 2030
+    # facets balanced across cohorts ("stage", "maturity", "size", "country", "target_year",
+    # "mentor" or a profile column): each cohort holds floor(n_v / G) - tolerance to
+    # ceil(n_v / G) + tolerance cities of each value v (n_v cities of the call have it)
+    balance: list = field(default_factory=list)
+    balance_tolerance: int = 0
+    # themes of the call ("finance + buildings", "mobility", ...; see cohort_themes): each cohort
+    # gets one, each city joins a cohort whose theme is within theme_slack of its best fit
+    themes: list = field(default_factory=list)
+    theme_slack: float = 0.0
 
     def describe(self, G: int | None = None) -> list[str]:
         out = [f"cohorts of {self.min_size}-{self.max_size} cities" + (f", {_n(G, 'cohort')}" if G else "")]
@@ -67,6 +96,12 @@ class CohortRules:
             out.append(f"at most {self.max_per_country} cities per country per cohort")
         if self.common_language:
             out.append("a shared official language in every cohort")
+        if self.themes:
+            out.append(f"themed cohorts ({'; '.join(str(t) for t in self.themes)}), each city in a cohort of its "
+                       f"best-fitting theme" + (f" (within {self.theme_slack:g})" if self.theme_slack else ""))
+        for facet in self.balance:
+            out.append(f"{facet} balanced (each cohort within {self.balance_tolerance} of an even share of the "
+                       f"call's mix)")
         if self.together:
             out.append(f"{len(self.together)} group(s) kept together")
         if self.apart:
@@ -89,6 +124,8 @@ class Cohort:
     population_range: str
     countries: dict[str, int]
     why: list[str]
+    mix: dict = field(default_factory=dict)  # balanced facet -> value -> cities in this cohort
+    theme: str | None = None
 
 
 @dataclass
@@ -115,8 +152,8 @@ def _n(k: int, word: str) -> str:
     return f"{k} {word}{'' if k == 1 else 's'}"
 
 
-def cohort_bounds(n: int, lo: int, hi: int, n_cohorts: int | None = None) -> tuple[int, str | None]:
-    """The number of cohorts, or a plain reason why none fits."""
+def cohort_bounds(n: int, lo: int, hi: int, n_cohorts: int | None = None) -> tuple[int, tuple[str, str] | None]:
+    """The number of cohorts, or why none fits as (reason, smallest fix) in plain words."""
     if lo < 1 or hi < lo:
         raise ConfigError(f"Cohort sizes must satisfy 1 <= min <= max, got {lo}-{hi}.")
     if n_cohorts is not None:
@@ -124,17 +161,44 @@ def cohort_bounds(n: int, lo: int, hi: int, n_cohorts: int | None = None) -> tup
         if G < 1:
             raise ConfigError("n_cohorts must be at least 1.")
         if G * lo > n:
-            return G, f"{n} cities cannot fill {G} cohorts of at least {lo} (they need {G * lo})"
+            return G, (f"{n} cities cannot fill {G} cohorts of at least {lo} (they need {G * lo})",
+                       f"cohorts of {max(n // G, 1)}-{hi}" + (f", or {n // lo} cohorts" if n >= lo else ""))
         if G * hi < n:
-            return G, f"{n} cities do not fit in {G} cohorts of at most {hi} (they hold {G * hi})"
+            return G, (f"{n} cities do not fit in {G} cohorts of at most {hi} (they hold {G * hi})",
+                       f"cohorts of {lo}-{-(-n // G)}, or {-(-n // hi)} cohorts")
         return G, None
     G = math.ceil(n / hi)
     if n < lo:
-        return max(G, 1), f"{n} cities are fewer than the smallest cohort ({lo})"
+        return max(G, 1), (f"{n} cities are fewer than the smallest cohort ({lo})",
+                           f"cohorts of {n}-{max(hi, n)}, or {lo - n} more cities")
     if G * lo > n:
         return G, (f"{n} cities cannot be split into cohorts of {lo}-{hi}: {G - 1} cohorts hold at most "
-                   f"{(G - 1) * hi} and {G} need at least {G * lo}")
+                   f"{(G - 1) * hi} and {G} need at least {G * lo}",
+                   f"cohorts of {n // G}-{hi}, or of {lo}-{-(-n // (n // lo))}")
     return G, None
+
+
+SIZE_BANDS = ((50_000, "under 50k"), (250_000, "50k-250k"), (1_000_000, "250k-1M"), (float("inf"), "over 1M"))
+TARGET_BANDS = ((2030, "2030 or earlier"), (2040, "2031-2040"), (2050, "2041-2050"), (float("inf"), "after 2050"))
+
+
+def facet_value(row: dict, facet: str, mentor_year: int = 2030) -> str | None:
+    """The value of one balancing facet for a profile row (None: unknown, not counted)."""
+    if facet == "stage":
+        return pathway_stage(row)[0]
+    if facet == "mentor":
+        return "mentor" if is_mentor(row, mentor_year)[0] else "not a mentor"
+    if facet in ("size", "target_year"):
+        v = row.get("population") if facet == "size" else (row.get("net_zero_target_year")
+                                                          if has_value(row.get("net_zero_target_year"))
+                                                          else row.get("neutrality_target_year"))
+        if not has_value(v):
+            return None
+        return next(label for top, label in (SIZE_BANDS if facet == "size" else TARGET_BANDS) if float(v) <= top)
+    if facet == "country":
+        facet = "country_code"
+    v = row.get(facet)
+    return str(v) if has_value(v) and not isinstance(v, (list, tuple, np.ndarray)) else None
 
 
 def within_objective(S: np.ndarray, labels: np.ndarray) -> float:
@@ -168,9 +232,12 @@ class _Problem:
             raise ConfigError("No cities to plan.")
         prof = space.profiles
         self.label = [city_label(space, r) for r in self.rows]
-        self.S = space.similarity_matrix(self.rows, weights)
-        self.S = (self.S + self.S.T) / 2
+        w = space.weight_vector(weights).astype(np.float64)
+        self.R = space.vectors(np.asarray(self.rows, dtype=np.int64)).astype(np.float64)
+        self.L = self.R * w  # twin score S = L @ R.T (never built for large calls)
+        self.w = w
         self.weights = weights
+        self._S = None
         cc = prof["country_code"].to_numpy(dtype=object)[self.rows]
         self.countries = sorted(set(cc))
         self.ci = np.array([self.countries.index(c) for c in cc])
@@ -184,6 +251,8 @@ class _Problem:
         self._together()
         self._apart()
         self.G, self.lo, self.hi, self.size_problem = self._cohort_count()
+        self._balance_facets()
+        self._themes()
         self._languages()
 
     def _members(self, group, what: str) -> list[int]:
@@ -219,15 +288,100 @@ class _Problem:
         self.together = [c for c in comps.values() if len(c) > 1]
         self.comp_of = np.array([find(i) for i in range(n)])
 
+    def _balance_facets(self) -> None:
+        """For each balanced facet: its values, each city's value index (-1 unknown) and the
+        per-cohort bounds (an even share of the call's mix, within the tolerance)."""
+        unknown = [f for f in self.rules.balance
+                   if f not in ("stage", "mentor", "size", "target_year", "country")
+                   and f not in self.space.profiles.columns]
+        if unknown:
+            raise ConfigError(f"Cannot balance by {', '.join(unknown)}: not a profile column or a known facet "
+                              f"(stage, maturity, size, country, target_year, mentor).")
+        self.facets = {}
+        records = self.space.profiles.iloc[self.rows].to_dict("records") if self.rules.balance else []
+        tol, G = self.rules.balance_tolerance, self.G
+        for facet in self.rules.balance:
+            vals = [facet_value(rec, facet, self.rules.mentor_target_year) for rec in records]
+            names = sorted({v for v in vals if v is not None})
+            cat = np.array([names.index(v) if v is not None else -1 for v in vals], dtype=np.int64)
+            n_v = np.bincount(cat[cat >= 0], minlength=len(names))
+            lo = np.maximum(n_v // G - tol, 0)
+            hi = -(-n_v // G) + tol
+            self.facets[facet] = (names, cat, lo, hi, n_v)
+
+    def _themes(self) -> None:
+        """Each city's fit to each theme of the call, the cohorts of each theme, and which
+        cohorts each city may join (theme_mask, n x G); theme_problem when they cannot fit."""
+        self.theme_list, self.theme_mask, self.theme_of, self.theme_problem = [], None, [], None
+        if not self.rules.themes:
+            return
+        self.theme_list = [parse_theme(t) for t in self.rules.themes]
+        records = self.space.profiles.iloc[self.rows].to_dict("records")
+        self.theme_fit, self.theme_why = theme_table(records, self.theme_list)
+        allowed = theme_allowed(self.theme_fit, self.rules.theme_slack)
+        counts = cohorts_per_theme(allowed, self.G, self.lo, self.hi)
+        if counts is None:
+            only = (allowed & (allowed.sum(axis=1, keepdims=True) == 1)).sum(axis=0)
+            need = int(np.ceil(only / self.hi).sum())
+            only_words = ", ".join(f"{int(k)} cities fit only {t.name}" for k, t in zip(only, self.theme_list) if k)
+            self.theme_problem = (f"themes: {only_words}"
+                                  f", which needs {need} cohorts of at most {self.hi}; there are {self.G}",
+                                  f"a theme slack of 0.25, or fewer themes, or cohorts of {self.lo}-{self.hi + 2}")
+            return
+        self.theme_of = [t for t, k in enumerate(counts) for _ in range(int(k))]
+        self.theme_mask = allowed[:, self.theme_of]
+
     def _apart(self) -> None:
-        """Keep-apart groups, and the pairs they forbid as a symmetric matrix."""
+        """Keep-apart groups (positions)."""
         self.apart_groups = [sorted(set(self._members(g, "apart"))) for g in self.rules.apart]
-        self.apart = np.zeros((self.N, self.N), dtype=bool)
-        for g in self.apart_groups:
-            for a in g:
-                for b in g:
-                    if a != b:
-                        self.apart[a, b] = True
+
+    @property
+    def S(self) -> np.ndarray:
+        """The dense twin-score matrix, for small calls only (the exact model)."""
+        if self._S is None:
+            S = self.L @ self.R.T
+            self._S = (S + S.T) / 2
+        return self._S
+
+    def sim(self, idx) -> np.ndarray:
+        """Twin scores among the cities at positions idx."""
+        S = self.L[idx] @ self.R[idx].T
+        return (S + S.T) / 2
+
+    def layout(self, lang_of: list | None = None) -> Layout:
+        """The rules as counting rules and masks for the vector search (see cohort_search)."""
+        r, n, G = self.rules, self.N, self.G
+        counts = []
+        if r.min_mentors:
+            counts.append(CountRule("mentors", np.where(self.mentor, 0, -1), np.array([r.min_mentors]),
+                                    np.array([n])))
+        if r.max_per_country:
+            K = len(self.countries)
+            counts.append(CountRule("country", self.ci.copy(), np.zeros(K, dtype=int),
+                                    np.full(K, r.max_per_country)))
+        for facet, (names, cat, lo, hi, _) in self.facets.items():
+            counts.append(CountRule(f"balance {facet}", cat, lo, hi))
+        for k, grp in enumerate(self.apart_groups):
+            cat = np.full(n, -1)
+            cat[grp] = 0
+            counts.append(CountRule(f"apart {k}", cat, np.zeros(1, dtype=int), np.ones(1, dtype=int)))
+        allowed = self.theme_mask
+        if lang_of is not None:
+            lang_ok = np.array([[lang_of[g] in self.langs[i] for g in range(G)] for i in range(n)], dtype=bool)
+            allowed = lang_ok if allowed is None else allowed & lang_ok
+        movable = np.ones(n, dtype=bool)
+        for comp in self.together:
+            movable[comp] = False
+        return Layout(G, self.lo, self.hi, counts, allowed, movable)
+
+    def flow_rule(self, lay: Layout) -> tuple[bool, CountRule | None]:
+        """Whether the flow start applies (no shared language, no keep-together groups), and the
+        counting rule it enforces exactly: the one with the most required cities (lower bounds),
+        the others being repaired after the flow."""
+        ok = not self.rules.common_language and not self.together
+        if not lay.counts:
+            return ok, None
+        return ok, max(lay.counts, key=lambda c: (int(c.lo.sum()), -lay.counts.index(c)))
 
     def _cohort_count(self) -> tuple[int, int, int, str | None]:
         """The number of cohorts and the size range in force, or why no count fits."""
@@ -235,16 +389,12 @@ class _Problem:
         lo, hi = rules.min_size, rules.max_size
         G, size_problem = cohort_bounds(n, lo, hi, rules.n_cohorts)
         if rules.n_cohorts is None and rules.max_per_country and not size_problem:
-            # the fewest cohorts that also hold the largest country at k per cohort
+            # the fewest cohorts that also hold the largest country at k per cohort (at most
+            # as many as the cities can fill; prechecks says when even that is too few)
             biggest = int(np.bincount(self.ci).max())
             need = -(-biggest // rules.max_per_country)
             if need > G:
-                if need * lo <= n:
-                    G = need
-                else:
-                    size_problem = (f"{self.countries[int(np.argmax(np.bincount(self.ci)))]} has {biggest} cities, "
-                                    f"so at most {rules.max_per_country} per cohort means at least {need} cohorts, "
-                                    f"but {n} cities fill at most {_n(n // lo, 'cohort')} of at least {lo}")
+                G = min(need, n // lo)
         if rules.balance_sizes and not size_problem:
             lo, hi = n // G, -(-n // G)
         return G, lo, hi, size_problem
@@ -259,58 +409,126 @@ class _Problem:
         self.cohort_langs = sorted(L for L, c in counts.items() if c >= self.lo)
 
     # ------------------------------------------------------------------ pre-checks
-    def prechecks(self) -> list[str]:
-        r, n, G = self.rules, self.N, self.G
-        reasons = []
-        if self.size_problem:
-            return [self.size_problem]
-        if r.min_mentors:
-            have = int(self.mentor.sum())
-            if have < r.min_mentors * G:
-                names = [self.label[i] for i in np.flatnonzero(self.mentor)]
-                reasons.append(f"only {have} mentor{'s' if have != 1 else ''} for {G} cohorts (at least "
-                               f"{r.min_mentors} each needs {r.min_mentors * G})"
-                               + (f": {join_names(names)}" if names else "")
-                               + f"; a mentor has {mentor_rule_words(r.mentor_target_year)}")
-        if r.max_per_country:
-            for c, name in enumerate(self.countries):
-                cnt = int((self.ci == c).sum())
-                if cnt > r.max_per_country * G:
-                    reasons.append(f"{name} has {cnt} cities, but at most {r.max_per_country} per cohort in {G} "
-                                   f"cohorts hold {r.max_per_country * G}")
+    def prechecks(self) -> list[tuple[str, str | None]]:
+        """Every rule that cannot hold, each as (reason, smallest fix), all at once."""
+        reasons = [self.size_problem] if self.size_problem else []
+        reasons += [self.theme_problem] if self.theme_problem else []
+        return (reasons + self._mentor_check() + self._country_checks() + self._balance_checks()
+                + self._group_checks() + self._language_checks())
+
+    def _balance_checks(self) -> list[tuple[str, str]]:
+        """A balanced facet whose even shares do not fit the cohort sizes."""
+        out, tol = [], self.rules.balance_tolerance
+        for facet, (names, cat, lo, hi, n_v) in self.facets.items():
+            need, room = int(lo.sum()), int(hi.sum()) + int((cat < 0).sum())
+            if need > self.hi:
+                out.append((f"{facet} balanced: each cohort needs at least {need} cities for an even share of "
+                            f"{join_names(names)}, more than the largest cohort ({self.hi})",
+                            f"cohorts of {self.lo}-{need}, or a tolerance of "
+                            f"{tol + -(-(need - self.hi) // len(names))}"))
+            elif room < self.lo:
+                out.append((f"{facet} balanced: a cohort holds at most {room} cities at an even share, fewer "
+                            f"than the smallest cohort ({self.lo})", f"cohorts of {room}-{self.hi}"))
+        return out
+
+    def _fewer_cohorts_fix(self, G2: int) -> str:
+        """The wording of "use G2 cohorts" with the sizes that make G2 cohorts hold the call."""
+        n, lo, hi = self.N, self.rules.min_size, self.rules.max_size
+        if G2 < 1:
+            return "no number of cohorts helps"
+        if G2 * hi >= n:
+            return f"{_n(G2, 'cohort')} of {lo}-{hi}"
+        return f"{_n(G2, 'cohort')} of {min(lo, n // G2)}-{-(-n // G2)}"
+
+    def _mentor_check(self) -> list[tuple[str, str]]:
+        r, G = self.rules, self.G
+        if not r.min_mentors:
+            return []
+        have = int(self.mentor.sum())
+        if have >= r.min_mentors * G:
+            return []
+        names = [self.label[i] for i in np.flatnonzero(self.mentor)]
+        why = (f"at least {r.min_mentors} mentor(s) per cohort: only {have} mentor{'s' if have != 1 else ''} for "
+               f"{G} cohorts (at least {r.min_mentors} each needs {r.min_mentors * G}, "
+               f"{r.min_mentors * G - have} more)" + (f": {join_names(names)}" if names else "")
+               + f"; a mentor has {mentor_rule_words(r.mentor_target_year)}")
+        lower = have // G
+        fix = (f"lower the mentor rule to at least {lower} per cohort" if lower else "drop the mentor rule")
+        fewer = have // r.min_mentors
+        if fewer and -(-self.N // fewer) <= 2 * r.max_size:  # only while cohorts stay of a workable size
+            fix += f", or plan {self._fewer_cohorts_fix(fewer)}"
+        return [(why, fix)]
+
+    def _country_checks(self) -> list[tuple[str, str]]:
+        r, G, out = self.rules, self.G, []
+        if not r.max_per_country:
+            return out
+        counts = np.bincount(self.ci, minlength=len(self.countries))
+        for c in np.flatnonzero(counts > r.max_per_country * G):
+            cnt = int(counts[c])
+            need = -(-cnt // r.max_per_country)
+            fix = f"allow {-(-cnt // G)} per country"
+            if need * r.min_size <= self.N:
+                fix += f", or plan {self._fewer_cohorts_fix(need)}"
+            elif self.N // need >= 1:
+                fix += f", or cohorts of {self.N // need}-{max(r.max_size, -(-self.N // need))}"
+            out.append((f"at most {r.max_per_country} per country: {self.countries[c]} has {cnt} cities, and "
+                        f"{_n(G, 'cohort')} hold at most {r.max_per_country * G} of them "
+                        f"({self.N} cities fill at most {_n(self.N // r.min_size, 'cohort')} of at least "
+                        f"{r.min_size})", fix))
+        return out
+    def _group_checks(self) -> list[tuple[str, str]]:
+        """Keep-together and keep-apart groups that cannot hold."""
+        r, out = self.rules, []
         for comp in self.together:
             names = join_names([self.label[i] for i in comp])
             if len(comp) > self.hi:
-                reasons.append(f"keeping {names} together makes a group of {len(comp)}, larger than the "
-                               f"largest cohort ({self.hi})")
+                out.append((f"keeping {names} together makes a group of {len(comp)}, larger than the largest "
+                            f"cohort ({self.hi})", f"cohorts of {self.lo}-{len(comp)}, or split the group"))
             if r.max_per_country:
-                for c in set(self.ci[comp]):
+                for c in sorted(set(self.ci[comp])):
                     cnt = int((self.ci[comp] == c).sum())
                     if cnt > r.max_per_country:
-                        reasons.append(f"keeping {names} together puts {cnt} cities of {self.countries[c]} in "
-                                       f"one cohort, more than {r.max_per_country}")
+                        out.append((f"keeping {names} together puts {cnt} cities of {self.countries[c]} in one "
+                                    f"cohort, more than {r.max_per_country}",
+                                    f"allow {cnt} per country, or split the group"))
             if r.common_language and not set.intersection(*[self.langs[i] for i in comp]):
-                reasons.append(f"{names} are to be kept together but share no official language")
-            for a in comp:
-                for b in comp:
-                    if a < b and self.apart[a, b]:
-                        reasons.append(f"{self.label[a]} and {self.label[b]} are to be kept both together and apart")
+                out.append((f"{names} are to be kept together but share no official language",
+                            "drop the shared-language rule, or split the group"))
+            for grp in self.apart_groups:
+                both = sorted(set(comp) & set(grp))
+                for x, a in enumerate(both):
+                    for b in both[x + 1:]:
+                        out.append((f"{self.label[a]} and {self.label[b]} are to be kept both together and apart",
+                                    "remove one of them from the keep-together or the keep-apart group"))
         for g in self.apart_groups:
-            if len(g) > G:
-                reasons.append(f"{len(g)} cities to be kept apart ({join_names([self.label[i] for i in g])}) need "
-                               f"{len(g)} cohorts, there are {G}")
-        if r.common_language:
-            for i in range(n):
-                if not (self.langs[i] & set(self.cohort_langs)):
-                    spoken = ", ".join(f"{L} ({self.lang_counts[L]} "
-                                       f"{'city' if self.lang_counts[L] == 1 else 'cities'})"
-                                       for L in sorted(self.langs[i]))
-                    reasons.append(f"{self.label[i]} speaks {spoken or 'no known language'}; a cohort with a "
-                                   f"shared language needs at least {self.lo} cities that speak it")
-        return reasons
+            if len(g) > self.G:
+                out.append((f"{len(g)} cities to be kept apart ({join_names([self.label[i] for i in g])}) need "
+                            f"{len(g)} cohorts, there are {self.G}",
+                            f"plan {self._fewer_cohorts_fix(len(g))}" if len(g) * self.rules.min_size <= self.N
+                            else f"keep at most {self.G} of them apart"))
+        return out
+
+    def _language_checks(self) -> list[tuple[str, str]]:
+        """Cities that speak no language enough cities share to fill a cohort."""
+        if not self.rules.common_language:
+            return []
+        lonely = [i for i in range(self.N) if not (self.langs[i] & set(self.cohort_langs))]
+        out = []
+        for i in lonely[:20]:
+            spoken = ", ".join(f"{L} ({self.lang_counts[L]} {'city' if self.lang_counts[L] == 1 else 'cities'})"
+                               for L in sorted(self.langs[i]))
+            most = max((self.lang_counts[L] for L in self.langs[i]), default=0)
+            out.append((f"{self.label[i]} speaks {spoken or 'no known language'}; a cohort with a shared "
+                        f"language needs at least {self.lo} cities that speak it",
+                        f"cohorts of {most}-{self.hi}, or drop {self.label[i]} or the shared-language rule"
+                        if most else f"drop {self.label[i]} or the shared-language rule"))
+        if len(lonely) > 20:
+            out.append((f"and {len(lonely) - 20} more cities without a shared language", None))
+        return out
 
     # ------------------------------------------------------------------ CP-SAT models
-    def model(self, parts=("size", "country", "mentors", "language", "together", "apart"), objective=None,
+    def model(self, parts=("size", "country", "mentors", "balance", "language", "together", "apart"), objective=None,
               exact=False):
         """One CP-SAT model: x[i][g] = city i in cohort g, with the rules in `parts` (diagnose adds
         them one at a time), and the linear proxy `objective` or the exact pairwise objective."""
@@ -325,6 +543,9 @@ class _Problem:
                 for j in comp[1:]:
                     for g in range(self.G):
                         m.add(x[j][g] == x[comp[0]][g])
+        if self.theme_mask is not None:
+            for i, g in zip(*np.nonzero(~self.theme_mask)):
+                m.add(x[i][g] == 0)
         if "apart" in parts:
             for grp in self.apart_groups:
                 for g in range(self.G):
@@ -344,7 +565,7 @@ class _Problem:
             m.add_exactly_one(x[i])
         # symmetry: city i goes to a cohort numbered at most i (cohorts are interchangeable
         # unless a language is attached, which is chosen freely per cohort)
-        for i in range(min(n, G)):
+        for i in range(min(n, G) if not self.theme_list else 0):  # themed cohorts are not interchangeable
             for g in range(i + 1, G):
                 m.add(x[i][g] == 0)
         return x
@@ -366,6 +587,12 @@ class _Problem:
                         m.add(sum(x[i][g] for i in idx) <= r.max_per_country)
             if "mentors" in parts and r.min_mentors:
                 m.add(sum(x[i][g] for i in np.flatnonzero(self.mentor)) >= r.min_mentors)
+            if "balance" in parts:
+                for names, cat, lo, hi, _ in self.facets.values():
+                    for v in range(len(names)):
+                        members = sum(x[i][g] for i in np.flatnonzero(cat == v))
+                        m.add(members >= int(lo[v]))
+                        m.add(members <= int(hi[v]))
 
     def _language_vars(self, m, x) -> list[list]:
         """lang[g][k]: cohort g works in cohort_langs[k]; every member speaks it."""
@@ -408,150 +635,67 @@ class _Problem:
         status = s.solve(m)
         return s, status, cp_model
 
-    def diagnose(self, time_limit) -> list[str]:
-        """Add the rules one at a time; name the first one that makes the plan impossible."""
-        names = {"country": f"at most {self.rules.max_per_country} per country",
-                 "mentors": f"at least {self.rules.min_mentors} mentor(s) per cohort",
-                 "language": "a shared language per cohort", "together": "the keep-together groups",
-                 "apart": "the keep-apart groups"}
+    def _feasible(self, parts, time_limit) -> bool:
+        m, *_ = self.model(tuple(parts))
+        _, status, cp = self.solve(m, time_limit)
+        return status != cp.INFEASIBLE
+
+    def _relax(self, part: str, time_limit: float) -> str:
+        """The smallest change of one numeric rule that makes it hold with the sizes (by trying),
+        or the words for dropping it."""
+        r = self.rules
+        if part == "country":
+            for k in range(r.max_per_country + 1, r.max_per_country + 4):
+                r.max_per_country, saved = k, r.max_per_country
+                ok = self._feasible(("size", "country"), time_limit)
+                r.max_per_country = saved
+                if ok:
+                    return f"allow {k} per country"
+        if part == "balance":
+            for k in range(r.balance_tolerance + 1, r.balance_tolerance + 3):
+                r.balance_tolerance, saved = k, r.balance_tolerance
+                self._balance_facets()
+                ok = self._feasible(("size", "balance"), time_limit)
+                r.balance_tolerance = saved
+                self._balance_facets()
+                if ok:
+                    return f"a balance tolerance of {k}"
+        if part == "mentors":
+            for k in range(r.min_mentors - 1, 0, -1):
+                r.min_mentors, saved = k, r.min_mentors
+                ok = self._feasible(("size", "mentors"), time_limit)
+                r.min_mentors = saved
+                if ok:
+                    return f"lower the mentor rule to at least {k} per cohort"
+        return f"drop {self._rule_names()[part]}"
+
+    def _rule_names(self) -> dict[str, str]:
+        return {"country": f"at most {self.rules.max_per_country} per country",
+                "mentors": f"at least {self.rules.min_mentors} mentor(s) per cohort",
+                "language": "a shared language per cohort", "together": "the keep-together groups",
+                "apart": "the keep-apart groups", "balance": f"{join_names(list(self.rules.balance))} balanced"}
+
+    def diagnose(self, time_limit) -> list[tuple[str, str]]:
+        """Every rule that fails on its own with the sizes, each with its smallest fix; when each
+        holds alone, the first combination (rules added one at a time) that fails."""
+        names, r = self._rule_names(), self.rules
+        present = {"country": bool(r.max_per_country), "mentors": bool(r.min_mentors), "balance": bool(r.balance),
+                   "language": r.common_language, "together": bool(self.together), "apart": bool(self.apart_groups)}
+        parts = [q for q in ("country", "mentors", "balance", "language", "together", "apart") if present[q]]
+        split = f"the {self.N} cities cannot be split into {self.G} cohorts of {self.lo}-{self.hi}"
+        out = [(f"{split} with {names[q]}", self._relax(q, time_limit)) for q in parts
+               if not self._feasible(("size", q), time_limit)]
+        if out:
+            return out
         active = ["size"]
-        for part in ("country", "mentors", "language", "together", "apart"):
-            m, *_ = self.model(tuple(active + [part]))
-            s, status, cp = self.solve(m, time_limit)
-            if status == cp.INFEASIBLE:
-                before = [names[p] for p in active if p != "size"]
-                return [f"the {self.N} cities can be split into {self.G} cohorts of {self.lo}-{self.hi}"
-                        + (f" with {join_names(before)}" if before else "")
-                        + f", but not once {names[part]} is added"]
-            active.append(part)
-        return ["no split satisfies all the rules together, although each passes the separate checks; "
-                "relax one of them"]
-
-
-# ---------------------------------------------------------------------------- local search
-class _Search:
-    """The current assignment and the running sums that price a move or a swap exactly:
-    M[i, g] = sum of i's similarities to the members of g (i included if in g), cohort sizes,
-    per-country counts and mentor counts."""
-
-    def __init__(self, p: _Problem, a: np.ndarray, lang_of: list | None):
-        S, n, G, r = p.S, p.N, p.G, p.rules
-        self.p = p
-        self.a = a.copy()
-        X = np.zeros((n, G))
-        X[np.arange(n), self.a] = 1
-        self.M = S @ X
-        self.size = X.sum(axis=0).astype(int)
-        self.cnt = np.zeros((G, len(p.countries)), dtype=int)
-        np.add.at(self.cnt, (self.a, p.ci), 1)
-        self.ment = np.zeros(G, dtype=int)
-        np.add.at(self.ment, self.a, p.mentor.astype(int))
-        self.kmax = r.max_per_country or n
-        self.mmin = r.min_mentors
-        self.movable = np.array([p.comp_of[i] == i and not any(i in c for c in p.together) for i in range(n)])
-        if r.common_language and lang_of is not None:
-            self.lang_ok = np.array([[lang_of[g] in p.langs[i] for g in range(G)] for i in range(n)], dtype=bool)
-        else:
-            self.lang_ok = np.ones((n, G), dtype=bool)
-        self.has_apart = p.apart.any()
-        self.diag = np.diag(S)
-        self.idx = np.arange(n)
-
-    def apply(self, i: int, h: int) -> None:
-        """Move city i to cohort h, updating the running sums."""
-        p, a = self.p, self.a
-        g = a[i]
-        self.M[:, g] -= p.S[:, i]
-        self.M[:, h] += p.S[:, i]
-        self.size[g] -= 1
-        self.size[h] += 1
-        self.cnt[g, p.ci[i]] -= 1
-        self.cnt[h, p.ci[i]] += 1
-        self.ment[g] -= int(p.mentor[i])
-        self.ment[h] += int(p.mentor[i])
-        a[i] = h
-
-    def move_gains(self, i: int, own: float) -> np.ndarray | None:
-        """The objective change of moving i to each cohort (-inf where a rule forbids it), or None
-        when no move is allowed."""
-        p, a, g = self.p, self.a, self.a[i]
-        if not (self.size[g] > p.lo and (not p.mentor[i] or self.ment[g] - 1 >= self.mmin)):
-            return None
-        ok = (self.size < p.hi) & (self.cnt[:, p.ci[i]] < self.kmax) & self.lang_ok[i]
-        ok[g] = False
-        if self.has_apart:
-            ok &= ~np.bincount(a[p.apart[i]], minlength=p.G).astype(bool)
-        if not ok.any():
-            return None
-        return np.where(ok, self.M[i] - own, -np.inf)
-
-    def swap_gains(self, i: int, own: float) -> np.ndarray | None:
-        """The objective change of swapping i with each city j (-inf where a rule forbids it), or
-        None when no swap is allowed."""
-        p, a, g = self.p, self.a, self.a[i]
-        S, M, cnt, ment, kmax, mmin, idx = p.S, self.M, self.cnt, self.ment, self.kmax, self.mmin, self.idx
-        hj = a
-        cand = self.movable & (hj != g)
-        same_c = p.ci == p.ci[i]
-        ok = cand & self.lang_ok[idx, g] & self.lang_ok[i, hj]
-        ok &= same_c | ((cnt[hj, p.ci[i]] < kmax) & (cnt[g, p.ci] < kmax))
-        if mmin:
-            if p.mentor[i]:
-                ok &= p.mentor | (ment[g] - 1 >= mmin)
-            ok &= ~p.mentor | bool(p.mentor[i]) | (ment[hj] - 1 >= mmin)
-        if self.has_apart:
-            in_g = (a == g)
-            in_g[i] = False
-            ok &= ~(p.apart[:, in_g].any(axis=1))  # j must have no apart partner left in g
-            blocked = np.zeros(p.G, dtype=bool)
-            partners = np.flatnonzero(p.apart[i])
-            for q in partners:
-                blocked[a[q]] = True
-            # i must have no apart partner in h_j other than j itself
-            ok &= ~blocked[hj] | (p.apart[i] & (np.bincount(a[partners], minlength=p.G)[hj] == 1))
-        if not ok.any():
-            return None
-        d = (M[i, hj] - S[i]) - own + (M[idx, g] - S[i]) - (M[idx, hj] - self.diag)
-        return np.where(ok, d, -np.inf)
-
-    def improve(self, i: int) -> bool:
-        """Make the best improving move or swap of city i, if any."""
-        a = self.a
-        g = a[i]
-        own = self.M[i, g] - self.diag[i]
-        best, best_move = 1e-9, None
-        d = self.move_gains(i, own)
-        if d is not None:
-            h = int(np.argmax(d))
-            if d[h] > best:
-                best, best_move = d[h], ("move", h)
-        d = self.swap_gains(i, own)
-        if d is not None:
-            j = int(np.argmax(d))
-            if d[j] > best:
-                best, best_move = d[j], ("swap", j)
-        if best_move is None:
-            return False
-        if best_move[0] == "move":
-            self.apply(i, best_move[1])
-        else:
-            j = best_move[1]
-            h = a[j]
-            self.apply(i, h)
-            self.apply(j, g)
-        return True
-
-
-def _local_search(p: _Problem, a: np.ndarray, lang_of: list | None, max_passes: int = 50) -> np.ndarray:
-    """Best-improvement passes over the movable cities until none improves."""
-    search = _Search(p, a, lang_of)
-    for _ in range(max_passes):
-        improved = False
-        for i in np.flatnonzero(search.movable):
-            improved |= search.improve(i)
-        if not improved:
-            break
-    return search.a
+        for q in parts:
+            if not self._feasible(active + [q], time_limit):
+                before = [names[x] for x in active if x != "size"]
+                return [(f"{split} with {join_names(before)}, but not once {names[q]} is added (each holds alone)",
+                         f"drop or relax {names[q]} or {join_names(before).replace(' and ', ' or ')}")]
+            active.append(q)
+        return [("no split satisfies all the rules together, although each passes the separate checks",
+                 "relax one of them")]
 
 
 # ---------------------------------------------------------------------------- entry point
@@ -569,30 +713,57 @@ class _Best:
 
 def plan_cohorts(space: TwinSpace, cities="all", rules: CohortRules | None = None, weights: dict[str, float] | None = None,
                  time_limit: float = 30.0, exact_limit: int = EXACT_LIMIT, workers: int = 0,
-                 seed: int = 0, rounds: int = 3) -> CohortPlan:
+                 seed: int = 0, rounds: int = 8) -> CohortPlan:
     """Plan cohorts (see the module doc). cities: names, ids, (name, country) or rows; "all" = every
-    city with a climate profile."""
+    city with a climate profile. `time_limit` bounds the heuristic (starts, Lloyd rounds, iterated
+    local search) and, separately, the exact model of small calls."""
     rules = rules or CohortRules()
+    t0 = time.perf_counter()
     p = _Problem(space, cities, rules, weights)
     reasons = p.prechecks()
     if reasons:
         raise InfeasibleRulesError(reasons, rules.describe(p.G))
-    start_limit = max(2.0, time_limit / 3)
-    a, lang_of = _start(p, seed, start_limit, workers)
-    a = _local_search(p, a, lang_of)
-    best = _Best(a, within_objective(p.S, a), lang_of)
-    _lloyd_rounds(p, best, rounds, start_limit / 2, workers)
-    best.ub = partner_bound(p.S, p.lo, p.hi)
+    deadline = t0 + 0.85 * time_limit
+    state, lang_of, how, starts = _multi_start(p, seed, rounds, t0 + 0.45 * time_limit, deadline, time_limit, workers)
+    kicks = ils(state, _candidates(p, state), deadline, max_stall=max(300, 3 * p.N))
+    best = _Best(state.a.copy(), state.objective(), lang_of)
+    lloyd = " + constrained Lloyd rounds (min-cost flow)" if how.startswith("min-cost") else ""
+    best.solver = f"{how} ({starts} start{'s' if starts != 1 else ''}){lloyd} + iterated local search ({kicks} kicks)"
+    best.ub = vector_partner_bound(p.L, p.R, p.lo, p.hi, country=p.ci, per_country=rules.max_per_country)
     if p.N * (p.N - 1) // 2 * p.G <= exact_limit:
         _exact_step(p, best, time_limit, workers)
     return _plan(p, best)
 
 
+def _multi_start(p: _Problem, seed: int, rounds: int, starts_until: float, deadline: float, time_limit: float,
+                 workers: int):
+    """1-2. Starts from different k-means seeds, each improved by descent and Lloyd rounds, while
+    time is left for another (flow starts only); the best one."""
+    best, k = None, 0
+    while True:
+        a, lang_of, how = _start(p, seed + k, max(2.0, time_limit / 3), workers)
+        lay = p.layout(lang_of)
+        state = CohortState(p.L, p.R, a, lay, seed + k)
+        state.descend(_candidates(p, state), deadline=deadline)
+        _lloyd_rounds(p, state, lay, rounds, deadline)
+        k += 1
+        if best is None or state.objective() > best[0].objective():
+            best = (state, lang_of, how)
+        if not how.startswith("min-cost") or time.perf_counter() > starts_until or k >= 8:
+            return (*best, k)
+
+
+CANDIDATES = 24  # cohorts each city considers in the local search and the flow rounds
+
+
+def _candidates(p: _Problem, state: CohortState) -> np.ndarray:
+    return top_candidates(p.L, state.C, CANDIDATES)
+
+
 def _proxy(p: _Problem, labels: np.ndarray) -> np.ndarray:
     """Linear proxy objective: each city's similarity to each group of `labels`, scaled to integers."""
-    onehot = np.zeros((p.N, p.G))
-    onehot[np.arange(p.N), labels] = 1
-    return np.rint((p.S @ onehot) * SCALE).astype(np.int64)
+    C = cohort_sums(p.R, labels, p.G)
+    return np.rint((p.L @ C.T) * SCALE).astype(np.int64)
 
 
 def _hint(m, x, a: np.ndarray) -> None:
@@ -612,42 +783,136 @@ def _cohort_languages(p: _Problem, s, lang) -> list | None:
             for g in range(p.G)]
 
 
-def _start(p: _Problem, seed: int, limit: float, workers: int) -> tuple[np.ndarray, list | None]:
-    """1. A first plan under every rule: CP-SAT on the proxy of k-means clusters of the weighted
-    vectors. This solve also decides feasibility, so its failure is explained here."""
+def _kmeans_labels(p: _Problem, seed: int) -> np.ndarray:
+    """k-means clusters of the weighted vectors; above 300 cities on a 16-dimensional PCA
+    projection (computed once per call), with random initial centres above 2M city x cohort
+    pairs. Measured: k-means++ on all 1144 dimensions took 3 s at 1,000 cities, on 48 PCA
+    dimensions 25 s at 10,000; the clusters only seed the flow, whose rounds work on all
+    dimensions, and the projected seeds end as good after the rounds."""
     from sklearn.cluster import KMeans
 
-    n, G = p.N, p.G
-    w = p.space.weight_vector(p.weights).astype(np.float64)
-    U = p.space.vectors(np.asarray(p.rows, dtype=np.int64)).astype(np.float64) * np.sqrt(np.maximum(w, 0))
-    km = KMeans(n_clusters=G, n_init=4, random_state=seed).fit(U) if G > 1 else None
-    km_labels = km.labels_ if km is not None else np.zeros(n, dtype=int)
-    m, x, lang, _ = p.model(objective=_proxy(p, km_labels))
+    if p.G == 1:
+        return np.zeros(p.N, dtype=int)
+    U = p.R * np.sqrt(np.maximum(p.w, 0))
+    if p.N <= 300:
+        return KMeans(n_clusters=p.G, n_init=4, random_state=seed).fit(U).labels_
+    if getattr(p, "projection", None) is None:
+        from sklearn.decomposition import PCA
+
+        p.projection = PCA(n_components=16, svd_solver="randomized", random_state=0).fit_transform(U)
+    init = "k-means++" if p.N * p.G <= 2_000_000 else "random"
+    return KMeans(n_clusters=p.G, n_init=1, init=init, max_iter=30, random_state=seed).fit(p.projection).labels_
+
+
+def _start(p: _Problem, seed: int, limit: float, workers: int) -> tuple[np.ndarray, list | None, str]:
+    """1. A first plan under every rule: k-means clusters of the weighted vectors, then a
+    min-cost flow to the cluster centres under the size bounds and the counting rule (the
+    k-means-constrained step); CP-SAT on the same proxy when the flow cannot express the rules
+    (a shared language, keep-together groups) or no plan is found. Counting rules beyond the
+    one the flow enforces are repaired by swaps (cohort_search.repair)."""
+    km = _kmeans_labels(p, seed)
+    lay = p.layout(None)
+    flow_ok, rule = p.flow_rule(lay)
+    if flow_ok:
+        sizes = np.maximum(np.bincount(km, minlength=p.G), 1)
+        centres = cohort_sums(p.R, km, p.G) / sizes[:, None] * (p.N / p.G)  # means at the mean cohort size
+        a = flow_assign(*candidate_arcs(p.L, centres, CANDIDATES, 4 * p.hi), p.N, lay, rule)
+        if a is None and p.N * p.G <= 2_000_000:  # every city to every cohort
+            a = flow_assign(*candidate_arcs(p.L, centres, p.G, 4 * p.hi), p.N, lay, rule)
+        a = None if a is None else _repaired(p, a, lay, seed)
+        if a is not None:
+            return a, None, "min-cost flow start (k-means centres)"
+    if p.N * p.G > CPSAT_START_LIMIT:
+        raise InfeasibleRulesError([(f"no split of these {p.N} cities under all the rules was found (a call "
+                                     f"this large is planned by a network flow and repair swaps, which found none "
+                                     f"for {join_names(p.rules.describe(p.G)[1:])} together)",
+                                     "relax one of those rules, or plan the call in parts")],
+                                   p.rules.describe(p.G))
+    return (*_cpsat_start(p, km, limit, workers), "OR-Tools CP-SAT start (k-means proxy)")
+
+
+CPSAT_START_LIMIT = 400_000  # city x cohort variables up to which CP-SAT may place the first plan
+
+
+def _cpsat_start(p: _Problem, km: np.ndarray, limit: float, workers: int) -> tuple[np.ndarray, list | None]:
+    """CP-SAT on the k-means proxy under every rule; this solve also decides feasibility, so its
+    failure is explained here."""
+    m, x, lang, _ = p.model(objective=_proxy(p, km))
     s, status, cp = p.solve(m, limit, workers)
     if status not in (cp.OPTIMAL, cp.FEASIBLE):
         if status == cp.INFEASIBLE:
-            raise InfeasibleRulesError(p.diagnose(limit), p.rules.describe(G))
+            raise InfeasibleRulesError(p.diagnose(limit), p.rules.describe(p.G))
         raise InfeasibleRulesError([f"no split under these rules was found within {limit:g} s "
                                     "(the solver could neither find one nor prove none exists); "
-                                    "raise the time limit or relax a rule"], p.rules.describe(G))
+                                    "raise the time limit or relax a rule"], p.rules.describe(p.G))
     return _solution(p, s, x), _cohort_languages(p, s, lang)
 
 
-def _lloyd_rounds(p: _Problem, best: _Best, rounds: int, limit: float, workers: int) -> None:
-    """2. Constrained Lloyd rounds: re-solve the linear proxy around the current cohorts
-    (S @ membership) and search again, while that improves the best plan."""
+def _repaired(p: _Problem, a: np.ndarray, lay: Layout, seed: int) -> np.ndarray | None:
+    """The flow's plan with the counting rules it did not enforce repaired by swaps, or None."""
+    if len(lay.counts) <= 1:
+        return a
+    state = CohortState(p.L, p.R, a, lay, seed)
+    return state.a if repair(state) else None
+
+
+def _lloyd_rounds(p: _Problem, state: CohortState, lay: Layout, rounds: int, deadline: float) -> None:
+    """2. Constrained Lloyd rounds: a min-cost flow to the current cohort sums (the linearised
+    objective, each city's current cohort among its candidates, so never worse), then descent;
+    kept while it improves. Only where the flow expresses every rule."""
+    flow_ok, rule = p.flow_rule(lay)
+    if not flow_ok:
+        return
     for _ in range(rounds):
-        m, x, lang, _ = p.model(objective=_proxy(p, best.a))
-        _hint(m, x, best.a)
-        s, status, cp = p.solve(m, limit, workers)
-        if status not in (cp.OPTIMAL, cp.FEASIBLE):
-            break
-        lb = _cohort_languages(p, s, lang)
-        b = _local_search(p, _solution(p, s, x), lb)
-        ob = within_objective(p.S, b)
-        if ob <= best.obj + 1e-9:
-            break
-        best.a, best.obj, best.lang_of = b, ob, lb
+        if time.perf_counter() > deadline:
+            return
+        before = state.objective()
+        b = flow_assign(*candidate_arcs(p.L, state.C, CANDIDATES, 4 * p.hi, state.a), p.N, lay, rule)
+        b = None if b is None else _repaired(p, b, lay, seed=0)
+        if b is None:
+            return
+        trial = CohortState(p.L, p.R, b, lay, state.rng.integers(1 << 30))
+        trial.descend(top_candidates(p.L, trial.C, CANDIDATES), deadline=deadline)
+        if trial.objective() <= before + 1e-9:
+            return
+        state.__dict__.update(trial.__dict__)
+
+
+def vector_partner_bound(L: np.ndarray, R: np.ndarray, lo: int, hi: int, block: int = 2048,
+                         country: np.ndarray | None = None, per_country: int | None = None) -> float:
+    """`partner_bound` from the vectors, in blocks of rows (float32 products with a safety margin,
+    so no n x n matrix is held). With a country cap, at most per_country - 1 of a city's partners
+    come from its own country (still an upper bound: the other rules are relaxed)."""
+    n = len(L)
+    k = min(hi - 1, n - 1)
+    if k < 1:
+        return 0.0
+    Lf, Rf = L.astype(np.float32), R.astype(np.float32)
+    total = 0.0
+    for s0 in range(0, n, block):
+        B = Lf[s0:s0 + block] @ Rf.T
+        B[np.arange(len(B)), np.arange(s0, s0 + len(B))] = -np.inf
+        if per_country is None or country is None:
+            pref = _prefix_top(B, k)
+        else:
+            same = country[s0:s0 + len(B), None] == country[None, :]
+            own = _prefix_top(np.where(same, B, -np.inf), min(per_country - 1, k))
+            other = _prefix_top(np.where(same, -np.inf, B), k)
+            pref = np.full((len(B), k + 1), -np.inf)
+            for j in range(own.shape[1]):  # j partners from the own country, t - j from others
+                pref[:, j:] = np.maximum(pref[:, j:], own[:, j:j + 1] + other[:, :k + 1 - j])
+        best = pref[:, max(lo - 1, 1):k + 1].max(axis=1) if k >= max(lo - 1, 1) else np.zeros(len(B))
+        total += float(np.where(np.isfinite(best), best, 0.0).sum())
+    return total / 2
+
+
+def _prefix_top(B: np.ndarray, k: int) -> np.ndarray:
+    """Per row: 0, then the sums of the 1..k largest entries (float32 margin added per entry)."""
+    n = B.shape[1]
+    k = min(k, n)
+    top = -np.sort(-np.partition(B, n - k, axis=1)[:, n - k:], axis=1) if 0 < k < n else -np.sort(-B, axis=1)[:, :k]
+    top = top.astype(np.float64) + 1e-4
+    return np.concatenate([np.zeros((len(B), 1)), np.cumsum(top, axis=1)], axis=1)
 
 
 def _exact_step(p: _Problem, best: _Best, time_limit: float, workers: int) -> None:
@@ -661,6 +926,7 @@ def _exact_step(p: _Problem, best: _Best, time_limit: float, workers: int) -> No
     b = _solution(p, s, x)
     if within_objective(p.S, b) >= best.obj - 1e-12:
         best.a, best.obj = b, within_objective(p.S, b)
+        best.solver = "OR-Tools CP-SAT, exact pairwise model"
         if lang is not None:
             best.lang_of = _cohort_languages(p, s, lang)
     cp_bound = s.best_objective_bound / SCALE + p.N * p.N / SCALE  # rounding slack
@@ -686,6 +952,45 @@ def _plan(p: _Problem, best: _Best) -> CohortPlan:
                       rules=rules.describe(p.G), notes=notes)
 
 
+def _theme_lines(p: _Problem, g: int, idx: np.ndarray, why: list, members: list) -> str | None:
+    """The cohort's theme, why each member fits it (added to the members), and a why line."""
+    if not p.theme_list:
+        return None
+    t = p.theme_of[g]
+    theme = p.theme_list[t].name
+    by_id = {m["city_id"]: m for m in members}
+    fits = []
+    for i in idx:
+        m = by_id[p.space.profiles["city_id"].iat[p.rows[i]]]
+        f, reasons = p.theme_fit[i, t], p.theme_why[i][t]
+        m["theme_fit"] = None if np.isnan(f) else float(f)
+        m["theme_why"] = "; ".join(reasons) if reasons else ("no data on this theme: placed by similarity"
+                                                            if np.isnan(f) else f"fit {f:.2f}; no theme of the "
+                                                            f"call fits it better")
+        if reasons:
+            fits.append(f"{p.label[i]} ({reasons[0]})")
+    why.insert(0, f"theme {theme}: " + (", ".join(fits[:6]) + (f" and {len(fits) - 6} more" if len(fits) > 6 else "")
+                                       if fits else "no member has data on it; placed by similarity"))
+    return theme
+
+
+def _mix(p: _Problem, idx: np.ndarray) -> dict:
+    """Balanced facet -> value -> how many members of the cohort have it (unknown included)."""
+    out = {}
+    for facet, (names, cat, *_rest) in p.facets.items():
+        counts = np.bincount(cat[idx][cat[idx] >= 0], minlength=len(names))
+        out[facet] = {v: int(c) for v, c in zip(names, counts) if c}
+        unknown = int((cat[idx] < 0).sum())
+        if unknown:
+            out[facet]["unknown"] = unknown
+    return out
+
+
+def _share_words(p: _Problem, facet: str) -> str:
+    names, _, lo, hi, n_v = p.facets[facet]
+    return "; ".join(f"{v}: {n} cities, {a}-{b} per cohort" for v, n, a, b in zip(names, n_v, lo, hi))
+
+
 def _describe(p: _Problem, a: np.ndarray, lang_of) -> list[Cohort]:
     prof = p.space.profiles
     out = []
@@ -694,7 +999,7 @@ def _describe(p: _Problem, a: np.ndarray, lang_of) -> list[Cohort]:
         idx = np.flatnonzero(a == g)
         if len(idx) == 0:
             continue
-        sub = p.S[np.ix_(idx, idx)]
+        sub = p.sim(idx)
         pair_sum = float(np.triu(sub, 1).sum())
         k = len(idx)
         fits = (sub.sum(axis=1) - np.diag(sub)) / max(k - 1, 1)
@@ -732,9 +1037,13 @@ def _describe(p: _Problem, a: np.ndarray, lang_of) -> list[Cohort]:
         if common:
             why.append("common language: " + ", ".join(common))
         why.append("mentors: " + ("; ".join(mentors) if mentors else "none"))
+        mix = _mix(p, idx)
+        theme = _theme_lines(p, g, idx, why, members)
+        why += [f"{facet} balanced: " + ", ".join(f"{c} {v}" for v, c in counts.items())
+                + f" (an even share of the call's {_share_words(p, facet)})" for facet, counts in mix.items()]
         out.append(Cohort(number=number, members=members, size=k, objective=pair_sum,
                           mean_similarity=pair_sum / max(k * (k - 1) / 2, 1), mentors=mentors,
                           shared_barriers=barriers, shared_sectors=sectors, common_languages=common,
                           language=lang_of[g] if lang_of else None, population_range=pop_range,
-                          countries=countries, why=why))
+                          countries=countries, why=why, mix=mix, theme=theme))
     return out

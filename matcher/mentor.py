@@ -66,6 +66,26 @@ def is_mentor(row: dict, target_year_max: int = 2030) -> tuple[bool, str]:
     return False, ""
 
 
+def pathway_stage(row: dict) -> tuple[str | None, str]:
+    """A city's stage on its pathway (starting < developing < advanced) and why: the surveyed
+    maturity when known, else measured from its Covenant of Mayors data (a 2050 commitment or a
+    climate-neutrality target: advanced; a 2030 commitment: developing; a 2020 commitment only:
+    starting). None when nothing is known. Used to balance cohorts by stage, as the Covenant's
+    peer-learning programme split its cities into units by stage of their pathway."""
+    level = maturity_rank(row.get("maturity"))
+    if level is not None:
+        return MATURITY_LEVELS[level], f"surveyed maturity {MATURITY_LEVELS[level]}"
+    commitments = set(row.get("com_commitments") if row.get("com_commitments") is not None else [])
+    neutral = target_year(row.get("neutrality_target_year")) or target_year(row.get("net_zero_target_year"))
+    if neutral is not None or "CoM2050" in commitments:
+        return MATURITY_LEVELS[2], (f"climate-neutrality target {neutral}" if neutral else "Covenant 2050 commitment")
+    if "CoM2030" in commitments:
+        return MATURITY_LEVELS[1], "Covenant 2030 commitment"
+    if "CoM2020" in commitments:
+        return MATURITY_LEVELS[0], "Covenant 2020 commitment only"
+    return None, ""
+
+
 def mentor_rule_words(target_year_max: int) -> str:
     return f"maturity advanced, or a target of {target_year_max} or earlier and maturity not 'starting'"
 

@@ -14,11 +14,19 @@ from .protocols import TwinSpace
 
 
 class InfeasibleRulesError(MatcherError):
-    """The rules cannot all hold. `reasons` says why, in words a staff member understands
-    (never a solver status); `rules` lists the rules that were in force."""
+    """The rules cannot all hold. `reasons` says why, one broken rule per item, in words a staff
+    member understands (never a solver status); `rules` lists the rules that were in force.
 
-    def __init__(self, reasons: list[str], rules: list[str] | None = None):
-        self.reasons = list(reasons)
+    A reason may be given as (why, fix): its text then ends with "; smallest fix: <fix>", so a
+    list shown one reason per line carries its fixes, and `fixes` holds the fixes alone, parallel
+    to `reasons` (None where no single change is known)."""
+
+    def __init__(self, reasons: list, rules: list[str] | None = None):
+        self.reasons, self.fixes = [], []
+        for item in reasons:
+            why, fix = item if isinstance(item, tuple) else (item, None)
+            self.reasons.append(f"{why}; smallest fix: {fix}" if fix else why)
+            self.fixes.append(fix)
         self.rules = list(rules or [])
         lines = ["The rules cannot all hold:"] + [f"  - {r}" for r in self.reasons]
         if self.rules:

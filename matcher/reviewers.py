@@ -34,7 +34,8 @@ from .mentor import TOP_MATURITY, maturity_rank, more_mature
 from .network import InfeasibleRulesError, city_label, join_names, resolve_rows
 from .protocols import TwinSpace
 
-__all__ = ["ReviewRules", "Review", "ReviewAssignment", "ReviewProblem", "assign_reviewers", "InfeasibleRulesError"]
+__all__ = ["ReviewRules", "Review", "ReviewAssignment", "ReviewProblem", "ReviewNetwork", "assign_reviewers",
+           "solve_priced", "InfeasibleRulesError"]
 
 FLOW_SCALE = 1_000_000  # affinity -> integer cost of the min-cost flow
 CPSAT_SCALE = 100_000  # affinity -> integer coefficient in CP-SAT
@@ -333,55 +334,124 @@ def _prechecks(inst: ReviewProblem) -> list[str]:
 
 
 # ---------------------------------------------------------------------------- min-cost flow
+SPARSE_FROM = 1_000_000  # candidate pairs from which the flow starts on each plan's best reviewers
+SPARSE_K = 24  # reviewers per plan (beyond its need) in the first sparse flow
+
+
 def _solve_flow(inst: ReviewProblem, use_min: bool = True, use_mature: bool = True):
     """Optimal assignment by min-cost flow, or None when infeasible. Returns the chosen
-    (plan, reviewer) pairs, locks included."""
-    from ortools.graph.python import min_cost_flow
-
+    (plan, reviewer) pairs, locks included. Large instances start on each plan's best reviewers
+    and add arcs until the reduced-cost check proves the sparse optimum optimal for all pairs."""
     need, cap, low, locked, split = inst.residual()
     if not use_min:
         low = np.zeros_like(low)
     if not use_mature:
         split = np.zeros_like(split)
-    P, R = inst.P, inst.R
-    free = inst.allowed & ~locked
-    # nodes: plans 0..P-1, mature halves P..2P-1, reviewers 2P..2P+R-1, sink 2P+R
-    sink = 2 * P + R
-    supplies = np.zeros(sink + 1, dtype=np.int64)
-    tails, heads, caps, costs = [], [], [], []
-    pp, rr = np.nonzero(free)
-    via_mature = split[pp] & inst.ahead[pp, rr]
-    tails.append(np.where(via_mature, P + pp, pp))
-    heads.append(2 * P + rr)
-    caps.append(np.ones(len(pp), dtype=np.int64))
-    costs.append(-np.rint(inst.affinity[pp, rr] * FLOW_SCALE).astype(np.int64))
-    for p in range(P):
-        if split[p] and need[p] > 0:
-            supplies[p] = need[p] - 1
-            supplies[P + p] = 1
-            if need[p] > 1:
-                tails.append(np.array([p])), heads.append(np.array([P + p]))
-                caps.append(np.array([need[p] - 1])), costs.append(np.array([0]))
-        else:
-            supplies[p] = need[p]
-    for r in range(R):
-        supplies[2 * P + r] = -low[r]
-    tails.append(2 * P + np.arange(R)), heads.append(np.full(R, sink))
-    caps.append(cap - low), costs.append(np.zeros(R, dtype=np.int64))
-    supplies[sink] = -(int(need.sum()) - int(low.sum()))
     if (cap - low < 0).any() or (need < 0).any():
         return None
-    mcf = min_cost_flow.SimpleMinCostFlow()
-    t, h = np.concatenate(tails).astype(np.int32), np.concatenate(heads).astype(np.int32)
-    mcf.add_arcs_with_capacity_and_unit_cost(t, h, np.concatenate(caps).astype(np.int64),
-                                             np.concatenate(costs).astype(np.int64))
-    mcf.set_nodes_supplies(np.arange(sink + 1, dtype=np.int32), supplies)
-    status = mcf.solve()
-    if status != mcf.OPTIMAL:
-        return None
-    flows = mcf.flows(np.arange(len(pp), dtype=np.int32))
-    chosen = [(int(p), int(r)) for p, r, f in zip(pp, rr, flows) if f > 0]
-    return chosen + list(inst.locks)
+    free = inst.allowed & ~locked
+    costs = -np.rint(inst.affinity * FLOW_SCALE).astype(np.int64)
+    net = ReviewNetwork(need, cap, low, split, inst.ahead)
+    if free.sum() < SPARSE_FROM:
+        chosen = net.solve(*np.nonzero(free), costs)
+    else:
+        chosen = solve_priced(net, free, costs)
+    return None if chosen is None else chosen + list(inst.locks)
+
+
+def solve_priced(net: "ReviewNetwork", free: np.ndarray, costs: np.ndarray):
+    """Column generation on the flow: solve on each plan's best SPARSE_K + need reviewers (and
+    each reviewer's best plans, so minimum loads can be met), then add every left-out pair whose
+    reduced cost under the residual graph's shortest-path potentials is negative, until none is:
+    then no left-out pair can improve the flow, which is therefore optimal over all pairs (the
+    negative-cycle optimality condition). Falls back to all pairs when the sparse flow fails."""
+    P, R = free.shape
+    masked = np.where(free, costs, np.iinfo(np.int64).max // 4)
+    k = min(R, SPARSE_K + int(net.need.max(initial=0)))
+    use = np.zeros_like(free)
+    np.put_along_axis(use, np.argpartition(masked, k - 1, axis=1)[:, :k], True, axis=1)
+    m = min(P, 2 * int(net.cap.max(initial=0)) + 2)
+    np.put_along_axis(use, np.argpartition(masked, m - 1, axis=0)[:m], True, axis=0)
+    use &= free
+    for _ in range(20):
+        pp, rr = np.nonzero(use)
+        chosen = net.solve(pp, rr, costs)
+        if chosen is None:
+            return net.solve(*np.nonzero(free), costs)
+        add = net.negative_reduced(free & ~use, costs)
+        if not add.any():
+            return chosen
+        use |= add
+    return net.solve(*np.nonzero(free), costs)
+
+
+class ReviewNetwork:
+    """The flow network of the total mode: plans 0..P-1, their "more mature" halves P..2P-1,
+    reviewers 2P..2P+R-1 and a sink. `solve` keeps the arcs and flows of the last solve so
+    `negative_reduced` can price left-out pairs against that flow."""
+
+    def __init__(self, need, cap, low, split, ahead):
+        self.need, self.cap, self.low, self.split, self.ahead = need, cap, low, split, ahead
+        self.P, self.R = len(need), len(cap)
+
+    def solve(self, pp: np.ndarray, rr: np.ndarray, costs: np.ndarray):
+        """solver model: the min-cost flow on the pairs (pp, rr): supply need[p] at each plan (one
+        unit of it at the mature half when the plan needs a more mature reviewer, which only
+        links to reviewers ahead of it), minimum loads as reviewer demands, loads up to cap on the
+        reviewer -> sink arcs; integral, so the flow optimum is the best assignment."""
+        from ortools.graph.python import min_cost_flow
+
+        P, R = self.P, self.R
+        sink = 2 * P + R
+        supplies = np.zeros(sink + 1, dtype=np.int64)
+        tails = np.where(self.split[pp] & self.ahead[pp, rr], P + pp, pp)
+        heads, caps, arc_costs = 2 * P + rr, np.ones(len(pp), dtype=np.int64), costs[pp, rr]
+        sp = np.flatnonzero(self.split & (self.need > 0))
+        supplies[:P] = self.need
+        supplies[sp] -= 1
+        supplies[P + sp] = 1
+        two = sp[self.need[sp] > 1]
+        extra_t = np.concatenate([two, 2 * P + np.arange(R)])
+        extra_h = np.concatenate([P + two, np.full(R, sink)])
+        extra_c = np.concatenate([self.need[two] - 1, self.cap - self.low])
+        supplies[2 * P:2 * P + R] = -self.low
+        supplies[sink] = -(int(self.need.sum()) - int(self.low.sum()))
+        self.t = np.concatenate([tails, extra_t]).astype(np.int32)
+        self.h = np.concatenate([heads, extra_h]).astype(np.int32)
+        self.c = np.concatenate([arc_costs, np.zeros(len(extra_t), dtype=np.int64)])
+        self.u = np.concatenate([caps, extra_c]).astype(np.int64)
+        mcf = min_cost_flow.SimpleMinCostFlow()
+        mcf.add_arcs_with_capacity_and_unit_cost(self.t, self.h, self.u, self.c)
+        mcf.set_nodes_supplies(np.arange(sink + 1, dtype=np.int32), supplies)
+        if mcf.solve() != mcf.OPTIMAL:
+            return None
+        self.f = mcf.flows(np.arange(len(self.t), dtype=np.int32))
+        used = self.f[:len(pp)] > 0
+        return list(zip(pp[used].tolist(), rr[used].tolist()))
+
+    def potentials(self) -> np.ndarray:
+        """Shortest-path distances in the residual graph of the last flow from a virtual node
+        linked to every node at cost 0 (vectorised Bellman-Ford rounds; exact integers)."""
+        fwd = self.f < self.u
+        bwd = self.f > 0
+        t = np.concatenate([self.t[fwd], self.h[bwd]])
+        h = np.concatenate([self.h[fwd], self.t[bwd]])
+        c = np.concatenate([self.c[fwd], -self.c[bwd]])
+        d = np.zeros(2 * self.P + self.R + 1, dtype=np.int64)
+        for _ in range(len(d) + 1):
+            new = d.copy()
+            np.minimum.at(new, h, d[t] + c)
+            if (new == d).all():
+                return d
+            d = new
+        raise RuntimeError("negative cycle in an optimal flow's residual graph")
+
+    def negative_reduced(self, left_out: np.ndarray, costs: np.ndarray) -> np.ndarray:
+        """The left-out pairs whose arc would have a negative reduced cost (could improve the flow)."""
+        d = self.potentials()
+        P = self.P
+        tail_d = np.where(self.split[:, None] & self.ahead, d[P:2 * P][:, None], d[:P][:, None])
+        return left_out & (costs + tail_d - d[2 * P:2 * P + self.R][None, :] < 0)
 
 
 def _hall_violation(inst: ReviewProblem) -> str | None:

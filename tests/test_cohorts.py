@@ -24,6 +24,14 @@ def profiled_rows(rec):
     return [int(r) for r in np.flatnonzero(rec.profiles["has_climate_profile"].to_numpy(dtype=bool))]
 
 
+def random_calls(rec, count, seed0, size_range):
+    """(rng, cities) for `count` random calls of profiled cities, seeded seed0, seed0 + 1, ..."""
+    rows = profiled_rows(rec)
+    for seed in range(count):
+        rng = random.Random(seed0 + seed)
+        yield rng, rng.sample(rows, rng.randint(*size_range))
+
+
 def labels_of(rec, plan, rows):
     by_id = plan.labels()
     return np.array([by_id[rec.profiles["city_id"].iat[r]] for r in rows])
@@ -70,12 +78,9 @@ def test_small_instances_reach_the_brute_force_optimum(fake_recommender):
 
 def test_rules_hold_on_random_instances(fake_recommender):
     rec = fake_recommender
-    rows = profiled_rows(rec)
     prof = rec.profiles
     solved = 0
-    for seed in range(12):
-        rng = random.Random(500 + seed)
-        cities = rng.sample(rows, rng.randint(20, 40))
+    for rng, cities in random_calls(rec, 12, 500, (20, 40)):
         lo = rng.choice([4, 5, 6])
         rules = CohortRules(min_size=lo, max_size=lo + rng.choice([1, 3]), min_mentors=rng.choice([0, 1]),
                             max_per_country=rng.choice([None, 2, 3]), balance_sizes=rng.random() < 0.3)

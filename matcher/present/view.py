@@ -193,5 +193,11 @@ def rule_fix(reason: str) -> str:
 
 def rule_lines(exc) -> list[tuple[str, str]]:
     """Each broken rule of an InfeasibleRulesError with a change to try: [(reason, fix), ...]."""
-    reasons = list(getattr(exc, "reasons", None) or [error_text(exc)])
-    return [(_ID.sub("", str(r)), rule_fix(str(r))) for r in reasons]
+    reasons = [str(r) for r in (getattr(exc, "reasons", None) or [error_text(exc)])]
+    fixes = list(getattr(exc, "fixes", None) or [])
+    out = []
+    for i, reason in enumerate(reasons):
+        text, _, fix = reason.partition("; smallest fix: ")  # the library's own fix, when it gives one
+        fix = (fixes[i] if i < len(fixes) and fixes[i] else fix) or rule_fix(reason)
+        out.append((_ID.sub("", text), fix))
+    return out
