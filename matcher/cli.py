@@ -133,6 +133,15 @@ def build_parser() -> argparse.ArgumentParser:
     c.add_argument("--together", action="append", metavar="A,B", help="keep these cities in one cohort (repeatable)")
     c.add_argument("--apart", action="append", metavar="A,B", help="never two of these in one cohort (repeatable)")
     c.add_argument("--balance", action="store_true", help="cohort sizes differ by at most one")
+    c.add_argument("--balance-by", action="append", metavar="FACET",
+                   help="spread this facet evenly over the cohorts: stage, maturity, size, country, target_year, "
+                        "mentor or a profile column (repeatable)")
+    c.add_argument("--balance-tolerance", type=int, default=0, help="how far a cohort's mix may stray (default 0)")
+    c.add_argument("--theme", action="append", metavar="THEME",
+                   help="a theme of the call, e.g. 'finance + buildings' (repeatable): each city joins a cohort "
+                        "whose theme fits its barriers, sectors and actions")
+    c.add_argument("--theme-slack", type=float, default=0.0, help="how much worse than its best theme a city's "
+                   "cohort theme may fit (default 0)")
     c.add_argument("--time-limit", type=float, default=30.0, help="CP-SAT time limit in seconds")
     c.add_argument("--format", choices=["table", "json", "csv"], default="table")
     _add_data_options(c)
@@ -359,7 +368,9 @@ def _cmd_cohorts(args) -> int:
     low, high = parse_size(args.size)
     rules = CohortRules(min_size=low, max_size=high, n_cohorts=args.n_cohorts, min_mentors=args.mentors,
                         max_per_country=args.max_per_country, common_language=args.language,
-                        together=parse_groups(args.together), apart=parse_groups(args.apart), balance_sizes=args.balance)
+                        together=parse_groups(args.together), apart=parse_groups(args.apart), balance_sizes=args.balance,
+                        balance=args.balance_by or [], balance_tolerance=args.balance_tolerance,
+                        themes=args.theme or [], theme_slack=args.theme_slack)
     plan = _open(args).cohorts.plan(city_list(args.cities), rules, time_limit=args.time_limit)
     return _emit(args, plan.to_dict, lambda: cohort_members_table(plan), lambda: cohorts_text(plan))
 

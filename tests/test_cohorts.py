@@ -219,6 +219,17 @@ def test_cli_cohorts_json(tmp_path, capsys, real_recommender, real_index_dir):
     assert main(["cohorts", "--cities", str(f), "--size", "4-6", "--format", "csv",
                  "--index-dir", str(real_index_dir)]) == 0
     assert capsys.readouterr().out.startswith("cohort,city")
+    code = main(["cohorts", "--cities", str(f), "--size", "6-6", "--balance-by", "country", "--balance-tolerance", "1",
+                 "--theme", "finance + buildings", "--theme", "governance + mobility", "--format", "json",
+                 "--index-dir", str(real_index_dir)])
+    out = capsys.readouterr()
+    assert code == 0, out.err
+    data = json.loads(out.out)
+    assert any(r.startswith("country balanced") for r in data["rules"])
+    assert any(r.startswith("themed cohorts (finance + buildings; governance + mobility)") for r in data["rules"])
+    assert {c["theme"] for c in data["cohorts"]} == {"Financing, Funding and Partnerships + Built Environment",
+                                                     "Governance, Policy, Climate City Contracts + Mobility and Transport"}
+    assert all(c["why"][0].startswith(f"theme {c['theme']}: ") for c in data["cohorts"])
 
 
 @pytest.mark.integration
