@@ -1463,7 +1463,11 @@ class Build:
         w("  Alliance news item (seeds/003) and a Leicestershire CAN-De project text (seeds/004).")
         w("* Mission list, networks and web-page targets: the stored pages listed in reference_data/README.md (\"Page sources\").")
         w("* `official_languages` in cities.csv come from general knowledge (reference README), as do this build's national")
-        w("  language lists for the countries outside the reference table.\n")
+        w("  language lists for the countries outside the reference table.")
+        w("* **Map outlines** (the app's offline maps, `matcher/assets/geo/countries-110m.json`): **Natural Earth** 1:110m")
+        w("  Admin 0 countries, version 4.1.0 (naturalearthdata.com, **public domain**), as TopoJSON from the **world-atlas** npm")
+        w("  package 2.0.2 (github.com/topojson/world-atlas, **ISC** licence, copied beside it as LICENSE-world-atlas.txt); used")
+        w("  as shipped. Borders are Natural Earth's de facto boundaries.\n")
         w("See `../shared/reference_data/README.md` for the full selection rules and caveats of the reference data.")
         atomic_write_text(self.out / "README.md", "\n".join(L) + "\n")
 
