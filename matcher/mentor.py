@@ -100,7 +100,7 @@ class Experience:
                 if isinstance(case.get("city_id"), str):
                     self.by_city.setdefault(case["city_id"], []).append(case)
 
-    def relevant(self, asker: dict, peer: dict) -> list[str]:
+    def relevant(self, asker: dict, peer: dict, your: str = "your") -> list[str]:
         """The peer's case studies and initiatives that touch the asker's barriers or sectors."""
         barriers = set(expand_barriers(asker.get("barriers")))
         sectors = {s.lower() for s in (asker.get("priority_sectors") or [])}
@@ -109,7 +109,7 @@ class Experience:
         shared_sectors = [s for s in (peer.get("priority_sectors") or []) if s.lower() in sectors]
         if len(peer.get("initiatives") or []) and shared_sectors:
             listed = "; ".join(f"'{i}'" for i in list(peer["initiatives"])[:2])
-            found.append(f"documented initiatives ({listed}) and your priority sectors ({', '.join(shared_sectors)})")
+            found.append(f"documented initiatives ({listed}) in {your} priority sectors ({', '.join(shared_sectors)})")
         return found
 
 
@@ -187,7 +187,7 @@ def _ahead(asker: dict, peer: dict, experience: Experience, your: str = "your") 
     notes: list[str] = []
     for check in (_ahead_in_maturity, _ahead_in_target, _ahead_in_progress, _ahead_in_actions):
         check(asker, peer, parts, notes, your)
-    relevant = experience.relevant(asker, peer)
+    relevant = experience.relevant(asker, peer, your)
     if relevant:
         parts["experience"] = min(1.0, len(relevant) / 2)
         notes.append("experience: " + "; ".join(relevant[:3]))
