@@ -32,7 +32,7 @@ class Limits:
                 "directory before the directory itself is parsed (a workbook has a few dozen)."})
     max_rows: int = field(default=500_000, metadata={
         "help": "Most data rows in one table (or files in one case-study folder); the shipped "
-                "profiles have about 20,000."})
+                "profiles have about 27,400."})
     max_columns: int = field(default=2_000, metadata={
         "help": "Most columns in one table (a survey export with one column per option has a "
                 "few hundred)."})
