@@ -140,7 +140,8 @@ def asker_sectors(asker: dict) -> list[str]:
 
 def _ahead_in_maturity(asker: dict, peer: dict, parts: dict, notes: list, your: str = "your") -> None:
     mine, theirs = asker.get("maturity"), peer.get("maturity")
-    if has_value(theirs) and (not has_value(mine) or more_mature(theirs, mine)):
+    # Against an unknown level only a peer above the first level counts ('starting' is nobody's lead).
+    if has_value(theirs) and (more_mature(theirs, mine) if has_value(mine) else (maturity_rank(theirs) or 0) > 0):
         parts["maturity"] = 1.0 if has_value(mine) else 0.5
         notes.append(f"maturity {theirs}" + (f" vs {your} {mine}" if has_value(mine) else ""))
 
@@ -149,7 +150,7 @@ def _ahead_in_target(asker: dict, peer: dict, parts: dict, notes: list, your: st
     mine, theirs = climate_target_year(asker), climate_target_year(peer)
     if theirs is not None and (mine is None or theirs < mine):
         parts["target"] = 1.0
-        notes.append(f"climate target {theirs}" + (f" vs {your} {mine}" if mine is not None else f" ({your} target: none)"))
+        notes.append(f"climate target {theirs}" + (f" vs {your} {mine}" if mine is not None else f" ({your} target: none on record)"))
     mine_pct, theirs_pct = _number(asker, "target_2030_reduction_pct"), _number(peer, "target_2030_reduction_pct")
     if theirs_pct is not None and (mine_pct is None or theirs_pct >= mine_pct + AHEAD_MARGIN_PCT):
         parts["ambition"] = 1.0 if mine_pct is not None else 0.5

@@ -219,6 +219,24 @@ def test_mentor_says_when_nothing_is_known(fake_recommender):
     assert term.contribution == 0 and term.detail.startswith("not known whether ahead")
 
 
+@pytest.mark.parametrize("asker_level, peer_level, ahead", [
+    (None, "starting", False), (None, "developing", True), (None, "advanced", True),
+    ("starting", "starting", False), ("starting", "developing", True), ("advanced", "developing", False)])
+def test_a_starting_city_is_never_ahead_in_maturity(asker_level, peer_level, ahead):
+    from matcher.mentor import Experience, mentor_term
+
+    term = mentor_term({"name": "Me", "maturity": asker_level}, {"name": "Peer", "maturity": peer_level}, 0.5,
+                       Experience())
+    assert (f"maturity {peer_level}" in term.detail) is ahead and (term.contribution > 0) is ahead
+
+
+def test_an_unknown_target_is_not_called_none():
+    from matcher.mentor import Experience, mentor_term
+
+    term = mentor_term({"name": "Me"}, {"name": "Peer", "net_zero_target_year": 2030}, 0.5, Experience())
+    assert "climate target 2030 (your target: none on record)" in term.detail
+
+
 def test_two_way_twins_are_symmetric_and_say_both_directions(fake_recommender):
     rec = fake_recommender
     result = rec.recommend("Lyon", k=8, two_way=True)
