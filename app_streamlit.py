@@ -650,6 +650,11 @@ def page_cohorts() -> None:
 
 
 
+# Headings of the library's tables (present/tables.py), shown in the interface language.
+TABLE_HEADINGS = (N_("plan"), N_("plan country"), N_("reviewer"), N_("reviewer country"), N_("affinity"),
+                  N_("twin score"), N_("mentor bonus"), N_("locked"), N_("mentor"), N_("mentor why"))
+
+
 def page_reviewers() -> None:
     st.title(_("Peer reviewers"))
     st.caption(_("Give each plan its reviewers: the best total affinity that respects every rule, or the fairest."))
