@@ -135,13 +135,13 @@ def brief_markdown(brief: dict, locale: str = "en") -> str:
     e = md_escape
     a = brief["asker"]
     out = [f"# {e(w['title'])}", "", e(w["prepared"]), "", w["weights"], "", f"## {e(w['about'])}", ""]
-    out += [f"- {label}: {e(value)}" for label, value in _asker_lines(a, t)]
+    out += ["- " + t("{label}: {value}", label=label, value=e(value)) for label, value in _asker_lines(a, t)]
     if a["provenance"]:
         out += [f"- {w['sources list']}: {e(a['provenance'])}"]
     out += ["", f"## {w['twins']}", ""]
     for tw in brief["twins"]:
         out += [f"### {e(_twin_heading(tw, t))}", ""]
-        out += [f"{w['evidence']}: {e(tw['evidence'])}", ""]
+        out += [t("{label}: {value}", label=w["evidence"], value=e(tw["evidence"])), ""]
         if tw["reasons"]:
             out += [f"{w['why']}: " + "; ".join(e(r) for r in tw["reasons"]), ""]
         out += ["| " + " | ".join(w["columns"]) + " |", "| --- | ---: | ---: | ---: | --- |"]
@@ -198,12 +198,12 @@ def brief_pdf(brief: dict, locale: str = "en") -> bytes:
     para(w["weights"], 9, "", 3)
     para(w["about"], 13, "B")
     for label, value in _asker_lines(a, t):
-        para(f"{label}: {value}", 10, "", 0.5)
+        para(t("{label}: {value}", label=label, value=value), 10, "", 0.5)
     pdf.ln(3)
     para(w["twins"], 13, "B", 2)
     for tw in brief["twins"]:
         para(_twin_heading(tw, t), 11, "B")
-        para(f"{w['evidence']}: {tw['evidence']}", 9)
+        para(t("{label}: {value}", label=w["evidence"], value=tw["evidence"]), 9)
         if tw["reasons"]:
             para(f"{w['why']}: " + "; ".join(tw["reasons"]), 9)
         pdf.set_font("DejaVu", "", 8)
