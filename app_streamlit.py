@@ -55,10 +55,6 @@ def country_name(code) -> str:
     return tr().country(code)
 
 
-def language_name(code) -> str:
-    return tr().language_name(code)
-
-
 def survey_choice(label: str, terms, key: str, container=st) -> list[str]:
     """A multiselect of survey terms: shown translated, the English survey wording in its help;
     the values kept are the survey's own (English) wording."""
@@ -186,7 +182,7 @@ def write_url() -> None:
         params.from_dict(state)
 
 
-DEFAULTS = {"page": PAGES[0], "ask_mode": ASK_MODES[0], "f_band": "any", "f_mission": "any", URL_KEY: "en",
+DEFAULTS = {"page": PAGES[0], "ask_mode": "A city in the data", "f_band": "any", "f_mission": "any", URL_KEY: "en",
             "f_exclude_country": False, "f_mentor": False, "f_everyone": False, "f_k": 10,
             "case_query": "green bonds", "own_name": "", "own_maturity": "unknown", "own_town": None, "own_country": "DE",
             "twins_city": DEFAULT_CITY, "cases_city": DEFAULT_CITY,
@@ -221,11 +217,11 @@ def sidebar_controls() -> tuple[dict, TwinFilters, bool, bool, int]:
     weights = {f.name: st.sidebar.slider(_(f.label), 0.0, 3.0, step=0.25, key=f"w_{f.name}",
                                          help=_(f.help)) for f in FACETS}
     st.sidebar.subheader(_("Filters"))
-    countries = st.sidebar.multiselect(_("Countries"), opts["countries"], key="f_countries", format_func=country_name)
+    countries = st.sidebar.multiselect(_("Countries"), opts["countries"], key="f_countries", format_func=tr().country)
     band = st.sidebar.selectbox(_("City size"), ["any"] + list(SIZE_BANDS), key="f_band",
-                                format_func=lambda b: _(b) if b == "any" else f"{_(SIZE_NAMES.get(b, b))} ({size_words(b)})")
-    languages = st.sidebar.multiselect(_("Language"), opts["languages"], key="f_languages", format_func=language_name)
-    mission = st.sidebar.selectbox(_("EU Mission cities"), list(MISSION), key="f_mission", format_func=_)
+                                format_func=lambda b, t=tr(): t(b) if b == "any" else f"{t(SIZE_NAMES.get(b, b))} ({size_words(b, t)})")
+    languages = st.sidebar.multiselect(_("Language"), opts["languages"], key="f_languages", format_func=tr().language_name)
+    mission = st.sidebar.selectbox(_("EU Mission cities"), list(MISSION), key="f_mission", format_func=tr())
     networks = st.sidebar.multiselect(_("Networks"), opts["networks"], key="f_networks")
     exclude_country = st.sidebar.checkbox(_("Exclude my country"), key="f_exclude_country")
     mentor = st.sidebar.toggle(_("Mentor mode: peers ahead where I am stuck"), key="f_mentor",
@@ -238,11 +234,11 @@ def sidebar_controls() -> tuple[dict, TwinFilters, bool, bool, int]:
     return weights, filters, exclude_country, mentor, k
 
 
-def size_words(band: str) -> str:
+def size_words(band: str, t=None) -> str:
+    t = t or tr()
     lo, hi = SIZE_BANDS[band]
-    n = tr().number
-    return _("{low}+ inhabitants", low=n(lo)) if hi == float("inf") else \
-        _("{low}–{high} inhabitants", low=n(lo), high=n(hi))
+    return t("{low}+ inhabitants", low=t.number(lo)) if hi == float("inf") else \
+        t("{low}–{high} inhabitants", low=t.number(lo), high=t.number(hi))
 
 
 
@@ -261,13 +257,13 @@ def own_city_form() -> dict | None:
                                      placeholder=_("unknown"))
         c4, c5, c6 = st.columns(3)
         country = c6.selectbox(_("Country (the town's, when you pick a town)"), opts["countries"], key="own_country",
-                               format_func=country_name)
+                               format_func=tr().country)
         target = c4.number_input(_("When does your city aim to reach net zero? (year)"), min_value=2020, max_value=2100,
                                  value=None, placeholder=_("no target yet"), key="own_target")
         maturity = c5.selectbox(_("How far is your climate action?"), ["unknown", *MATURITY_LEVELS], key="own_maturity",
-                                format_func=lambda v: _(v) if v == "unknown" else tr().survey(v),
+                                format_func=lambda v, t=tr(): t(v) if v == "unknown" else t.survey(v),
                                 help=tr().glossary(MATURITY_LEVELS))
-        languages = st.multiselect(_("Languages"), opts["languages"], key="own_languages", format_func=language_name)
+        languages = st.multiselect(_("Languages"), opts["languages"], key="own_languages", format_func=tr().language_name)
         barriers = survey_choice(_("What are the main barriers and gaps your city faces?"), vocab["barriers"][:17],
                                  "own_barriers")
         sectors = survey_choice(_("What are your priority sectors for reducing emissions?"), vocab["priority_sectors"],
@@ -321,7 +317,7 @@ def page_twins() -> None:
     m = load_matcher()
     lang = tr().lang
     weights, filters, exclude_country, mentor, k = sidebar_controls()
-    mode = st.radio(_("Who is asking?"), ASK_MODES, horizontal=True, key="ask_mode", format_func=_)
+    mode = st.radio(_("Who is asking?"), ASK_MODES, horizontal=True, key="ask_mode", format_func=tr())
     city = profile = None
     if mode == ASK_MODES[0]:
         city = city_picker("twins")
@@ -489,7 +485,7 @@ def technical_detail(hits) -> None:
 def page_cases() -> None:
     st.title(_("Case studies"))
     st.caption(_("What peers did about the barriers you share. Source tags and tags inferred from the text are marked apart."))
-    model = st.radio(_("Language model"), list(MODELS), horizontal=True, key="case_model", format_func=_,
+    model = st.radio(_("Language model"), list(MODELS), horizontal=True, key="case_model", format_func=tr(),
                      help=_("The multilingual model finds English case studies from a German, Spanish, French… query."))
     with st.spinner(_("Loading the case-study library…")):
         lib = load_library(MODELS[model])
@@ -501,7 +497,7 @@ def page_cases() -> None:
         sectors = survey_choice(_("Sector"), vocab["case_sectors"], "case_sectors", c1)
         barriers = survey_choice(_("Barrier"), vocab["case_barriers"][:17], "case_barriers", c2)
         countries = c3.multiselect(_("Country"), sorted(lib.cases["country_code"].dropna().unique()), key="case_countries",
-                                   format_func=country_name)
+                                   format_func=tr().country)
         try:
             result = lib.search(text, k=10, filters=CaseFilters(sectors=sectors, barriers=barriers, countries=countries))
         except MatcherError as exc:
@@ -548,7 +544,7 @@ def choose_cities(key: str, label: str = N_("Cities")) -> list[str] | str | None
     """All cities with a climate profile, a network's members, a hand-picked set, or an uploaded
     list of names (one per line, or a CSV column `name` with optional `country_code`)."""
     opts = profile_options()
-    how = st.radio(_(label), CHOOSE, horizontal=True, key=f"{key}_how", format_func=_)
+    how = st.radio(_(label), CHOOSE, horizontal=True, key=f"{key}_how", format_func=tr())
     if how == "All cities with a climate profile":
         return "all"
     if how == "A network":
@@ -758,7 +754,7 @@ def page_data() -> None:
                   "of 5,000+ inhabitants from GeoNames. {profiled} have a climate profile.",
                   profiles=tr().number(len(p)), curated=int((p["tier"] == "curated").sum()),
                   towns=tr().number(int((p["tier"] == "universe").sum())), profiled=int(p["has_climate_profile"].sum())))
-    tier = st.radio(_("Show"), list(TIERS), horizontal=True, key="data_tier", format_func=lambda v: _(TIERS[v]))
+    tier = st.radio(_("Show"), list(TIERS), horizontal=True, key="data_tier", format_func=lambda v, t=tr(): t(TIERS[v]))
     st.dataframe(data_view(tier, lang), hide_index=True, width="stretch", key="profiles_table",
                  column_config=survey_columns({"maturity": MATURITY_LEVELS, "barriers": vocabularies()["barriers"],
                                                "priority sectors": vocabularies()["priority_sectors"]}))
@@ -800,7 +796,7 @@ def main() -> None:
                                 "English wording."))
     with st.spinner(_("Loading the twin index (the very first start builds it: about a minute)…")):
         load_matcher()
-    page = st.sidebar.radio(_("Page"), PAGES, key="page", format_func=_)
+    page = st.sidebar.radio(_("Page"), PAGES, key="page", format_func=tr())
     st.sidebar.divider()
 
     {"Find twins": page_twins, "Case studies": page_cases, "Cohorts": page_cohorts,
