@@ -11,6 +11,8 @@ port="${1:-8501}"
 # ready indexes instead of building them while the user waits.
 echo "Checking the indexes (the first time builds them, about half a minute)" >&2
 .venv/bin/matcher build --if-needed
+# The app's own modules compiled once (an editable install leaves them as sources).
+.venv/bin/python -m compileall -q matcher app_streamlit.py >/dev/null
 echo "Starting the app: open http://localhost:${port}" >&2
 # No file watcher (it scanned .venv and kept a core busy): .streamlit/config.toml says so too.
 exec .venv/bin/streamlit run app_streamlit.py --server.headless true --server.port "$port" \
