@@ -93,16 +93,16 @@ def free_port() -> int:
 
 
 @contextmanager
-def app_server(checkout: Path):
-    """`streamlit run` of the checkout's app as scripts/run.sh starts it, on a free local port;
-    yields (url, pid, seconds to healthy), stopped on exit."""
+def app_server(checkout: Path, env: dict | None = None):
+    """`streamlit run` of the checkout's app as scripts/run.sh starts it, on a free local port
+    (`env`: more environment variables); yields (url, pid, seconds to healthy), stopped on exit."""
     port = free_port()
     start = time.perf_counter()
     proc = subprocess.Popen(
         [sys.executable, "-m", "streamlit", "run", "app_streamlit.py", "--server.headless", "true",
          "--server.port", str(port), "--server.address", "127.0.0.1", "--browser.gatherUsageStats", "false",
          "--server.fileWatcherType", "none"],
-        cwd=checkout, env=checkout_env(checkout), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        cwd=checkout, env=checkout_env(checkout) | (env or {}), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     url = f"http://127.0.0.1:{port}"
     try:
         while True:
