@@ -240,7 +240,7 @@ async def protocol_session(url: str, moves: int, think_s: float = 0.0, slider_ke
     from streamlit.proto.BackMsg_pb2 import BackMsg
     from streamlit.proto.ForwardMsg_pb2 import ForwardMsg
 
-    out: dict = {"error": None, "moves_s": []}
+    out: dict = {"error": None, "moves_s": [], "kb": []}
     ws_url = url.replace("http://", "ws://") + "/_stcore/stream"
     try:
         async with websockets.connect(ws_url, subprotocols=["streamlit"], max_size=None, open_timeout=60) as ws:
@@ -254,15 +254,18 @@ async def protocol_session(url: str, moves: int, think_s: float = 0.0, slider_ke
                     w.double_array_value.data[:] = [value]
                 t0 = time.perf_counter()
                 await ws.send(msg.SerializeToString())
-                slider = None
+                slider, size = None, 0
                 while True:
-                    fwd = ForwardMsg.FromString(await asyncio.wait_for(ws.recv(), timeout=WAIT_S))
+                    raw = await asyncio.wait_for(ws.recv(), timeout=WAIT_S)
+                    size += len(raw)
+                    fwd = ForwardMsg.FromString(raw)
                     kind = fwd.WhichOneof("type")
                     if kind == "delta" and fwd.delta.WhichOneof("type") == "new_element":
                         el = fwd.delta.new_element
                         if el.WhichOneof("type") == "slider" and slider_key in el.slider.id:
                             slider = el.slider.id
                     if kind == "script_finished":
+                        out["kb"].append(size / 1000)  # what the server sent for this rerun
                         return time.perf_counter() - t0, slider
 
             first, slider = await run({})
@@ -295,6 +298,7 @@ def protocol_load(url: str, pid: int, sessions: int, moves: int, think_s: float 
     return {"sessions": sessions, "moves_per_session": moves, "think_s": think_s, "wall_s": round(wall, 1),
             "errors": errors, "first_run_s": percentiles([r["first_run_s"] for r in results if "first_run_s" in r]),
             "slider_move_rerun_s": percentiles(moved) if moved else None,
+            "kb_sent_per_rerun": round(float(np.median([k for r in results for k in r["kb"]] or [0])), 1),
             "server_cpu_cores": round(cpu / wall, 2)}
 
 
@@ -337,7 +341,8 @@ def summary(r: dict) -> str:
         m = ld["slider_move_rerun_s"] or {}
         lines.append(f"{ld['sessions']} sessions x {ld['moves_per_session']} slider moves over the protocol, "
                      f"think time {ld['think_s']} s: p50 {m.get('p50')} s, p90 {m.get('p90')} s, p99 {m.get('p99')} s; "
-                     f"server CPU {ld['server_cpu_cores']} cores; errors {len(ld['errors'])}   target p90 < 2 s")
+                     f"server CPU {ld['server_cpu_cores']} cores; {ld['kb_sent_per_rerun']} kB sent per rerun; "
+                     f"errors {len(ld['errors'])}   target p90 < 2 s")
     return "\n".join(lines)
 
 
