@@ -33,6 +33,9 @@ def build_parser() -> argparse.ArgumentParser:
 
     b = sub.add_parser("build", help="build (or rebuild) the twin index from the profile data")
     _add_data_options(b)
+    b.add_argument("--if-needed", action="store_true",
+                   help="build only what is missing or out of date: the twin index and the case-study index of the "
+                        "settings' model, so the app's first page finds them ready (scripts/run.sh runs this)")
 
     t = sub.add_parser("twins", help="recommend twin cities, each with an explanation that adds up to its score")
     t.add_argument("city", help="city name (accents, exonyms and alternate names work) or city id")
@@ -268,6 +271,13 @@ def _emit(args, as_json, table, text) -> int:
 
 def _cmd_build(args) -> int:
     start = time.perf_counter()
+    if args.if_needed:
+        m = _open(args, build="stale", progress_bar=True)
+        twins_s = time.perf_counter() - start
+        library = m.cases  # the case-study index of the settings' model: built here, not on the app's first visit
+        print(f"Indexes ready: the twin index ({m.twins.index.n:,} profiles, {twins_s:.1f} s) and the case-study "
+              f"index ({len(library.cases)} case studies, {time.perf_counter() - start - twins_s:.1f} s).")
+        return 0
     index = _open(args, build="always", progress_bar=True).twins.index
     print(f"Built the twin index: {index.n:,} profiles, {index.faiss_index.d} dimensions, "
           f"{time.perf_counter() - start:.1f} s.")

@@ -3,11 +3,6 @@ real bundled model (loaded once per session) for the integration tests."""
 from __future__ import annotations
 
 import os
-import socket
-import subprocess
-import sys
-import time
-import urllib.request
 from contextlib import contextmanager
 from pathlib import Path
 
@@ -73,33 +68,13 @@ SERVER_PIDS: dict[str, int] = {}
 
 @contextmanager
 def streamlit_server(index_dir):
-    """`streamlit run` of the app on a free local port, stopped on exit; yields its URL."""
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port = sock.getsockname()[1]
-    env = dict(os.environ, MATCHER_INDEX_DIR=str(index_dir), HF_HUB_OFFLINE="1")
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "streamlit", "run", APP, "--server.headless", "true", "--server.port", str(port),
-         "--server.address", "127.0.0.1", "--browser.gatherUsageStats", "false", "--server.fileWatcherType", "none"],
-        cwd=REPO, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    url = f"http://127.0.0.1:{port}"
-    SERVER_PIDS[url] = proc.pid  # for a load test that reads the server's CPU time
-    try:
-        for _ in range(120):
-            try:
-                if urllib.request.urlopen(f"{url}/_stcore/health", timeout=2).read() == b"ok":
-                    break
-            except OSError:
-                time.sleep(0.5)
-        else:
-            pytest.fail("streamlit did not start")
+    """`streamlit run` of the app on a free local port, as scripts/run.sh starts it (no file
+    watcher), over the given index folder; stopped on exit; yields its URL."""
+    from benchmarks.bench_browser import app_server
+
+    with app_server(REPO, {"MATCHER_INDEX_DIR": str(index_dir)}) as (url, pid, _seconds):
+        SERVER_PIDS[url] = pid  # for a load test that reads the server's CPU time
         yield url
-    finally:
-        proc.terminate()
-        try:
-            proc.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            proc.kill()
 
 
 @pytest.fixture

@@ -139,3 +139,19 @@ def test_cli_cases_import(tmp_path, capsys):
     assert main(["cases", "import", str(folder), "--data-dir", str(tmp_path / "data")]) == 2
     assert "b.md" in capsys.readouterr().err
     assert (tmp_path / "data" / "case_studies" / "case_studies.parquet").read_bytes() == before  # nothing lost
+
+
+def test_build_if_needed_builds_what_is_missing_then_only_checks(real_matcher, real_index_dir, capsys):
+    """What scripts/run.sh runs before the server: the twin index already built is kept (CURRENT
+    unchanged), the missing case-study index is built, and a second call builds nothing."""
+    current = (real_index_dir / "CURRENT").read_text()
+    assert main(["build", "--if-needed", "--index-dir", str(real_index_dir)]) == 0
+    first = capsys.readouterr()
+    assert first.out.startswith("Indexes ready: the twin index (")
+    assert (real_index_dir / "CURRENT").read_text() == current
+    assert "Building the twin index" not in first.err
+    case_root = real_index_dir.parent / "case_index"
+    assert any(case_root.glob("*/CURRENT"))
+    assert main(["build", "--if-needed", "--index-dir", str(real_index_dir)]) == 0
+    second = capsys.readouterr()
+    assert "Building" not in second.err and (real_index_dir / "CURRENT").read_text() == current
