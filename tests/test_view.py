@@ -97,3 +97,26 @@ def test_outlines_are_shipped_and_cover_europe():
     topo = country_outlines()
     names = {g["properties"]["name"] for g in topo["objects"]["countries"]["geometries"]}
     assert {"Germany", "France", "Spain", "Italy", "United Kingdom", "Poland"} <= names
+
+
+def test_outlines_sent_to_the_browser_are_cut_to_the_region_of_the_data(shipped_profiles):
+    """The outlines travel in every map spec on every rerun: only the countries around Europe go,
+    and every country of the data is among them."""
+    import json
+    from importlib import resources
+
+    import pycountry
+
+    world = json.loads(resources.files("matcher.assets").joinpath("geo", "countries-110m.json").read_text())
+    topo = country_outlines()
+    kept = topo["objects"]["countries"]["geometries"]
+    assert len(json.dumps(topo)) < 0.5 * len(json.dumps(world))
+    ids = {g.get("id") for g in kept}
+    world_ids = {g.get("id") for g in world["objects"]["countries"]["geometries"]}
+    for code in shipped_profiles["country_code"].dropna().unique():
+        country = pycountry.countries.get(alpha_2=code)
+        if country is not None and country.numeric in world_ids:  # (Malta is too small for 1:110m)
+            assert country.numeric in ids, code
+    used = {i if i >= 0 else ~i for g in kept for part in json.dumps(g["arcs"]).replace("[", " ").replace("]", " ")
+            .replace(",", " ").split() for i in [int(part)]}
+    assert used == set(range(len(topo["arcs"])))  # every arc kept is used, every arc used is kept

@@ -18,11 +18,56 @@ OUTLINES_SOURCE = ("Natural Earth 1:110m admin-0 countries (public domain), Topo
                    "npm package 2.0.2 (ISC licence)")
 
 
+# Europe and its neighbours (lon, lat): the cities of the data lie inside; the map never needs more.
+REGION = (-32.0, 25.0, 60.0, 75.0)
+
+
 @lru_cache(maxsize=1)
 def country_outlines() -> dict:
-    """The world's country outlines as TopoJSON (object 'countries'), read once."""
+    """The country outlines around Europe as TopoJSON (object 'countries'), read and cut once.
+
+    The outlines travel to the browser inside every map's spec, on every rerun: the world file
+    is 108 kB, its countries touching REGION a fraction of that."""
     text = resources.files("matcher.assets").joinpath("geo", "countries-110m.json").read_text(encoding="utf-8")
-    return json.loads(text)
+    return topology_within(json.loads(text), REGION)
+
+
+def _arc_points(arc: list, transform: dict) -> list[tuple[float, float]]:
+    """A delta-encoded, quantized TopoJSON arc as (lon, lat) points."""
+    (sx, sy), (tx, ty) = transform["scale"], transform["translate"]
+    x = y = 0
+    points = []
+    for dx, dy in arc:
+        x, y = x + dx, y + dy
+        points.append((x * sx + tx, y * sy + ty))
+    return points
+
+
+def _arc_ids(arcs) -> list[int]:
+    """Every arc index a geometry's nested 'arcs' lists name (~i means arc i reversed)."""
+    if isinstance(arcs, int):
+        return [arcs if arcs >= 0 else ~arcs]
+    return [i for part in arcs for i in _arc_ids(part)]
+
+
+def _renumber(arcs, new_index: dict[int, int]):
+    if isinstance(arcs, int):
+        return new_index[arcs] if arcs >= 0 else ~new_index[~arcs]
+    return [_renumber(part, new_index) for part in arcs]
+
+
+def topology_within(topology: dict, box: tuple[float, float, float, float]) -> dict:
+    """The 'countries' of a TopoJSON topology that have a point inside `box` (lon0, lat0, lon1,
+    lat1), with only the arcs they use (renumbered); other objects are dropped."""
+    lon0, lat0, lon1, lat1 = box
+    inside = {i for i, arc in enumerate(topology["arcs"])
+              if any(lon0 <= x <= lon1 and lat0 <= y <= lat1 for x, y in _arc_points(arc, topology["transform"]))}
+    kept = [g for g in topology["objects"]["countries"]["geometries"] if set(_arc_ids(g.get("arcs", []))) & inside]
+    used = sorted({i for g in kept for i in _arc_ids(g["arcs"])})
+    new_index = {old: new for new, old in enumerate(used)}
+    geometries = [{**g, "arcs": _renumber(g["arcs"], new_index)} for g in kept]
+    return {"type": "Topology", "transform": topology["transform"], "arcs": [topology["arcs"][i] for i in used],
+            "objects": {"countries": {"type": "GeometryCollection", "geometries": geometries}}}
 
 
 def twins_map_points(result, locale: str = "en") -> pd.DataFrame:
