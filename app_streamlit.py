@@ -27,10 +27,11 @@ from matcher.settings import DEFAULT_SETTINGS  # noqa: E402
 from matcher.present import (brief_markdown, brief_pdf, cases_table, cohort_members_table, csv_bytes,  # noqa: E402
                              md_escape, reviews_table, twins_table)
 from matcher.present.maps import OUTLINES_SOURCE, cohort_colours, country_outlines, map_extent, twins_map_points  # noqa: E402
+import app_workspace as workspace_pages  # noqa: E402  (sign in, My city, Board, save/load panels)
 from matcher.present.view import (compare_view, country_name, error_text, facet_label, language_name,  # noqa: E402
                                   plain, profile_view, readable_source, rule_lines, shown, twins_view)
 
-PAGES = ("Find twins", "Case studies", "Cohorts", "Peer reviewers", "Data")
+PAGES = ("Find twins", "My city", "Board", "Case studies", "Cohorts", "Peer reviewers", "Data")
 MODELS = {"English (MiniLM)": str(DEFAULT_SETTINGS["model_name"]), "Multilingual (USE, 16 languages)": "use-multilingual-v3"}
 SETTING_HELP = {s.name: s.help for s in SETTINGS}
 
@@ -38,9 +39,15 @@ st.set_page_config(page_title="Climate twins", page_icon="🌍", layout="wide")
 
 
 # ---------------------------------------------------------------------------- cached resources
-@st.cache_resource(show_spinner="Loading the twin index (the very first start builds it: about a minute)…")
 def load_matcher() -> Matcher:
-    return Matcher.open(build="stale")
+    return open_matcher(workspace_pages.workspace_url())
+
+
+@st.cache_resource(show_spinner="Loading the twin index (the very first start builds it: about a minute)…",
+                   max_entries=2)
+def open_matcher(db_url: str) -> Matcher:
+    """The matcher over the workspace at `db_url` (its edited profiles laid over the shipped data)."""
+    return Matcher.open(build="stale", workspace=workspace_pages.open_ws(db_url))
 
 
 @st.cache_resource(show_spinner="Loading the case-study library…")
@@ -279,6 +286,7 @@ def page_twins() -> None:
     st.title("Find twin cities")
     st.caption("Cities like yours, each with the reasons that add up to its score.")
     m = load_matcher()
+    workspace_pages.saved_panel("shortlist")
     weights, filters, exclude_country, mentor, k = sidebar_controls()
     mode = st.radio("Who is asking?", ASK_MODES, horizontal=True, key="ask_mode")
     city = profile = None
@@ -345,6 +353,7 @@ def page_twins() -> None:
             st.caption(f"{md_escape(facet_label(term.name))}: {term.contribution:.4f} {md_escape(term.detail or '')}")
     twins_map(asker, result)
     downloads(result, twins_table(result), m)
+    workspace_pages.offer_save("shortlist", result)
 
 
 def offline_map(key: str, points: pd.DataFrame, *layers: alt.Chart, height: int = 440) -> None:
@@ -545,6 +554,7 @@ def page_cohorts() -> None:
     st.title("Cohorts")
     st.caption("Split the cities of a call into learning cohorts that maximise how alike members are, under your rules.")
     m = load_matcher()
+    workspace_pages.saved_panel("cohort_plan")
     cities = choose_cities("cohorts")
     c1, c2, c3 = st.columns(3)
     low, high = c1.slider("Cohort size", 2, 20, (7, 12), key="co_size")
@@ -580,6 +590,7 @@ def page_cohorts() -> None:
     _members_map(members, "cohort")
     st.download_button("Download the cohorts (CSV)", csv_bytes(cohort_members_table(plan)), "cohorts.csv",
                        "text/csv", key="dl_cohorts")
+    workspace_pages.offer_save("cohort_plan", plan)
     for cohort in plan.cohorts:
         with st.expander(f"Cohort {cohort.number}: {cohort.size} cities, mean similarity {cohort.mean_similarity:.2f}",
                          expanded=cohort.number == 1):
@@ -593,6 +604,7 @@ def page_reviewers() -> None:
     st.title("Peer reviewers")
     st.caption("Give each plan its reviewers: the best total affinity that respects every rule, or the fairest.")
     m = load_matcher()
+    workspace_pages.saved_panel("review_plan")
     plans = choose_cities("rv", "Plans to review")
     cross = st.checkbox("The cities whose plans are reviewed are also the reviewers", value=True, key="rv_cross")
     reviewers = None if cross else choose_cities("rv_pool", "Reviewer cities")
@@ -632,6 +644,7 @@ def page_reviewers() -> None:
     st.dataframe(table, hide_index=True, width="stretch", key="reviews_table")
     st.download_button("Download the assignment (CSV)", csv_bytes(table), "reviewers.csv", "text/csv",
                        key="dl_reviewers")
+    workspace_pages.offer_save("review_plan", result)
 
 
 # ---------------------------------------------------------------------------- data
@@ -702,8 +715,11 @@ def main() -> None:
     restore_from_url()
     keep_values()
     page = st.sidebar.radio("Page", PAGES, key="page")
+    workspace_pages.refresh(load_matcher())
+    workspace_pages.account_sidebar(load_matcher())
     st.sidebar.divider()
-    {"Find twins": page_twins, "Case studies": page_cases, "Cohorts": page_cohorts,
+    {"Find twins": page_twins, "My city": lambda: workspace_pages.page_my_city(load_matcher()),
+     "Board": lambda: workspace_pages.page_board(load_matcher()), "Case studies": page_cases, "Cohorts": page_cohorts,
      "Peer reviewers": page_reviewers, "Data": page_data}[page]()
     write_url()
 

@@ -6,6 +6,7 @@ import os
 import socket
 import subprocess
 import sys
+import tempfile
 import time
 import urllib.request
 from contextlib import contextmanager
@@ -72,12 +73,15 @@ SERVER_PIDS: dict[str, int] = {}
 
 
 @contextmanager
-def streamlit_server(index_dir):
-    """`streamlit run` of the app on a free local port, stopped on exit; yields its URL."""
+def streamlit_server(index_dir, db_url: str | None = None):
+    """`streamlit run` of the app on a free local port, stopped on exit; yields its URL. The
+    workspace is `db_url`, else a new SQLite file in a temporary folder (never the repository's)."""
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         port = sock.getsockname()[1]
-    env = dict(os.environ, MATCHER_INDEX_DIR=str(index_dir), HF_HUB_OFFLINE="1")
+    if db_url is None:
+        db_url = f"sqlite:///{Path(tempfile.mkdtemp(prefix='matcher-ws-')) / 'workspace.db'}"
+    env = dict(os.environ, MATCHER_INDEX_DIR=str(index_dir), HF_HUB_OFFLINE="1", MATCHER_DB_URL=db_url)
     proc = subprocess.Popen(
         [sys.executable, "-m", "streamlit", "run", APP, "--server.headless", "true", "--server.port", str(port),
          "--server.address", "127.0.0.1", "--browser.gatherUsageStats", "false", "--server.fileWatcherType", "none"],
@@ -102,12 +106,19 @@ def streamlit_server(index_dir):
             proc.kill()
 
 
+@pytest.fixture(scope="session")
+def app_db_url(tmp_path_factory) -> str:
+    """The workspace of the app tests that do not use one: an empty SQLite file, never the repository's."""
+    return f"sqlite:///{tmp_path_factory.mktemp('app_workspace') / 'workspace.db'}"
+
+
 @pytest.fixture
-def app(real_recommender, real_index_dir, monkeypatch):
+def app(real_recommender, real_index_dir, app_db_url, monkeypatch):
     """The app under streamlit.testing.v1.AppTest, first run done, on the session's index."""
     from streamlit.testing.v1 import AppTest
 
     monkeypatch.setenv("MATCHER_INDEX_DIR", str(real_index_dir))
+    monkeypatch.setenv("MATCHER_DB_URL", app_db_url)
     at = AppTest.from_file(APP, default_timeout=600)
     at.run()
     assert not at.exception, at.exception
@@ -115,12 +126,13 @@ def app(real_recommender, real_index_dir, monkeypatch):
 
 
 @pytest.fixture
-def app_at_url(real_recommender, real_index_dir, monkeypatch):
+def app_at_url(real_recommender, real_index_dir, app_db_url, monkeypatch):
     """Open the app at a URL: app_at_url(twins_city="Cologne", f_countries=["DE"]) runs it once
     with those query parameters (a shared link, a reload, or a town typed that is not in the list)."""
     from streamlit.testing.v1 import AppTest
 
     monkeypatch.setenv("MATCHER_INDEX_DIR", str(real_index_dir))
+    monkeypatch.setenv("MATCHER_DB_URL", app_db_url)
 
     def open_at(**params):
         at = AppTest.from_file(APP, default_timeout=600)
