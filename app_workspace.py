@@ -360,7 +360,7 @@ def post_form(m, ws) -> None:
             except MatcherError as exc:
                 show_error(exc)
                 return
-            st.session_state["board_pick"] = post.id
+            st.session_state["board_pick_box"] = post.id  # its matches show at once
             flash("board", f"Posted #{post.id}: its matches are below.")
             st.rerun()
 
@@ -391,11 +391,11 @@ def board_matches(m, posts: list) -> None:
         return
     names = city_labels(m, workspace_url())[2]
     ids = [p.id for p in posts]
-    picked = st.session_state.get("board_pick")
+    if st.session_state.get("board_pick_box") not in ids:
+        st.session_state.pop("board_pick_box", None)  # filtered out: the newest shown instead
     st.subheader("Matches")
     labels = {p.id: post_label(p, names) for p in posts}
-    post_id = st.selectbox("See the matches of", ids, index=ids.index(picked) if picked in ids else 0,
-                           format_func=labels.get, key="board_pick_box")
+    post_id = st.selectbox("See the matches of", ids, format_func=labels.get, key="board_pick_box")
     try:
         with st.spinner("Matching…"), _REFRESH:
             found = m.board_matches(post_id, k=5)
@@ -471,17 +471,26 @@ PAYLOADS = {"shortlist": shortlist_payload, "cohort_plan": cohort_payload, "revi
 
 
 def offer_save(kind: str, result) -> None:
-    """Below a result: keep it as the latest run (to compare saved ones with) and offer to save it."""
+    """Below a result: save it, and compare it with one saved before."""
     payload, rules, objective = PAYLOADS[kind](result)
-    st.session_state[f"ws_last_{kind}"] = payload
     if not can_write():
         st.caption(f"Sign in (in the sidebar) to save this {SAVED_KIND_NAMES[kind]}.")
+    else:
+        with st.form(f"ws_save_{kind}", clear_on_submit=True):
+            c1, c2 = st.columns([3, 1])
+            c1.text_input(f"Save this {SAVED_KIND_NAMES[kind]} as", key=f"ws_save_name_{kind}",
+                          placeholder="a name, e.g. Spring call 2026")
+            c2.form_submit_button("Save", on_click=_save, args=(kind, payload, rules, objective))
+    items = wsp.list_saved(workspace(), kind=kind)
+    if not items:
         return
-    with st.form(f"ws_save_{kind}", clear_on_submit=True):
-        c1, c2 = st.columns([3, 1])
-        c1.text_input(f"Save this {SAVED_KIND_NAMES[kind]} as", key=f"ws_save_name_{kind}",
-                      placeholder="a name, e.g. Spring call 2026")
-        c2.form_submit_button("Save", on_click=_save, args=(kind, payload, rules, objective))
+    by_id = {x.id: x for x in items}
+    with st.expander("Compare this result with a saved one"):
+        pick = st.selectbox("Saved", list(by_id), format_func=lambda i: saved_item_label(by_id[i]),
+                            key=f"ws_compare_{kind}")
+        old = by_id[pick].payload
+        for line in comparison_lines(kind, wsp.compare_saved(kind, old, payload), old, payload):
+            st.markdown(f"- {md_escape(line)}")
 
 
 def _save(kind: str, payload: dict, rules: dict, objective: str) -> None:
@@ -497,8 +506,7 @@ def _save(kind: str, payload: dict, rules: dict, objective: str) -> None:
 
 
 def saved_panel(kind: str) -> None:
-    """Above a page: saved items of this kind, one reloaded (its table, CSV) and compared with the
-    latest run on the page."""
+    """Above a page: saved items of this kind, one reloaded with its rules (its table, CSV)."""
     ws = workspace()
     flash(f"saved_{kind}")
     if f"flash_saved_{kind}_error" in st.session_state:
@@ -517,9 +525,3 @@ def saved_panel(kind: str) -> None:
         st.dataframe(table, hide_index=True, width="stretch", key=f"ws_saved_table_{kind}")
         st.download_button("Download it (CSV)", csv_bytes(table), f"{kind}_{item.id}.csv", "text/csv",
                            key=f"ws_dl_{kind}")
-        last = st.session_state.get(f"ws_last_{kind}")
-        if last is not None:
-            st.markdown("**Compared with the latest run on this page**")
-            diff = wsp.compare_saved(kind, item.payload, last)
-            for line in comparison_lines(kind, diff, item.payload, last):
-                st.markdown(f"- {md_escape(line)}")
