@@ -407,11 +407,12 @@ def board_matches(m, posts: list) -> None:
                                 ("Cities that have done it", found.cities, "city"),
                                 ("Case studies", found.case_studies, "case study")):
         st.markdown(f"**{title}**")
-        table = board_matches_table(result, kind)
-        if table.empty:
+        rows = board_matches_table(result, kind).to_dict("records")
+        if not rows:
             st.caption("Nothing yet.")
-        else:
-            st.dataframe(table, hide_index=True, width="stretch", key=f"board_matches_{kind}")
+        for i, row in enumerate(rows, 1):
+            st.markdown(f"{i}\\. **{md_escape(row['match'])}** ({md_escape(row['from'])}): {md_escape(row['why'])}  \n"
+                        f"score {md_escape(row['how the score adds up'])}")
     st.caption("Each score is the sum of its terms (weight x similarity), like twins.")
 
 

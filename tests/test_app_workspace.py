@@ -157,14 +157,25 @@ def test_board_post_shows_matched_offers_and_organisations(ws_app):
     assert any(s.value.startswith("Posted #2") for s in at.success)
     card = next(m.value for m in at.markdown if m.value.startswith("**Need #2**"))
     assert "\\*\\*now\\*\\*" in card and "\\[x\\]" in card and "\\<b\\>" in card and "Milton Keynes" in card
-    offers, orgs, cities, cases = (_frame(at, "how the score adds up", i) for i in range(4))
-    assert offers["match"].iloc[0].startswith("We can share our joint procurement") and offers["from"].iloc[0] == "Lyon"
-    assert orgs["match"].iloc[0] == "Heat Pump Partners" and "works in: Built environment" in orgs["why"].iloc[0]
-    assert len(cities) and len(cases)
-    for table in (offers, orgs, cities, cases):
-        for total, sums in zip(table["score"], table["how the score adds up"]):
-            parts = [float(x.split(" (")[0]) for x in sums.split(" = ")[0].split(" + ")]
-            assert abs(sum(parts) - total) < 0.003
+    sections = _sections(at, ["Offers for this need", "Organisations", "Cities that have done it", "Case studies"])
+    offers, orgs = sections["Offers for this need"], sections["Organisations"]
+    assert offers[0].startswith("1\\. **We can share our joint procurement") and "(Lyon)" in offers[0]
+    assert orgs[0].startswith("1\\. **Heat Pump Partners** (delivery partner): works in: Built environment")
+    assert all(sections.values())
+    for line in [x for lines in sections.values() for x in lines]:  # every score is the sum of its terms
+        terms, total = line.rsplit("\nscore ", 1)[1].split(" = ")
+        assert abs(sum(float(t.split(" (")[0]) for t in terms.split(" + ")) - float(total)) < 0.003
+
+
+def _sections(at, titles: list[str]) -> dict[str, list[str]]:
+    """The numbered match lines under each bold title of the board's matches."""
+    out, current = {}, None
+    for m in at.markdown:
+        if m.value.strip("*") in titles:
+            current = out.setdefault(m.value.strip("*"), [])
+        elif current is not None and m.value[:1].isdigit():
+            current.append(m.value)
+    return out
 
 
 def test_saved_shortlist_round_trip(ws_app):
