@@ -21,7 +21,7 @@ from matcher.present.view import error_text, language_name, twins_view
 from matcher.present.workspace_view import (EDIT_FIELDS, MATURITY_CHOICES, ORG_KIND_NAMES, ROLE_NAMES,
                                             SAVED_KIND_NAMES, board_matches_table, choices_for, cohort_payload,
                                             comparison_lines, completeness, form_changes, form_value,
-                                            history_table, improve_matches, organisations_table, post_card,
+                                            history_table, improve_matches, with_names, organisations_table, post_card,
                                             post_label, review_payload, saved_item_label, saved_list_table,
                                             saved_table, shortlist_payload, version_diff_table, version_label)
 
@@ -67,8 +67,10 @@ def flash(key: str, message: str | None = None) -> None:
         st.success(st.session_state.pop(f"flash_{key}"), icon="✅")
 
 
-def show_error(exc: Exception) -> None:
-    st.error(md_escape(error_text(exc)), icon="⚠️")
+def show_error(exc: Exception, m=None) -> None:
+    """A library error as a message; with the matcher, the cities it names by their names."""
+    text = error_text(exc)
+    st.error(md_escape(with_names(text, city_labels(m, workspace_url())[2]) if m is not None else text), icon="⚠️")
 
 
 @st.cache_data(show_spinner=False, max_entries=2)
@@ -158,7 +160,7 @@ def page_my_city(m) -> None:
     try:
         info = wsp.get_profile(ws, city_id)
     except MatcherError as exc:
-        show_error(exc)
+        show_error(exc, m)
         return
     profile = info.profile
     known, total = completeness(profile)
@@ -228,10 +230,11 @@ def save_profile(m, ws, me, city_id: str, read: int, changes: dict, note: str | 
     try:
         new = wsp.set_profile(ws, city_id, changes, read, me, source="app", note=note or None)
     except wsp.ConflictError as exc:
-        st.session_state[f"ws_conflict_{city_id}"] = {"message": error_text(exc), "changes": exc.attempted}
+        message = with_names(error_text(exc), city_labels(m, workspace_url())[2])
+        st.session_state[f"ws_conflict_{city_id}"] = {"message": message, "changes": exc.attempted}
         return
     except MatcherError as exc:
-        show_error(exc)
+        show_error(exc, m)
         return
     refresh(m)
     st.session_state[f"mc_read_{city_id}"] = new.version
@@ -274,7 +277,7 @@ def history(m, ws, me, city_id: str, info) -> None:
             try:
                 new = wsp.revert_profile(ws, city_id, back, info.version, me)
             except MatcherError as exc:
-                show_error(exc)
+                show_error(exc, m)
                 return
             refresh(m)
             st.session_state[f"mc_read_{city_id}"] = new.version
@@ -287,7 +290,7 @@ def twins_now(m, city_id: str) -> None:
     try:
         result = m.twins.recommend(city_id, k=5)
     except MatcherError as exc:
-        show_error(exc)
+        show_error(exc, m)
         return
     st.subheader("Your twins now")
     st.caption("The first five twins with the profile as saved (Find twins has the full list and the map).")
@@ -313,7 +316,7 @@ def people(m, ws, me) -> None:
             try:
                 wsp.create_user(ws, email, password, role, me, city_id=city if role == "officer" else None)
             except MatcherError as exc:
-                show_error(exc)
+                show_error(exc, m)
                 return
             flash("my_city", f"Added {email} ({ROLE_NAMES[role]}).")
             st.rerun()
@@ -358,7 +361,7 @@ def post_form(m, ws) -> None:
             try:
                 post = wsp.create_post(ws, kind, text, me, city_id=city, tags=tags)
             except MatcherError as exc:
-                show_error(exc)
+                show_error(exc, m)
                 return
             st.session_state["board_pick_box"] = post.id  # its matches show at once
             flash("board", f"Posted #{post.id}: its matches are below.")
@@ -400,7 +403,7 @@ def board_matches(m, posts: list) -> None:
         with st.spinner("Matching…"), _REFRESH:
             found = m.board_matches(post_id, k=5)
     except MatcherError as exc:
-        show_error(exc)
+        show_error(exc, m)
         return
     other = "Offers for this need" if posts[ids.index(post_id)].kind == "need" else "Needs for this offer"
     for title, result, kind in ((other, found.posts, "post"), ("Organisations", found.organisations, "organisation"),
@@ -411,7 +414,8 @@ def board_matches(m, posts: list) -> None:
         if not rows:
             st.caption("Nothing yet.")
         for i, row in enumerate(rows, 1):
-            st.markdown(f"{i}\\. **{md_escape(row['match'])}** ({md_escape(row['from'])}): {md_escape(row['why'])}  \n"
+            by = f" ({md_escape(row['from'])})" if row["from"] else ""
+            st.markdown(f"{i}\\. **{md_escape(row['match'])}**{by}: {md_escape(row['why'])}  \n"
                         f"score {md_escape(row['how the score adds up'])}")
     st.caption("Each score is the sum of its terms (weight x similarity), like twins.")
 

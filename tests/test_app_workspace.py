@@ -108,8 +108,8 @@ def test_officer_edit_makes_a_version_and_changes_the_twins_explanation(ws_app):
 
 def test_officer_and_viewer_cannot_edit_another_city(ws_app):
     at, ws, _ = ws_app
-    for email, words in ((OFFICER, "is the officer of 'gn2642465' and cannot edit the profile of"),
-                         (VIEWER, "(viewer) is not allowed to edit the profile of")):
+    for email, words in ((OFFICER, "is the officer of 'Milton Keynes' and cannot edit the profile of 'Lyon'"),
+                         (VIEWER, "(viewer) is not allowed to edit the profile of 'Lyon'")):
         sign_in(at, email)
         _page(at, "My city")
         at.selectbox(key="mc_city").set_value("Lyon (FR)").run()
@@ -129,7 +129,7 @@ def test_a_conflict_is_a_clear_message_and_nothing_typed_is_lost(ws_app):
     at.multiselect(key=f"mc_barriers_{MK}_0").set_value([BARRIER])
     set_profile(ws, MK, {"population": 270000}, 0, admin)  # another session saves first
     _click(at, "Save a new version")
-    assert any("Conflict on profile" in e.value and "Nothing was saved" in e.value for e in at.error)
+    assert any("Conflict on profile 'Milton Keynes'" in e.value and "Nothing was saved" in e.value for e in at.error)
     assert at.multiselect(key=f"mc_barriers_{MK}_0").value == [BARRIER]  # the answers stay in the form
     assert list(_frame(at, "your answer")["your answer"]) == [BARRIER]
     _click(at, "Apply my answers to version 1")

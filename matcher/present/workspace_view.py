@@ -6,6 +6,7 @@ Nothing here stores or scores: it words what matcher.workspace and matcher.board
 """
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 
 import pandas as pd
@@ -53,6 +54,14 @@ SHORT_LABELS = {"population": "population", "net_zero_target_year": "net-zero ta
                 "priority_sectors": "priority sectors", "co_benefits": "co-benefits", "funding_gaps": "funding gaps",
                 "narrative": "what the city wants to learn", "has_climate_profile": "has a climate profile"}
 MATURITY_CHOICES = ("unknown", *MATURITY_LEVELS)
+
+
+_QUOTED_ID = re.compile(r"'([a-z]{1,4}\d{3,})'")
+
+
+def with_names(message: str, names: dict) -> str:
+    """A library message with the city ids it quotes replaced by the cities' names."""
+    return _QUOTED_ID.sub(lambda m: f"'{names[m.group(1)]}'" if m.group(1) in names else m.group(0), message)
 
 
 def field_name(field: str) -> str:
@@ -179,7 +188,9 @@ def board_matches_table(result, kind: str) -> pd.DataFrame:
             what, by = m.title, m.by
             if kind == "organisation":
                 by = ORG_KIND_NAMES.get(by, by)
-        rows.append({"match": what, "from": by or UNKNOWN, "score": round(m.score, 3),
+        if kind == "city":
+            by = ""  # the title names the city and its country
+        rows.append({"match": what, "from": by if by is not None else UNKNOWN, "score": round(m.score, 3),
                      "why": plain("; ".join(m.reasons[:3])) or "—", "how the score adds up": match_sum(m)})
     return pd.DataFrame(rows, columns=["match", "from", "score", "why", "how the score adds up"])
 
