@@ -163,7 +163,7 @@ def test_case_studies_page(app):
     assert titles and not app.exception
 
 
-@pytest.mark.parametrize("page", ["Cohorts", "Peer reviewers", "Data"])
+@pytest.mark.parametrize("page", ["My city", "Board", "Cohorts", "Peer reviewers", "Data"])
 def test_other_pages_start(app, page):
     app.sidebar.radio(key="page").set_value(page).run()
     assert not app.exception
