@@ -137,8 +137,8 @@ def test_a_conflict_is_a_clear_message_and_nothing_typed_is_lost(ws_app):
     assert latest.version == 2 and latest.profile["barriers"] == [BARRIER] and latest.profile["population"] == 270000
 
 
-def test_board_post_shows_matched_offers_and_organisations(ws_app):
-    at, ws, admin = ws_app
+def seed_board(ws, admin) -> None:
+    """An offer from Lyon's officer and an approved organisation, both about heat pumps."""
     lyon = create_user(ws, "officer@lyon.example.org", PASSWORD, "officer", admin, city_id=LYON)
     create_post(ws, "offer", "We can share our joint procurement framework for heat pumps in social housing", lyon,
                 city_id=LYON, tags=[SECTOR])
@@ -146,6 +146,11 @@ def test_board_post_shows_matched_offers_and_organisations(ws_app):
                            services=["heat pump procurement"], countries=["GB"], languages=["en"],
                            description="Procures and installs heat pumps for social housing")
     approve_organisation(ws, org.id, admin)
+
+
+def test_board_post_shows_matched_offers_and_organisations(ws_app):
+    at, ws, admin = ws_app
+    seed_board(ws, admin)
     sign_in(at, OFFICER)
     _page(at, "Board")
     hostile = "We need help procuring heat pumps for social housing **now** [x](javascript:alert(1)) <b>"

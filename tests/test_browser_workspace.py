@@ -7,19 +7,13 @@ import time
 
 import pytest
 
-from matcher.workspace import (add_organisation, approve_organisation, create_post, create_user, init_workspace,
-                               profile_history)
+from matcher.workspace import create_user, init_workspace, profile_history
 
 from .conftest import streamlit_server
+from .test_app_workspace import BARRIER, LYON, MK, OFFICER, PASSWORD, SECTOR, seed_board
 from .test_browser import ARGS, CHROMIUM, SHOTS
 
 pytestmark = pytest.mark.integration
-
-PASSWORD = "correct horse battery"
-MK, LYON = "gn2642465", "gn2996944"
-OFFICER = "officer@mk.example.org"
-BARRIER, SECTOR = "Lack of know-how and skills", "Built environment"
-
 
 @pytest.fixture(scope="module")
 def workspace_app(real_recommender, real_index_dir, tmp_path_factory):
@@ -30,13 +24,7 @@ def workspace_app(real_recommender, real_index_dir, tmp_path_factory):
     url = f"sqlite:///{tmp_path_factory.mktemp('browser_ws') / 'workspace.db'}"
     ws, admin = init_workspace(url, admin_email="admin@example.org", admin_password=PASSWORD)
     create_user(ws, OFFICER, PASSWORD, "officer", admin, city_id=MK)
-    lyon = create_user(ws, "officer@lyon.example.org", PASSWORD, "officer", admin, city_id=LYON)
-    create_post(ws, "offer", "We can share our joint procurement framework for heat pumps in social housing", lyon,
-                city_id=LYON, tags=[SECTOR])
-    org = add_organisation(ws, "Heat Pump Partners", "delivery_partner", admin, sectors=[SECTOR],
-                           services=["heat pump procurement"], countries=["GB"], languages=["en"],
-                           description="Procures and installs heat pumps for social housing")
-    approve_organisation(ws, org.id, admin)
+    seed_board(ws, admin)
     with streamlit_server(real_index_dir, db_url=url) as app_url:
         yield app_url, ws
 
