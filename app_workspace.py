@@ -14,7 +14,7 @@ import threading
 
 import streamlit as st
 
-from matcher import MatcherError
+from matcher import MatcherError, vocabularies
 from matcher import workspace as wsp
 from matcher.present import csv_bytes, md_escape
 from matcher.present.view import error_text, language_name, twins_view
@@ -442,8 +442,6 @@ def organisations(ws) -> None:
 
 
 def org_form(ws, me) -> None:
-    from matcher import vocabularies
-
     with st.expander("Propose an organisation"):
         with st.form("org_add", clear_on_submit=True):
             c1, c2 = st.columns(2)

@@ -3,6 +3,7 @@ real bundled model (loaded once per session) for the integration tests."""
 from __future__ import annotations
 
 import os
+import shutil
 import socket
 import subprocess
 import sys
@@ -79,8 +80,10 @@ def streamlit_server(index_dir, db_url: str | None = None):
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         port = sock.getsockname()[1]
+    scratch = None
     if db_url is None:
-        db_url = f"sqlite:///{Path(tempfile.mkdtemp(prefix='matcher-ws-')) / 'workspace.db'}"
+        scratch = tempfile.mkdtemp(prefix="matcher-ws-")
+        db_url = f"sqlite:///{Path(scratch) / 'workspace.db'}"
     env = dict(os.environ, MATCHER_INDEX_DIR=str(index_dir), HF_HUB_OFFLINE="1", MATCHER_DB_URL=db_url)
     proc = subprocess.Popen(
         [sys.executable, "-m", "streamlit", "run", APP, "--server.headless", "true", "--server.port", str(port),
@@ -104,6 +107,8 @@ def streamlit_server(index_dir, db_url: str | None = None):
             proc.wait(timeout=20)
         except subprocess.TimeoutExpired:
             proc.kill()
+        if scratch is not None:
+            shutil.rmtree(scratch, ignore_errors=True)
 
 
 @pytest.fixture(scope="session")
