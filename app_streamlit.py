@@ -27,11 +27,13 @@ from matcher.settings import DEFAULT_SETTINGS  # noqa: E402
 from matcher.present import (brief_markdown, brief_pdf, cases_table, cohort_members_table, csv_bytes,  # noqa: E402
                              md_escape, reviews_table, twins_table)
 from matcher.present.maps import OUTLINES_SOURCE, cohort_colours, country_outlines, map_extent, twins_map_points  # noqa: E402
+import app_workspace as workspace_pages  # noqa: E402  (sign in, My city, Board, save/load panels)
 from matcher.present.i18n import LANGUAGES, N_, URL_KEY, session_translator  # noqa: E402
 from matcher.present.view import (compare_view, error_text, facet_label, plain, profile_view,  # noqa: E402
                                   readable_source, rule_lines, shown, survey_terms, twins_view)
 
-PAGES = (N_("Find twins"), N_("Case studies"), N_("Cohorts"), N_("Peer reviewers"), N_("Data"))
+PAGES = (N_("Find twins"), N_("My city"), N_("Board"), N_("Case studies"), N_("Cohorts"), N_("Peer reviewers"),
+         N_("Data"))
 MODELS = {N_("English (MiniLM)"): str(DEFAULT_SETTINGS["model_name"]),
           N_("Multilingual (USE, 16 languages)"): "use-multilingual-v3"}
 SETTING_HELP = {s.name: s.help for s in SETTINGS}
@@ -62,9 +64,14 @@ def survey_choice(label: str, terms, key: str, container=st) -> list[str]:
 
 
 # ---------------------------------------------------------------------------- cached resources
-@st.cache_resource(show_spinner=False)
 def load_matcher() -> Matcher:
-    return Matcher.open(build="stale")
+    return open_matcher(workspace_pages.workspace_url())
+
+
+@st.cache_resource(show_spinner=False, max_entries=2)
+def open_matcher(db_url: str) -> Matcher:
+    """The matcher over the workspace at `db_url` (its edited profiles laid over the shipped data)."""
+    return Matcher.open(build="stale", workspace=workspace_pages.open_ws(db_url))
 
 
 @st.cache_resource(show_spinner=False)
@@ -316,6 +323,7 @@ def page_twins() -> None:
     st.caption(_("Cities like yours, each with the reasons that add up to its score."))
     m = load_matcher()
     lang = tr().lang
+    workspace_pages.saved_panel("shortlist")
     weights, filters, exclude_country, mentor, k = sidebar_controls()
     mode = st.radio(_("Who is asking?"), ASK_MODES, horizontal=True, key="ask_mode", format_func=tr())
     city = profile = None
@@ -386,6 +394,7 @@ def page_twins() -> None:
 
     twins_map(asker, result)
     downloads(result, twins_table(result), m)
+    workspace_pages.offer_save("shortlist", result)
 
 
 def offline_map(key: str, points: pd.DataFrame, *layers: alt.Chart, height: int = 440) -> None:
@@ -599,6 +608,7 @@ def page_cohorts() -> None:
     st.title(_("Cohorts"))
     st.caption(_("Split the cities of a call into learning cohorts that maximise how alike members are, under your rules."))
     m = load_matcher()
+    workspace_pages.saved_panel("cohort_plan")
     cities = choose_cities("cohorts")
     c1, c2, c3 = st.columns(3)
     low, high = c1.slider(_("Cohort size"), 2, 20, (7, 12), key="co_size")
@@ -635,6 +645,7 @@ def page_cohorts() -> None:
     _members_map(members, "cohort")
     st.download_button(_("Download the cohorts (CSV)"), csv_bytes(cohort_members_table(plan)), "cohorts.csv",
                        "text/csv", key="dl_cohorts")
+    workspace_pages.offer_save("cohort_plan", plan)
     columns = ["city", "country", "fit", "mentor", "mentor why"]
     for cohort in plan.cohorts:
         with st.expander(_("Cohort {n}: {size} cities, mean similarity {mean}", n=cohort.number, size=cohort.size,
@@ -655,6 +666,7 @@ def page_reviewers() -> None:
     st.title(_("Peer reviewers"))
     st.caption(_("Give each plan its reviewers: the best total affinity that respects every rule, or the fairest."))
     m = load_matcher()
+    workspace_pages.saved_panel("review_plan")
     plans = choose_cities("rv", N_("Plans to review"))
     cross = st.checkbox(_("The cities whose plans are reviewed are also the reviewers"), value=True, key="rv_cross")
     reviewers = None if cross else choose_cities("rv_pool", N_("Reviewer cities"))
@@ -695,6 +707,7 @@ def page_reviewers() -> None:
                  column_config={c: st.column_config.Column(_(c)) for c in table.columns})
     st.download_button(_("Download the assignment (CSV)"), csv_bytes(table), "reviewers.csv", "text/csv",
                        key="dl_reviewers")
+    workspace_pages.offer_save("review_plan", result)
 
 
 # ---------------------------------------------------------------------------- data
@@ -797,9 +810,11 @@ def main() -> None:
     with st.spinner(_("Loading the twin index (the very first start builds it: about a minute)…")):
         load_matcher()
     page = st.sidebar.radio(_("Page"), PAGES, key="page", format_func=tr())
+    workspace_pages.refresh(load_matcher())
+    workspace_pages.account_sidebar(load_matcher())
     st.sidebar.divider()
-
-    {"Find twins": page_twins, "Case studies": page_cases, "Cohorts": page_cohorts,
+    {"Find twins": page_twins, "My city": lambda: workspace_pages.page_my_city(load_matcher()),
+     "Board": lambda: workspace_pages.page_board(load_matcher()), "Case studies": page_cases, "Cohorts": page_cohorts,
      "Peer reviewers": page_reviewers, "Data": page_data}[page]()
     write_url()
 

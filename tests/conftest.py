@@ -3,6 +3,7 @@ real bundled model (loaded once per session) for the integration tests."""
 from __future__ import annotations
 
 import os
+import tempfile
 from contextlib import contextmanager
 from pathlib import Path
 
@@ -67,22 +68,32 @@ SERVER_PIDS: dict[str, int] = {}
 
 
 @contextmanager
-def streamlit_server(index_dir):
+def streamlit_server(index_dir, db_url: str | None = None):
     """`streamlit run` of the app on a free local port, as scripts/run.sh starts it (no file
-    watcher), over the given index folder; stopped on exit; yields its URL."""
+    watcher), over the given index folder; stopped on exit; yields its URL. The workspace is
+    `db_url`, else a new SQLite file in a temporary folder (never the repository's)."""
     from benchmarks.bench_browser import app_server
 
-    with app_server(REPO, {"MATCHER_INDEX_DIR": str(index_dir)}) as (url, pid, _seconds):
-        SERVER_PIDS[url] = pid  # for a load test that reads the server's CPU time
-        yield url
+    with tempfile.TemporaryDirectory(prefix="matcher-ws-") as scratch:
+        db_url = db_url or f"sqlite:///{Path(scratch) / 'workspace.db'}"
+        with app_server(REPO, {"MATCHER_INDEX_DIR": str(index_dir), "MATCHER_DB_URL": db_url}) as (url, pid, _s):
+            SERVER_PIDS[url] = pid  # for a load test that reads the server's CPU time
+            yield url
+
+
+@pytest.fixture(scope="session")
+def app_db_url(tmp_path_factory) -> str:
+    """The workspace of the app tests that do not use one: an empty SQLite file, never the repository's."""
+    return f"sqlite:///{tmp_path_factory.mktemp('app_workspace') / 'workspace.db'}"
 
 
 @pytest.fixture
-def app(real_recommender, real_index_dir, monkeypatch):
+def app(real_recommender, real_index_dir, app_db_url, monkeypatch):
     """The app under streamlit.testing.v1.AppTest, first run done, on the session's index."""
     from streamlit.testing.v1 import AppTest
 
     monkeypatch.setenv("MATCHER_INDEX_DIR", str(real_index_dir))
+    monkeypatch.setenv("MATCHER_DB_URL", app_db_url)
     at = AppTest.from_file(APP, default_timeout=600)
     at.run()
     assert not at.exception, at.exception
@@ -90,12 +101,13 @@ def app(real_recommender, real_index_dir, monkeypatch):
 
 
 @pytest.fixture
-def app_at_url(real_recommender, real_index_dir, monkeypatch):
+def app_at_url(real_recommender, real_index_dir, app_db_url, monkeypatch):
     """Open the app at a URL: app_at_url(twins_city="Cologne", f_countries=["DE"]) runs it once
     with those query parameters (a shared link, a reload, or a town typed that is not in the list)."""
     from streamlit.testing.v1 import AppTest
 
     monkeypatch.setenv("MATCHER_INDEX_DIR", str(real_index_dir))
+    monkeypatch.setenv("MATCHER_DB_URL", app_db_url)
 
     def open_at(**params):
         at = AppTest.from_file(APP, default_timeout=600)

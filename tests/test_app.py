@@ -141,8 +141,9 @@ def test_4_mentor_reason_is_on_the_page_and_in_the_csv(app, downloads):
     assert exported["mentor"].iloc[0] > 0 and exported["why"].iloc[0].startswith("ahead of you")
 
 
-def test_csv_download_holds_the_shown_rows(real_recommender, real_index_dir, monkeypatch, downloads):
+def test_csv_download_holds_the_shown_rows(real_recommender, real_index_dir, app_db_url, monkeypatch, downloads):
     monkeypatch.setenv("MATCHER_INDEX_DIR", str(real_index_dir))
+    monkeypatch.setenv("MATCHER_DB_URL", app_db_url)
     at = AppTest.from_file(APP, default_timeout=600).run()
     shown = _shown(at)
     csv_name = next(name for name in downloads if name.endswith(".csv"))
@@ -162,7 +163,7 @@ def test_case_studies_page(app):
     assert titles and not app.exception
 
 
-@pytest.mark.parametrize("page", ["Cohorts", "Peer reviewers", "Data"])
+@pytest.mark.parametrize("page", ["My city", "Board", "Cohorts", "Peer reviewers", "Data"])
 def test_other_pages_start(app, page):
     app.sidebar.radio(key="page").set_value(page).run()
     assert not app.exception

@@ -146,7 +146,7 @@ def test_the_private_name_check_catches_a_reach_in():
     assert len(_private_uses("m", tree, set())) == 2
 
 
-@pytest.mark.parametrize("front_end", ["app_streamlit.py", "matcher/cli.py"])
+@pytest.mark.parametrize("front_end", ["app_streamlit.py", "app_workspace.py", "matcher/cli.py"])
 def test_front_ends_do_no_scoring_or_file_parsing(front_end):
     """The app and the CLI parse input, call the library and render: no numpy maths, no file
     readers, no index or solver calls of their own."""
@@ -196,3 +196,10 @@ def test_the_twin_recommender_stays_small():
     tree = ast.parse((PACKAGE / "twins.py").read_text(encoding="utf-8"))
     cls = next(n for n in tree.body if isinstance(n, ast.ClassDef) and n.name == "TwinRecommender")
     assert cls.end_lineno - cls.lineno + 1 < 150
+
+
+def test_the_app_opens_no_database_session_and_holds_no_orm_object():
+    """The workspace pages call matcher.workspace's functions: no SQLAlchemy, no models, no sessions."""
+    source = (REPO / "app_workspace.py").read_text(encoding="utf-8")
+    for banned in ("sqlalchemy", "workspace.models", ".transaction(", "Session("):
+        assert banned not in source, f"app_workspace.py uses {banned}"
