@@ -28,6 +28,7 @@ from matcher.present import (brief_markdown, brief_pdf, cases_table, cohort_memb
                              md_escape, reviews_table, twins_table)
 from matcher.present.maps import OUTLINES_SOURCE, cohort_colours, country_outlines, map_extent, twins_map_points  # noqa: E402
 import app_workspace as workspace_pages  # noqa: E402  (sign in, My city, Board, save/load panels)
+from matcher.present.charts import contribution_spec  # noqa: E402
 from matcher.present.i18n import LANGUAGES, N_, URL_KEY, session_translator  # noqa: E402
 from matcher.present.view import (compare_view, error_text, facet_label, plain, profile_view,  # noqa: E402
                                   readable_source, rule_lines, shown, survey_terms, twins_view)
@@ -295,20 +296,6 @@ def own_city_form() -> dict | None:
     return st.session_state["own_profile"]
 
 
-def contribution_chart(match) -> alt.Chart:
-    lang = tr().lang
-    data = pd.DataFrame([{"facet": facet_label(c.name, lang) if not c.label else _(c.label), "contribution": c.contribution,
-                          "detail": plain(c.detail, lang) if c.detail else _("not compared")} for c in match.explanation])
-    return alt.Chart(data).mark_bar().encode(
-        x=alt.X("contribution:Q", title=_("share of the score ({total} in total)", total=f"{match.score:.3f}")),
-        y=alt.Y("facet:N", sort="-x", title=None),
-        color=alt.condition("datum.contribution > 0", alt.value("#2a9d8f"), alt.value("#bbbbbb")),
-        tooltip=[alt.Tooltip("facet:N", title=_("facet")),
-                 alt.Tooltip("contribution:Q", format=".3f", title=_("contribution")),
-                 alt.Tooltip("detail:N", title=_("detail"))],
-    ).properties(height=28 * len(data))
-
-
 def full_profile(m: Matcher, asker: dict) -> dict:
     """The asking city's whole profile row (a city of the data), else what was asked with."""
     cid = asker.get("city_id")
@@ -369,7 +356,7 @@ def page_twins() -> None:
     st.subheader(_("Why {name}? (rank {rank})", name=md_escape(match.name), rank=match.rank))
     c1, c2 = st.columns([3, 2])
     with c1:
-        st.altair_chart(contribution_chart(match), width="stretch")
+        st.vega_lite_chart(contribution_spec(match, tr().lang), width="stretch")
     with c2:
         st.markdown(_("**{name}**: score **{score}** = the sum of the bars.", name=md_escape(match.name),
                       score=f"{match.score:.3f}"))
