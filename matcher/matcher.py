@@ -186,3 +186,16 @@ class Matcher:
         if suggested_cases and result.asker and result.asker.get("city_id") and self.case_table is not None:
             suggested = self.cases.recommend_for_city(result.asker["city_id"], k=suggested_cases).matches
         return twinning_brief(result, self.case_table, self.twins.profiles, suggested)
+
+    def pairing_brief(self, city: str, peer: str, themes=(), weights: dict[str, float] | None = None) -> dict:
+        """The two-way brief of an accepted pairing: what each city can teach the other (the
+        pair scores the same from either side), and the themes the two agreed to work on."""
+        row_a, row_b = self.twins.resolve(city), self.twins.resolve(peer)
+        if row_a == row_b:
+            raise ConfigError("A pairing needs two different cities.")
+        match = self.twins.explain_pair(row_a, row_b, weights, two_way=True)
+        asker = self.twins.profiles.iloc[row_a].to_dict()
+        result = Result("two-way twins", asker, self.twins.weights(weights), [match])
+        brief = self.twinning_brief(result, suggested_cases=0)
+        brief["agreed_themes"] = [str(x).strip() for x in themes if str(x).strip()]
+        return brief

