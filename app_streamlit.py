@@ -368,7 +368,7 @@ def page_twins() -> None:
         for reason in match.reasons:
             st.markdown(f"- {md_escape(plain(reason, lang))}")
         for note in match.not_compared:
-            st.caption(md_escape(note))
+            st.caption(md_escape(plain(note, lang)))
         cases = m.cases_of_city(match.city_id)
         if len(cases):
             st.markdown("**" + _("Its case studies") + "**")
@@ -382,7 +382,7 @@ def page_twins() -> None:
         st.caption(_("Each term is the facet weight times a similarity in [0, 1]; text facets are cosine similarities "
                      "of sentence embeddings."))
         for term in match.explanation:
-            st.caption(f"{md_escape(facet_label(term.name, lang))}: {term.contribution:.4f} {md_escape(term.detail or '')}")
+            st.caption(f"{md_escape(facet_label(term.name, lang))}: {term.contribution:.4f} {md_escape(tr().reason(term.detail))}")
 
     twins_map(asker, result)
     downloads(result, twins_table(result), m)
@@ -478,7 +478,7 @@ def technical_detail(hits) -> None:
     with st.expander(_("Technical detail: how the scores add up")):
         for hit in hits:
             st.caption(f"{hit.rank}. {md_escape(hit.title)}: {_('score')} {hit.score:.3f} = " +
-                       " + ".join(f"{md_escape(c.label)} {c.contribution:.3f} ({md_escape(c.detail)})"
+                       " + ".join(f"{md_escape(c.label)} {c.contribution:.3f} ({md_escape(tr().reason(c.detail))})"
                                   for c in hit.explanation))
 
 
