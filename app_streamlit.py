@@ -464,6 +464,8 @@ def case_card(hit, weak: bool = False) -> None:
             st.markdown(" · ".join(tags), help=tr().glossary(hit.sectors + hit.barriers + hit.inferred_sectors
                                                              + hit.inferred_barriers))
         st.markdown(f"> {md_escape(hit.passage)}")
+        if hit.reasons:  # why it suits the asking city, in the interface language
+            st.caption(md_escape("; ".join(plain(r, tr().lang) for r in hit.reasons[:3])))
         if weak:
             st.caption(_("A weak match: it shares words with your search more than its meaning."))
         if hit.source:

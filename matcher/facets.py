@@ -20,7 +20,7 @@ from .features.multihot import MultiHot
 from .features.text import TextEmbedder
 from .vocab import (ACTION_SECTORS, COMMITMENT_WORDS, COVENANT_COMMITMENTS, EMISSION_SECTORS, LAND_USES,
                     MATURITY_LEVELS, barrier_parents, language_codes, vocabularies)
-from .wording import Num, R_, Reason, Technical, Terms, joined, survey_list, survey_term, words
+from .wording import Num, R_, Reason, Terms, cosine_figure, joined, survey_list, survey_term, words
 
 
 def has_value(value) -> bool:
@@ -126,7 +126,7 @@ def _distance(p: Pair) -> Reason:
 
 
 def _narrative(p: Pair) -> Reason:
-    cosine = Technical(Reason(" (cosine {value})", value=Num(p.similarity, ".2f")))
+    cosine = cosine_figure(p.similarity)
     if p.theme:
         return Reason("narrative and theme similar in meaning{cosine}", cosine=cosine)
     return Reason("narratives similar in meaning{cosine}", cosine=cosine)

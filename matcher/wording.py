@@ -90,6 +90,11 @@ def survey_list(terms: Iterable, sep: str = "; ") -> Terms:
     return Terms(terms, sep, "survey")
 
 
+def cosine_figure(value: float) -> Technical:
+    """' (cosine 0.43)': a figure for the technical detail, left out of the plain wording."""
+    return Technical(Reason(" (cosine {value})", value=Num(value, ".2f")))
+
+
 def survey_term(value) -> Terms:
     """One survey term (a maturity level), translated when shown."""
     return Terms([value], "", "survey")

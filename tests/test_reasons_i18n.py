@@ -179,6 +179,42 @@ def test_the_brief_gives_the_reasons_in_its_language(fake_recommender):
     assert "shared barriers: " not in german and str(result.matches[0].evidence) in english
 
 
+# ---------------------------------------------------------------------------- case studies
+@pytest.fixture(scope="module")
+def case_results(fake_recommender):
+    from matcher.case_studies import CASE_FILE, CaseLibrary, load_case_studies
+    from matcher.settings import default_data_dir
+
+    from .fakes import FakeEncoder
+
+    library = CaseLibrary.from_table(load_case_studies(default_data_dir() / CASE_FILE), FakeEncoder(),
+                                     twins=fake_recommender)
+    ids = list(fake_recommender.profiles["city_id"])[::11][:20]
+    profile = {"name": "Testville", "country_code": "FR", "population": 100000, "lat": 45.0, "lon": 4.0,
+               "languages": ["fr"], "barriers": ["Lack of political leadership", "Lack of know-how and skills"],
+               "priority_sectors": ["Energy systems", "Built environment"], "narrative": "We renovate schools."}
+    return ([library.recommend_for_city(cid, k=10) for cid in ids] + [library.recommend_for_city(profile=profile, k=10)]
+            + [library.search(q, k=10) for q in ("energy refurbishment of private housing", "bike lanes")])
+
+
+def test_case_study_reasons_read_the_same_in_english_and_translate(case_results):
+    details = [t.detail for r in case_results for h in r.matches for t in h.explanation]
+    reasons = [x for r in case_results for h in r.matches for x in h.reasons]
+    assert len(details) > 500 and reasons and all(isinstance(x, Reason) for x in details + reasons)
+    en, de = translator("en"), translator("de")
+    assert [en.reason(x) for x in details] == [str(x) for x in details]
+    assert [plain(x) for x in reasons] == [plain(str(x)) for x in reasons]
+    catalogue = _catalogue("de")
+    used = set().union(*(_templates(x) for x in details))
+    assert sorted(t for t in used - set(catalogue) if re.sub(r"\{\w*\}", "", t).strip(" ;,()'")) == []
+    own = next(h for h in case_results[-3].matches if str(h.explanation[0].detail).startswith("addresses"))
+    barriers = de.reason(own.explanation[0].detail)
+    assert barriers.startswith("behandelt ") and "Ihrer Hindernisse: " in barriers
+    assert "Lack of" not in barriers and ("Mangelnde politische Führung" in barriers or "Know-how" in barriers)
+    for text in details[::5]:
+        assert _digits(de.reason(text)) == _digits(str(text)), str(text)
+
+
 # ---------------------------------------------------------------------------- the app (AppTest)
 @pytest.mark.integration
 def test_the_app_shows_the_reasons_in_german(app_at_url):
@@ -192,6 +228,5 @@ def test_the_app_shows_the_reasons_in_german(app_at_url):
     bullets = [m.value for m in at.markdown if m.value.startswith("- ")]
     assert any("km entfernt" in b or "Einwohnerzahl" in b for b in bullets)
     assert not any(" km apart" in b or b.startswith("- population ") for b in bullets)
-    notes = [c.value for c in at.caption if "verglichen" in c.value]
-    assert all("not compared" not in c.value for c in at.caption)
-    assert notes == [] or all(n.startswith("nicht verglichen") for n in notes)
+    assert all("not compared" not in c.value and "unknown for" not in c.value for c in at.caption)
+    assert any(c.value.startswith("nicht verglichen, unbekannt für ") for c in at.caption)
