@@ -18,6 +18,7 @@ from babel.messages.pofile import read_po
 from matcher.present import brief_markdown, twinning_brief
 from matcher.present.i18n import LANGUAGES, SOURCE_LANGUAGE, catalogue_path, translator
 from matcher.present.view import plain, twins_view
+from matcher.vocab import vocabularies
 from matcher.wording import Num, Reason, Technical, Terms
 
 REPO = Path(__file__).resolve().parent.parent
@@ -52,7 +53,13 @@ def _texts(match) -> list:
 def results(fake_recommender):
     """Twins, mentors, two-way twins and themed twins of every 9th curated city: real profiles."""
     ids = list(fake_recommender.profiles["city_id"])[::9][:30]
-    return [fake_recommender.recommend(cid, k=8, **mode) for cid in ids for mode in MODES]
+    vocab = vocabularies()
+    described = {"name": "Testville", "country_code": "FR", "population": 100000, "lat": 45.0, "lon": 4.0,
+                 "languages": ["fr"], "barriers": list(vocab["barriers"][:6]), "maturity": "starting",
+                 "priority_sectors": list(vocab["priority_sectors"]), "co_benefits": list(vocab["co_benefits"][:4]),
+                 "net_zero_target_year": 2050, "narrative": "We renovate schools and extend district heating."}
+    return [fake_recommender.recommend(cid, k=8, **mode) for cid in ids for mode in MODES] + \
+        [fake_recommender.recommend(profile=described, k=30, **mode) for mode in MODES]
 
 
 def _all_texts(results) -> list:
@@ -69,7 +76,7 @@ def test_the_english_rendering_is_the_librarys_text_exactly(results):
     assert [en.reason(x) for x in texts] == [str(x) for x in texts]
     assert [plain(x) for x in texts] == [plain(str(x)) for x in texts]
     kinds = {x.template for x in texts} | set().union(*(_templates(x) for x in texts))
-    assert len(kinds) > 45  # the walk covers most of the wording (facets, notes, evidence, mentor, two-way)
+    assert len(kinds) > 60  # the walk covers most of the wording (facets, notes, evidence, mentor, two-way)
 
 
 def test_every_template_the_library_uses_is_in_every_catalogue_with_its_placeholders(results):
