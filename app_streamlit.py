@@ -363,7 +363,7 @@ def page_twins() -> None:
         for reason in match.reasons:
             st.markdown(f"- {md_escape(plain(reason, lang))}")
         for note in match.not_compared:
-            st.caption(md_escape(note))
+            st.caption(md_escape(plain(note, lang)))
         cases = m.cases_of_city(match.city_id)
         if len(cases):
             st.markdown("**" + _("Its case studies") + "**")
@@ -377,7 +377,7 @@ def page_twins() -> None:
         st.caption(_("Each term is the facet weight times a similarity in [0, 1]; text facets are cosine similarities "
                      "of sentence embeddings."))
         for term in match.explanation:
-            st.caption(f"{md_escape(facet_label(term.name, lang))}: {term.contribution:.4f} {md_escape(term.detail or '')}")
+            st.caption(f"{md_escape(facet_label(term.name, lang))}: {term.contribution:.4f} {md_escape(tr().reason(term.detail))}")
 
     twins_map(asker, result)
     downloads(result, twins_table(result), m)
@@ -460,6 +460,8 @@ def case_card(hit, weak: bool = False) -> None:
             st.markdown(" · ".join(tags), help=tr().glossary(hit.sectors + hit.barriers + hit.inferred_sectors
                                                              + hit.inferred_barriers))
         st.markdown(f"> {md_escape(hit.passage)}")
+        if hit.reasons:  # why it suits the asking city, in the interface language
+            st.caption(md_escape("; ".join(plain(r, tr().lang) for r in hit.reasons[:3])))
         if weak:
             st.caption(_("A weak match: it shares words with your search more than its meaning."))
         if hit.source:
@@ -474,7 +476,7 @@ def technical_detail(hits) -> None:
     with st.expander(_("Technical detail: how the scores add up")):
         for hit in hits:
             st.caption(f"{hit.rank}. {md_escape(hit.title)}: {_('score')} {hit.score:.3f} = " +
-                       " + ".join(f"{md_escape(c.label)} {c.contribution:.3f} ({md_escape(c.detail)})"
+                       " + ".join(f"{md_escape(c.label)} {c.contribution:.3f} ({md_escape(tr().reason(c.detail))})"
                                   for c in hit.explanation))
 
 

@@ -32,6 +32,7 @@ from .protocols import TwinSpace
 from .schema import validate_case_studies
 from .scoring import Match, Result, Term, check_k, normalise_weights, ranked
 from .vocab import SIZE_BANDS, expand_barriers, vocabularies
+from .wording import Num, Reason, Terms, cosine_figure, survey_list, survey_term
 
 CASE_FILE = Path("case_studies") / "case_studies.parquet"
 SEARCH_WEIGHTS = {"semantic": 0.6, "keyword": 0.4}
@@ -352,9 +353,10 @@ class CaseLibrary:
             passage = self.passages.at[int(kw_passage[c] if use_kw else sem_passage[c]), "text"]
             matched = sorted(set(tokens) & {t.lower() for t in _TOKEN.findall(passage)})
             explanation = [
-                _term("semantic", w["semantic"], semantic[c], f"meaning of the best passage (cosine {semantic[c]:.2f})"),
-                _term("keyword", w["keyword"], keyword[c], ("BM25 on the words " + ", ".join(f"'{m}'" for m in matched))
-                      if keyword[c] > 0 else "none of the query's words"),
+                _term("semantic", w["semantic"], semantic[c],
+                      Reason("meaning of the best passage{cosine}", cosine=cosine_figure(semantic[c]))),
+                _term("keyword", w["keyword"], keyword[c], Reason("BM25 on the words {words}", words=Terms(
+                    f"'{m}'" for m in matched)) if keyword[c] > 0 else Reason("none of the query's words")),
             ]
             hits.append(self._hit(c, explanation, passage))
         return Result(mode="case search", asker=None, weights=w, matches=ranked(hits, k, tie=lambda h: h.case_id),
@@ -436,7 +438,7 @@ class _CityFit:
     """The four terms of a case study for one asking city."""
 
     def __init__(self, asker: dict, encoder: Encoder, peer_scores: dict[int, float]):
-        self.name = asker.get("name") or "you"
+        self.name = asker.get("name") or Reason("you")
         self.own_barriers = list(asker.get("barriers") or [])
         self.wanted_barriers = sorted(expand_barriers(self.own_barriers))
         self.own_sectors = [s.lower() for s in (asker.get("priority_sectors") or [])]
@@ -446,36 +448,41 @@ class _CityFit:
 
     def barriers(self, row, weight: float) -> Term:
         if not self.own_barriers:
-            return _term("barriers", weight, 0.0, f"not compared: no barriers known for {self.name}")
+            return _term("barriers", weight, 0.0, Reason("not compared: no barriers known for {name}", name=self.name))
         src, inf = set(row["barriers_addressed"]), set(row["inferred_barriers"])
         hit_src = [b for b in self.wanted_barriers if b in src]
         hit_inf = [b for b in self.wanted_barriers if b in inf and b not in src]
         share = min(1.0, (len(hit_src) + len(hit_inf)) / len(self.own_barriers))
-        detail = (f"addresses {len(hit_src) + len(hit_inf)} of your barriers: "
-                  + "; ".join(hit_src + [f"{b} (inferred)" for b in hit_inf])) if share else "none of your barriers"
+        listed = [survey_term(b) for b in hit_src] + [Reason("{barrier} (inferred)", barrier=survey_term(b))
+                                                       for b in hit_inf]
+        detail = Reason("addresses {n} of your barriers: {barriers}", n=len(hit_src) + len(hit_inf),
+                        barriers=Terms(listed, "; ")) if share else Reason("none of your barriers")
         return _term("barriers", weight, share, detail)
 
     def sectors(self, row, weight: float) -> Term:
         if not self.own_sectors:
-            return _term("sectors", weight, 0.0, f"not compared: no priority sectors known for {self.name}")
+            return _term("sectors", weight, 0.0,
+                         Reason("not compared: no priority sectors known for {name}", name=self.name))
         covered = set(row["sectors"]) | set(row["inferred_sectors"])
         hit = [s for s in self.own_sectors if s in covered]
-        detail = ("in your priority sectors: " + ", ".join(hit)) if hit else "none of your priority sectors"
+        detail = Reason("in your priority sectors: {sectors}", sectors=survey_list(hit, ", ")) if hit \
+            else Reason("none of your priority sectors")
         return _term("sectors", weight, len(hit) / len(self.own_sectors), detail)
 
     def peer(self, row, weight: float, row_of_id) -> Term:
         peer_row = row_of_id(row["city_id"]) if isinstance(row["city_id"], str) else None
         if peer_row is None:
-            return _term("peer", weight, 0.0, "not compared: the case names no city in the profiles")
+            return _term("peer", weight, 0.0, Reason("not compared: the case names no city in the profiles"))
         sim = float(self.peer_scores[peer_row])
-        kind = "a close twin" if sim >= 0.5 else "a peer"
-        return _term("peer", weight, sim, f"from {row['city']}, {kind} (twin score {sim:.2f})")
+        kind = Reason("a close twin") if sim >= 0.5 else Reason("a peer")
+        return _term("peer", weight, sim, Reason("from {city}, {kind} (twin score {score})", city=row["city"], kind=kind,
+                                                 score=Num(sim, ".2f")))
 
     def text(self, case_vector: np.ndarray, weight: float) -> Term:
         if self.text_vec is None:
-            return _term("text", weight, 0.0, f"not compared: no narrative for {self.name}")
+            return _term("text", weight, 0.0, Reason("not compared: no narrative for {name}", name=self.name))
         cos = float(case_vector @ self.text_vec)
-        return _term("text", weight, cos, f"fits your narrative (cosine {cos:.2f})")
+        return _term("text", weight, cos, Reason("fits your narrative{cosine}", cosine=cosine_figure(cos)))
 
 
 def read_saved_table(path: Path) -> pd.DataFrame:

@@ -11,6 +11,7 @@ import pandas as pd
 
 from .facets import Facet, Pair
 from .scoring import Match, Term
+from .wording import Reason, Terms, words
 
 # Columns of a profile that results carry about the asking city.
 PUBLIC_COLUMNS = ("city_id", "name", "country_code", "population", "lat", "lon", "languages", "net_zero_target_year",
@@ -27,7 +28,7 @@ class TwinMatch(Match):
     country_code: str
     not_compared: list[str] = field(default_factory=list)
     compared: list[str] = field(default_factory=list)  # facets known on both sides
-    evidence: str = ""  # how much the match rests on, in words
+    evidence: str = ""  # how much the match rests on, in words (a Reason)
     weak: bool = False  # rests on population, place and language only (or on almost nothing)
     population: float | None = None
     lat: float | None = None
@@ -63,32 +64,36 @@ def facet_terms(facets: tuple[Facet, ...], slices: dict, q: np.ndarray, x: np.nd
             detail = facet.describe(Pair(asker, peer, sim, theme))
             compared.append(facet.name)
         else:
-            who = "both" if not (asker_known or peer_known) else (
-                asker.get("name") or "you" if not asker_known else peer["name"])
+            who = Reason("both") if not (asker_known or peer_known) else (
+                asker.get("name") or Reason("you") if not asker_known else peer["name"])
             unknown.setdefault(who, []).append(facet.unknown)
             detail = ""
         terms.append(Term(facet.name, weights[facet.name], sim, weights[facet.name] * sim, detail, facet.label))
-    notes = [f"not compared, unknown for {who}: {', '.join(whats)}" for who, whats in unknown.items()]
+    notes = [Reason("not compared, {rest}", rest=Reason("unknown for {who}: {what}", who=who, what=words(whats)))
+             for who, whats in unknown.items()]
     return terms, notes, compared
 
 
-def evidence(compared: list[str], labels: dict[str, str], total: int) -> tuple[str, bool]:
+def evidence(compared: list[str], labels: dict[str, str], total: int) -> tuple[Reason, bool]:
     """How much a match rests on, in words, and whether that is weak."""
-    named = ", ".join(labels.get(c, c).lower() for c in compared)
+    named = words(labels.get(c, c).lower() for c in compared)
     if not compared or set(compared) <= PLACE_FACETS:
-        return f"weak: rests on {named or 'nothing known on both sides'} only", True
+        if not compared:
+            return Reason("weak: rests on nothing known on both sides only"), True
+        return Reason("weak: rests on {facets} only", facets=named), True
     if len(compared) < FEW_FACETS:
-        return f"limited: compared on {len(compared)} of {total} facets ({named})", False
-    return f"compared on {len(compared)} of {total} facets", False
+        return Reason("limited: compared on {n} of {total} facets ({facets})", n=len(compared), total=total,
+                      facets=named), False
+    return Reason("compared on {n} of {total} facets", n=len(compared), total=total), False
 
 
-def shared_memberships(a: dict, b: dict) -> list[str]:
+def shared_memberships(a: dict, b: dict) -> list[Reason]:
     out = []
     if a.get("eu_mission") and b.get("eu_mission"):
-        out.append("both are EU Mission climate-neutral cities")
+        out.append(Reason("both are EU Mission climate-neutral cities"))
     shared = [n for n in (a.get("networks") or []) if n in (b.get("networks") or []) and n != "EU Mission 100"]
     if shared:
-        out.append("both in " + ", ".join(shared))
+        out.append(Reason("both in {networks}", networks=Terms(shared)))
     return out
 
 

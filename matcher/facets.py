@@ -20,6 +20,7 @@ from .features.multihot import MultiHot
 from .features.text import TextEmbedder
 from .vocab import (ACTION_SECTORS, COMMITMENT_WORDS, COVENANT_COMMITMENTS, EMISSION_SECTORS, LAND_USES,
                     MATURITY_LEVELS, barrier_parents, language_codes, vocabularies)
+from .wording import Num, R_, Reason, Terms, cosine_figure, joined, survey_list, survey_term, words
 
 
 def has_value(value) -> bool:
@@ -45,17 +46,17 @@ class Pair:
 
     @property
     def asker_name(self) -> str:
-        return self.asker.get("name") or "you"
+        return self.asker.get("name") or Reason("you")
 
     @property
     def peer_name(self) -> str:
-        return self.peer.get("name") or "the peer"
+        return self.peer.get("name") or Reason("the peer")
 
 
 @dataclass(frozen=True)
 class Facet:
     """One facet. `block(settings, encoder)` makes its (unfitted) sklearn transformer;
-    `describe(pair)` words a similarity; `unknown` names what is missing when it is not compared."""
+    `describe(pair)` words a similarity (a `Reason`); `unknown` names what is missing when it is not compared."""
 
     name: str
     columns: tuple[str, ...]
@@ -64,7 +65,7 @@ class Facet:
     label: str
     help: str
     kernel: Callable  # (settings, encoder) -> str
-    describe: Callable[[Pair], str]
+    describe: Callable[[Pair], Reason]
     unknown: str
     theme_counts: bool = False  # a theme makes the asker's side known (the narrative)
     any_column: bool = False  # known when any of its columns is (a mix of shares): else all must be
@@ -77,49 +78,69 @@ class Facet:
 
 
 # ---------------------------------------------------------------------------- wording
-def _population(value) -> str:
-    return f"{int(value):,}" if has_value(value) else "unknown"
+# Every describe() returns a `Reason` (matcher.wording): the English text, which the app can show
+# in the user's language. The multi-hot facets' wording, per noun: (shared, related, none).
+SHARED_WORDING = {
+    "barriers": (R_("shared barriers: {labels}"),
+                 R_("related barriers (survey category '{category}'): {peer_labels} ({peer}) / {asker_labels} ({asker})"),
+                 R_("no barriers in common")),
+    "priority sectors": (R_("shared priority sectors: {labels}"), None, R_("no priority sectors in common")),
+    "co-benefits": (R_("shared co-benefits: {labels}"), None, R_("no co-benefits in common")),
+    "funding gaps": (R_("shared funding gaps: {labels}"), None, R_("no funding gaps in common")),
+}
+TARGET_TYPES = (R_("absolute"), R_("per capita"))  # the kinds of 2030 target, as the data says them
 
 
-def _size(p: Pair) -> str:
+def _population(value):
+    return Num(int(value), ",") if has_value(value) else Reason("unknown")
+
+
+def _size(p: Pair) -> Reason:
     a, b = float(p.asker["population"]), float(p.peer["population"])
-    return f"population {_population(b)} vs {_population(a)} (a factor of {max(a, b) / min(a, b):.1f})"
+    return Reason("population {peer} vs {asker} (a factor of {factor})", peer=_population(b),
+                  asker=_population(a), factor=Num(max(a, b) / min(a, b), ".1f"))
 
 
-def _target(p: Pair) -> str:
-    return f"net-zero target {int(p.peer['net_zero_target_year'])} vs {int(p.asker['net_zero_target_year'])}"
+def _target(p: Pair) -> Reason:
+    return Reason("net-zero target {peer} vs {asker}", peer=int(p.peer["net_zero_target_year"]),
+                  asker=int(p.asker["net_zero_target_year"]))
 
 
-def _maturity(p: Pair) -> str:
-    return f"maturity {p.peer['maturity']} vs {p.asker['maturity']}"
+def _maturity(p: Pair) -> Reason:
+    return Reason("maturity {peer} vs {asker}", peer=survey_term(p.peer["maturity"]),
+                  asker=survey_term(p.asker["maturity"]))
 
 
-def _languages(p: Pair) -> str:
+def _languages(p: Pair) -> Reason:
     mine, theirs = list(p.asker["languages"]), list(p.peer["languages"])
     common = [x for x in mine if x in theirs]
     if common:
-        return "common language: " + ", ".join(common)
-    return f"no common language ({', '.join(theirs)} vs {', '.join(mine)})"
+        return Reason("common language: {languages}", languages=Terms(common, ", ", "language"))
+    return Reason("no common language ({peer} vs {asker})", peer=Terms(theirs, ", ", "language"),
+                  asker=Terms(mine, ", ", "language"))
 
 
-def _distance(p: Pair) -> str:
+def _distance(p: Pair) -> Reason:
     km = haversine_km(float(p.asker["lat"]), float(p.asker["lon"]), float(p.peer["lat"]), float(p.peer["lon"]))
-    return f"{km:,.0f} km apart"
+    return Reason("{km} km apart", km=Num(km, ",.0f"))
 
 
-def _narrative(p: Pair) -> str:
-    what = "narrative and theme" if p.theme else "narratives"
-    return f"{what} similar in meaning (cosine {p.similarity:.2f})"
+def _narrative(p: Pair) -> Reason:
+    cosine = cosine_figure(p.similarity)
+    if p.theme:
+        return Reason("narrative and theme similar in meaning{cosine}", cosine=cosine)
+    return Reason("narratives similar in meaning{cosine}", cosine=cosine)
 
 
-def _shared_labels(column: str, noun: str, related_by_parent: bool = False) -> Callable[[Pair], str]:
+def _shared_labels(column: str, noun: str, related_by_parent: bool = False) -> Callable[[Pair], Reason]:
     """Wording of a multi-hot facet: the shared labels in survey wording, and for barriers the
     different wordings that meet in one survey category."""
+    shared_words, related_words, none_words = SHARED_WORDING[noun]
 
-    def describe(p: Pair) -> str:
+    def describe(p: Pair) -> Reason:
         mine, theirs = list(p.asker[column]), list(p.peer[column])
         shared = [x for x in mine if x in theirs]
-        parts = [f"shared {noun}: " + "; ".join(shared)] if shared else []
+        parts = [Reason(shared_words, labels=survey_list(shared))] if shared else []
         if related_by_parent:
             parents = barrier_parents()
 
@@ -129,43 +150,45 @@ def _shared_labels(column: str, noun: str, related_by_parent: bool = False) -> C
             for parent in dict.fromkeys(parents.get(x, x) for x in mine):
                 ka, kb = under(mine, parent), under(theirs, parent)
                 if ka and kb:
-                    parts.append(f"related {noun} (survey category '{parent}'): "
-                                 f"{'; '.join(kb)} ({p.peer_name}) / {'; '.join(ka)} ({p.asker_name})")
-        return "; ".join(parts) if parts else f"no {noun} in common"
+                    parts.append(Reason(related_words, category=survey_term(parent), peer_labels=survey_list(kb),
+                                        peer=p.peer_name, asker_labels=survey_list(ka), asker=p.asker_name))
+        return joined(parts) if parts else Reason(none_words)
 
     return describe
 
 
-def _commitments(p: Pair) -> str:
+def _commitments(p: Pair) -> Reason:
     mine, theirs = list(p.asker["com_commitments"]), list(p.peer["com_commitments"])
     shared = [COMMITMENT_WORDS.get(c, c) for c in mine if c in theirs]
     only = [COMMITMENT_WORDS.get(c, c) for c in theirs if c not in mine]
-    parts = (["both signed " + ", ".join(shared)] if shared else []) + ([f"{p.peer_name} also " + ", ".join(only)]
-                                                                         if only else [])
-    return "; ".join(parts) or "no Covenant commitment in common"
+    parts = ([Reason("both signed {commitments}", commitments=words(shared))] if shared else []) + \
+        ([Reason("{peer} also {commitments}", peer=p.peer_name, commitments=words(only))] if only else [])
+    return joined(parts) if parts else Reason("no Covenant commitment in common")
 
 
-def _ambition(p: Pair) -> str:
+def _ambition(p: Pair) -> Reason:
     def one(row):
-        kind = row.get("target_2030_type")
-        return f"-{row['target_2030_reduction_pct']:g}%" + (f" ({kind})" if isinstance(kind, str) else "")
-    return f"2030 target {one(p.peer)} vs {one(p.asker)}"
+        kind, pct = row.get("target_2030_type"), Num(row["target_2030_reduction_pct"], "g")
+        if not isinstance(kind, str):
+            return Reason("-{pct}%", pct=pct)
+        return Reason("-{pct}% ({kind})", pct=pct, kind=Reason(kind) if kind in TARGET_TYPES else kind)
+    return Reason("2030 target {peer} vs {asker}", peer=one(p.peer), asker=one(p.asker))
 
 
-def _neutrality(p: Pair) -> str:
+def _neutrality(p: Pair) -> Reason:
     def one(row):
-        basis = row.get("neutrality_target_basis")
-        return f"{int(row['neutrality_target_year'])}" + (f" ({basis})" if isinstance(basis, str) else "")
-    return f"climate neutral by {one(p.peer)} vs {one(p.asker)}"
+        basis, year = row.get("neutrality_target_basis"), int(row["neutrality_target_year"])
+        return Reason("{year} ({basis})", year=year, basis=basis) if isinstance(basis, str) else year
+    return Reason("climate neutral by {peer} vs {asker}", peer=one(p.peer), asker=one(p.asker))
 
 
-def _per_capita(row) -> str:
-    year = row.get("emissions_year")
-    return f"{row['emissions_per_capita_t']:.1f} t" + (f" ({int(year)})" if has_value(year) else "")
+def _per_capita(row) -> Reason:
+    year, tonnes = row.get("emissions_year"), Num(row["emissions_per_capita_t"], ".1f")
+    return Reason("{t} t ({year})", t=tonnes, year=int(year)) if has_value(year) else Reason("{t} t", t=tonnes)
 
 
-def _emissions(p: Pair) -> str:
-    return f"CO2e per inhabitant {_per_capita(p.peer)} vs {_per_capita(p.asker)}"
+def _emissions(p: Pair) -> Reason:
+    return Reason("CO2e per inhabitant {peer} vs {asker}", peer=_per_capita(p.peer), asker=_per_capita(p.asker))
 
 
 def _top(row, prefix: str, names: dict) -> list[tuple[str, float]]:
@@ -174,31 +197,47 @@ def _top(row, prefix: str, names: dict) -> list[tuple[str, float]]:
     return sorted((v for v in values if v[1] > 0), key=lambda kv: -kv[1])
 
 
-def _mix(prefix: str, names: dict, what: str, fmt) -> Callable[[Pair], str]:
-    """Wording of a mix facet: the largest parts of each side, and the largest they share."""
+# The mix facets' wording, per what is mixed: (nothing to compare, same largest part, different ones).
+MIX_WORDING = {
+    "emissions": (R_("no emissions to compare"), R_("both have most emissions in {sector} ({peer} vs {asker})"),
+                  R_("most emissions in {peer_sector} ({peer}) vs {asker_sector} ({asker})")),
+    "actions": (R_("no actions to compare"), R_("both have most actions in {sector} ({peer} vs {asker})"),
+                R_("most actions in {peer_sector} ({peer}) vs {asker_sector} ({asker})")),
+    "land": (R_("no land to compare"), R_("both have most land in {sector} ({peer} vs {asker})"),
+             R_("most land in {peer_sector} ({peer}) vs {asker_sector} ({asker})")),
+}
 
-    def describe(p: Pair) -> str:
+
+def _mix(prefix: str, names: dict, what: str, fmt) -> Callable[[Pair], Reason]:
+    """Wording of a mix facet: the largest parts of each side, and the largest they share."""
+    none_words, same_words, different_words = MIX_WORDING[what]
+
+    def describe(p: Pair) -> Reason:
         mine, theirs = _top(p.asker, prefix, names), _top(p.peer, prefix, names)
         if not mine or not theirs:
-            return f"no {what} to compare"
+            return Reason(none_words)
         if mine[0][0] == theirs[0][0]:
-            return f"both have most {what} in {mine[0][0]} ({fmt(theirs[0][1])} vs {fmt(mine[0][1])})"
-        return f"most {what} in {theirs[0][0]} ({fmt(theirs[0][1])}) vs {mine[0][0]} ({fmt(mine[0][1])})"
+            return Reason(same_words, sector=Reason(mine[0][0]), peer=fmt(theirs[0][1]), asker=fmt(mine[0][1]))
+        return Reason(different_words, peer_sector=Reason(theirs[0][0]), peer=fmt(theirs[0][1]),
+                      asker_sector=Reason(mine[0][0]), asker=fmt(mine[0][1]))
 
     return describe
 
 
-def _progress(p: Pair) -> str:
+def _progress(p: Pair) -> Reason:
     def one(row):
-        since = row.get("progress_baseline_year")
-        return f"{row['progress_per_capita_pct']:+.0f}%" + (f" since {int(since)}" if has_value(since) else "")
-    return f"emissions per inhabitant {one(p.peer)} vs {one(p.asker)}"
+        since, change = row.get("progress_baseline_year"), Num(row["progress_per_capita_pct"], "+.0f")
+        if has_value(since):
+            return Reason("{change}% since {year}", change=change, year=int(since))
+        return Reason("{change}%", change=change)
+    return Reason("emissions per inhabitant {peer} vs {asker}", peer=one(p.peer), asker=one(p.asker))
 
 
-def _climate(p: Pair) -> str:
+def _climate(p: Pair) -> Reason:
     def one(row):
-        return f"{row['coldest_month_c']:.0f} to {row['warmest_month_c']:.0f} °C"
-    return f"coldest to warmest month {one(p.peer)} vs {one(p.asker)}"
+        return Reason("{cold} to {warm} °C", cold=Num(row["coldest_month_c"], ".0f"),
+                      warm=Num(row["warmest_month_c"], ".0f"))
+    return Reason("coldest to warmest month {peer} vs {asker}", peer=one(p.peer), asker=one(p.asker))
 
 
 _SHARED_KERNEL = "shared labels / sqrt(labels of each): 1 when the lists are equal"
@@ -286,12 +325,12 @@ FACETS: tuple[Facet, ...] = (
           label="Emissions by sector", unknown="emissions by sector", any_column=True,
           help="the share of each sector (buildings, transport, industry, ...) in the latest inventory",
           block=lambda s, e: Shares(n_columns=len(EMISSION_SECTORS)), kernel=lambda s, e: _MIX_KERNEL,
-          describe=_mix("emission_share_", EMISSION_SECTORS, "emissions", lambda v: f"{v:.0%}")),
+          describe=_mix("emission_share_", EMISSION_SECTORS, "emissions", lambda v: Num(v, ".0%"))),
     Facet("actions", tuple(f"actions_n_{k}" for k in ACTION_SECTORS), default_weight=0.75,
           label="Actions by sector", unknown="action plan", any_column=True,
           help="how the action plan's measures spread over sectors (counts per sector)",
           block=lambda s, e: Shares(n_columns=len(ACTION_SECTORS)), kernel=lambda s, e: _MIX_KERNEL,
-          describe=_mix("actions_n_", ACTION_SECTORS, "actions", lambda v: f"{v:.0f}")),
+          describe=_mix("actions_n_", ACTION_SECTORS, "actions", lambda v: Num(v, ".0f"))),
     Facet("progress", ("progress_per_capita_pct",), default_weight=0.5, label="Progress since the baseline",
           unknown="progress since the baseline inventory",
           help="change of emissions per inhabitant between the baseline and the latest inventory, in %",
@@ -309,7 +348,7 @@ FACETS: tuple[Facet, ...] = (
           unknown="land use", any_column=True, help="how the city's land is used (housing, industry, green, farmland, "
           "nature; Urban Audit)",
           block=lambda s, e: Shares(n_columns=len(LAND_USES)), kernel=lambda s, e: _MIX_KERNEL,
-          describe=_mix("land_share_", LAND_USES, "land", lambda v: f"{v:.0f}%")),
+          describe=_mix("land_share_", LAND_USES, "land", lambda v: Reason("{value}%", value=Num(v, ".0f")))),
 )
 
 FACET_BY_NAME: dict[str, Facet] = {f.name: f for f in FACETS}

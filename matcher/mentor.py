@@ -22,7 +22,9 @@ import pandas as pd
 from .facets import has_value
 from .scoring import Term
 from .vocab import ACTION_SECTORS, MATURITY_LEVELS, PRIORITY_ACTION_SECTORS, expand_barriers
+from .wording import Num, Reason, Terms, survey_list, survey_term
 
+YOUR = Reason("your")  # the asker's side in the notes of what a peer is ahead in
 MATURITY_RANK = {level: i for i, level in enumerate(MATURITY_LEVELS)}
 TOP_MATURITY = len(MATURITY_LEVELS) - 1
 # How much each way of being ahead counts in the bonus (sums to 1).
@@ -100,16 +102,18 @@ class Experience:
                 if isinstance(case.get("city_id"), str):
                     self.by_city.setdefault(case["city_id"], []).append(case)
 
-    def relevant(self, asker: dict, peer: dict, your: str = "your") -> list[str]:
-        """The peer's case studies and initiatives that touch the asker's barriers or sectors."""
+    def relevant(self, asker: dict, peer: dict, your: Reason | None = None) -> list[Reason]:
+        """The peer's case studies and initiatives that touch the asker's barriers or sectors
+        (`your` names the asker's side: "your" by default)."""
         barriers = set(expand_barriers(asker.get("barriers")))
         sectors = {s.lower() for s in (asker.get("priority_sectors") or [])}
-        found = [f"case study '{c['title']}'" for c in self.by_city.get(peer.get("city_id"), [])
+        found = [Reason("case study '{title}'", title=c["title"]) for c in self.by_city.get(peer.get("city_id"), [])
                  if barriers & set(c["barriers_addressed"]) or sectors & {s.lower() for s in c["sectors"]}]
         shared_sectors = [s for s in (peer.get("priority_sectors") or []) if s.lower() in sectors]
         if len(peer.get("initiatives") or []) and shared_sectors:
             listed = "; ".join(f"'{i}'" for i in list(peer["initiatives"])[:2])
-            found.append(f"documented initiatives ({listed}) in {your} priority sectors ({', '.join(shared_sectors)})")
+            found.append(Reason("documented initiatives ({initiatives}) in {your} priority sectors ({sectors})",
+                                initiatives=listed, your=your or YOUR, sectors=survey_list(shared_sectors, ", ")))
         return found
 
 
@@ -138,36 +142,45 @@ def asker_sectors(asker: dict) -> list[str]:
     return list(dict.fromkeys(wanted))
 
 
-def _ahead_in_maturity(asker: dict, peer: dict, parts: dict, notes: list, your: str = "your") -> None:
+def _ahead_in_maturity(asker: dict, peer: dict, parts: dict, notes: list, your: Reason) -> None:
     mine, theirs = asker.get("maturity"), peer.get("maturity")
     # Against an unknown level only a peer above the first level counts ('starting' is nobody's lead).
     if has_value(theirs) and (more_mature(theirs, mine) if has_value(mine) else (maturity_rank(theirs) or 0) > 0):
         parts["maturity"] = 1.0 if has_value(mine) else 0.5
-        notes.append(f"maturity {theirs}" + (f" vs {your} {mine}" if has_value(mine) else ""))
+        notes.append(Reason("maturity {theirs} vs {your} {mine}", theirs=survey_term(theirs), your=your,
+                            mine=survey_term(mine)) if has_value(mine) else
+                     Reason("maturity {theirs}", theirs=survey_term(theirs)))
 
 
-def _ahead_in_target(asker: dict, peer: dict, parts: dict, notes: list, your: str = "your") -> None:
+def _ahead_in_target(asker: dict, peer: dict, parts: dict, notes: list, your: Reason) -> None:
     mine, theirs = climate_target_year(asker), climate_target_year(peer)
     if theirs is not None and (mine is None or theirs < mine):
         parts["target"] = 1.0
-        notes.append(f"climate target {theirs}" + (f" vs {your} {mine}" if mine is not None else f" ({your} target: none on record)"))
+        notes.append(Reason("climate target {theirs} vs {your} {mine}", theirs=theirs, your=your, mine=mine)
+                     if mine is not None else
+                     Reason("climate target {theirs} ({your} target: none on record)", theirs=theirs, your=your))
     mine_pct, theirs_pct = _number(asker, "target_2030_reduction_pct"), _number(peer, "target_2030_reduction_pct")
     if theirs_pct is not None and (mine_pct is None or theirs_pct >= mine_pct + AHEAD_MARGIN_PCT):
         parts["ambition"] = 1.0 if mine_pct is not None else 0.5
-        notes.append(f"2030 target -{theirs_pct:g}%" + (f" vs {your} -{mine_pct:g}%" if mine_pct is not None else ""))
+        notes.append(Reason("2030 target -{theirs}% vs {your} -{mine}%", theirs=Num(theirs_pct, "g"), your=your,
+                            mine=Num(mine_pct, "g")) if mine_pct is not None else
+                     Reason("2030 target -{theirs}%", theirs=Num(theirs_pct, "g")))
 
 
-def _ahead_in_progress(asker: dict, peer: dict, parts: dict, notes: list, your: str = "your") -> None:
+def _ahead_in_progress(asker: dict, peer: dict, parts: dict, notes: list, your: Reason) -> None:
     mine, theirs = _number(asker, "progress_per_capita_pct"), _number(peer, "progress_per_capita_pct")
     if theirs is None or theirs >= 0 or (mine is not None and theirs > mine - AHEAD_MARGIN_PCT):
         return
     parts["progress"] = min(1.0, -theirs / FULL_PROGRESS_PCT)
     since = peer.get("progress_baseline_year")
-    notes.append(f"cut emissions per inhabitant {-theirs:.0f}%" + (f" since {int(since)}" if has_value(since) else "")
-                 + (f" ({your}: {mine:+.0f}%)" if mine is not None else ""))
+    cut = Num(-theirs, ".0f")
+    note = Reason("cut emissions per inhabitant {cut}% since {year}", cut=cut, year=int(since)) if has_value(since) \
+        else Reason("cut emissions per inhabitant {cut}%", cut=cut)
+    notes.append(Reason("{note} ({your}: {change}%)", note=note, your=your, change=Num(mine, "+.0f"))
+                 if mine is not None else note)
 
 
-def _ahead_in_actions(asker: dict, peer: dict, parts: dict, notes: list, your: str = "your") -> None:
+def _ahead_in_actions(asker: dict, peer: dict, parts: dict, notes: list, your: Reason) -> None:
     sectors = asker_sectors(asker)
     counts = {k: _number(peer, f"actions_n_{k}") or 0.0 for k in sectors}
     total = sum(counts.values())
@@ -176,22 +189,25 @@ def _ahead_in_actions(asker: dict, peer: dict, parts: dict, notes: list, your: s
     parts["actions"] = min(1.0, total / FULL_ACTIONS)
     top = max(counts, key=counts.get)
     co2 = _number(peer, f"actions_co2_t_{top}")
-    notes.append(f"{counts[top]:.0f} actions in {ACTION_SECTORS[top]}" + (f", est. {co2 / 1000:,.0f} kt CO2/yr"
-                                                                           if co2 else "")
-                 + (f" ({total:.0f} in {your} sectors)" if len(sectors) > 1 else ""))
+    count, sector = Num(counts[top], ".0f"), Reason(ACTION_SECTORS[top])
+    note = Reason("{count} actions in {sector}, est. {kt} kt CO2/yr", count=count, sector=sector,
+                  kt=Num(co2 / 1000, ",.0f")) if co2 else Reason("{count} actions in {sector}", count=count, sector=sector)
+    notes.append(Reason("{note} ({total} in {your} sectors)", note=note, total=Num(total, ".0f"), your=your)
+                 if len(sectors) > 1 else note)
 
 
-def _ahead(asker: dict, peer: dict, experience: Experience, your: str = "your") -> tuple[float, list[str]]:
+def _ahead(asker: dict, peer: dict, experience: Experience, your: Reason | None = None) -> tuple[float, list[Reason]]:
     """How far `peer` is ahead of `asker` (0..1) and the notes that say in what (`your` names
     the asker's side in them)."""
     parts: dict[str, float] = {}
-    notes: list[str] = []
+    notes: list[Reason] = []
+    your = your or YOUR
     for check in (_ahead_in_maturity, _ahead_in_target, _ahead_in_progress, _ahead_in_actions):
         check(asker, peer, parts, notes, your)
     relevant = experience.relevant(asker, peer, your)
     if relevant:
         parts["experience"] = min(1.0, len(relevant) / 2)
-        notes.append("experience: " + "; ".join(relevant[:3]))
+        notes.append(Reason("experience: {items}", items=Terms(relevant[:3], "; ")))
     return sum(MENTOR_PARTS[p] * v for p, v in parts.items()), notes
 
 
@@ -205,21 +221,23 @@ def mentor_term(asker: dict, peer: dict, weight: float, experience: Experience) 
     """The mentor bonus of `peer` for `asker` as one explained term (weight x how far ahead)."""
     raw, notes = _ahead(asker, peer, experience)
     if notes:
-        detail = "ahead of you: " + "; ".join(notes)
+        detail = Reason("ahead of you: {notes}", notes=Terms(notes, "; "))
     elif _nothing_known(peer):
-        detail = "not known whether ahead: no maturity, target, progress or action plan on record"
+        detail = Reason("not known whether ahead: no maturity, target, progress or action plan on record")
     else:
-        detail = "no sign of being ahead where you are stuck"
+        detail = Reason("no sign of being ahead where you are stuck")
     return Term("mentor", weight, raw, weight * raw, detail, label="Ahead of you")
 
 
 def two_way_term(asker: dict, peer: dict, weight: float, experience: Experience) -> Term:
     """What each side of a pair can teach the other, as one term: weight x the harmonic mean of
     the two directions (symmetric: the pair scores the same from either side)."""
-    name = peer.get("name") or "they"
+    name = peer.get("name") or Reason("they")
     to_asker, notes_in = _ahead(asker, peer, experience)
-    to_peer, notes_out = _ahead(peer, asker, experience, your=f"{name}'s")
+    to_peer, notes_out = _ahead(peer, asker, experience, your=Reason("{name}'s", name=name))
     mean = 2 * to_asker * to_peer / (to_asker + to_peer) if to_asker + to_peer > 0 else 0.0
-    detail = (f"{name} can teach you: " + ("; ".join(notes_in) if notes_in else "nothing on record")
-              + f" | you can teach {name}: " + ("; ".join(notes_out) if notes_out else "nothing on record"))
+    nothing = Reason("nothing on record")
+    detail = Reason("{name} can teach you: {theirs} | you can teach {name}: {yours}", name=name,
+                    theirs=Terms(notes_in, "; ") if notes_in else nothing,
+                    yours=Terms(notes_out, "; ") if notes_out else nothing)
     return Term("two_way", weight, mean, weight * mean, detail, label="Learning both ways")

@@ -2,18 +2,23 @@
 
     python scripts/i18n.py            # extract, then update every language's .po files
     python scripts/i18n.py --check    # exit 1 when a string of the code is missing from a catalogue
+    python scripts/i18n.py --domain reasons   # update one domain's catalogues only
 
-Two domains, each a template matcher/locale/<domain>.pot and one .po per language:
+Three domains, each a template matcher/locale/<domain>.pot and one .po per language:
 - matcher: every `_("...")`, `t("...")` and `N_("...")` of the app (app_*.py) and of
   matcher/present, plus the facet registry's labels and help and the settings' help the app shows;
 - survey: the NetZeroCities survey vocabulary (barriers, sectors, co-benefits, funding gaps,
-  case-study sectors, maturity levels).
+  case-study sectors, maturity levels);
+- reasons: the templates of the reasons behind each match, every literal `Reason("...")` and
+  `R_("...")` of the library (matcher/*.py, matcher.wording), plus the words they put in
+  (sector and land-use names, Covenant commitments, what a facet lacks, facet names).
 New strings arrive with an empty translation: fill them in (tests/test_i18n.py fails until every
 language has them all). A string no longer in the code is dropped from the catalogues.
 """
 from __future__ import annotations
 
 import argparse
+import ast
 import re
 import sys
 from pathlib import Path
@@ -68,10 +73,35 @@ def _survey_messages() -> list[tuple[str, str]]:
     return out
 
 
+def _literal_reasons(path: Path) -> list[tuple[str, str]]:
+    """Literal first arguments of `Reason(...)` and `R_(...)` calls in one module."""
+    out = []
+    for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+        if isinstance(node, ast.Call) and getattr(node.func, "id", None) in ("Reason", "R_") and node.args \
+                and isinstance(node.args[0], ast.Constant) and isinstance(node.args[0].value, str):
+            out.append((node.args[0].value, f"{path.relative_to(REPO).as_posix()}:{node.lineno}"))
+    return out
+
+
+def _reason_messages() -> list[tuple[str, str]]:
+    from matcher.facets import FACETS
+    from matcher.vocab import ACTION_SECTORS, COMMITMENT_WORDS, EMISSION_SECTORS, LAND_USES
+
+    out = [m for path in sorted((REPO / "matcher").glob("*.py")) for m in _literal_reasons(path)]
+    out += [(f.unknown, "matcher/facets.py (unknown)") for f in FACETS]
+    out += [(f.label.lower(), "matcher/facets.py (label)") for f in FACETS]
+    for name, words in (("COMMITMENT_WORDS", COMMITMENT_WORDS), ("EMISSION_SECTORS", EMISSION_SECTORS),
+                        ("ACTION_SECTORS", ACTION_SECTORS), ("LAND_USES", LAND_USES)):
+        out += [(w, f"matcher/vocab.py ({name})") for w in words.values()]
+    # a template of placeholders only ("{year} ({basis})") reads the same in every language
+    return [(m, where) for m, where in out if re.sub(r"\{\w*\}", "", m).strip(" ;,()")]
+
+
 def template(domain: str) -> Catalog:
     """The strings of one domain as a gettext template (no translations)."""
     catalog = Catalog(project="matcher", domain=domain, locale=None, charset="utf-8")
-    found = (_code_messages() + _registry_messages()) if domain == "matcher" else _survey_messages()
+    found = {"matcher": lambda: _code_messages() + _registry_messages(), "survey": _survey_messages,
+             "reasons": _reason_messages}[domain]()
     for message, where in found:
         path, _, line = where.partition(":")
         catalog.add(message, locations=[(path, int(line) if line.isdigit() else None)])
@@ -89,8 +119,8 @@ def _write(path: Path, catalog: Catalog) -> None:
         write_po(fh, catalog, width=120, sort_output=False, omit_header=False)
 
 
-def update() -> None:
-    for domain in DOMAINS:
+def update(domains=DOMAINS) -> None:
+    for domain in domains:
         pot = template(domain)
         _write(LOCALE / f"{domain}.pot", pot)
         for lang in LANGUAGES:
@@ -123,13 +153,15 @@ def missing() -> dict[str, list[str]]:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--check", action="store_true", help="only report strings missing from the catalogues")
+    parser.add_argument("--domain", choices=DOMAINS, action="append",
+                        help="update only this domain's catalogues (repeatable; default: all)")
     args = parser.parse_args()
     if args.check:
         gaps = missing()
         for name, ids in gaps.items():
             print(f"{name}: {len(ids)} missing, e.g. {ids[:3]}")
         sys.exit(1 if gaps else 0)
-    update()
+    update(args.domain or DOMAINS)
 
 
 if __name__ == "__main__":

@@ -11,6 +11,7 @@ from importlib import resources
 
 import pandas as pd
 
+from ..wording import Reason, joined
 from .i18n import N_, Translator, translator
 from .safe import md_escape
 from .view import facet_label
@@ -50,7 +51,7 @@ def twinning_brief(result, case_studies: pd.DataFrame | None = None, profiles: p
             "case_studies": [{"title": c["title"], "source": c.get("source")} for c in by_city.get(m.city_id, [])][:3],
             "provenance": provenance.get(m.city_id),
         })
-    suggested = [{"title": h.title, "city": h.city, "why": "; ".join(h.reasons[:2]), "source": h.source}
+    suggested = [{"title": h.title, "city": h.city, "why": joined(h.reasons[:2]), "source": h.source}
                  for h in (recommended_cases or [])]
     return {
         "title": f"Twinning brief: {asker.get('name')}" + (f" ({asker.get('country_code')})" if asker.get("country_code") else ""),
@@ -124,8 +125,15 @@ def _twin_heading(tw: dict, t: Translator) -> str:
              score=f"{tw['score']:.3f}")
 
 
+def _unknown(note, t: Translator) -> str:
+    """'not compared, unknown for Gent: population' -> 'unknown for Gent: population', in the language."""
+    if isinstance(note, Reason) and "rest" in note.args:
+        return t.reason(note.args["rest"])
+    return str(note).replace("not compared, ", "")
+
+
 def _lists(tw: dict, t: Translator) -> list[tuple[str, list[str]]]:
-    return [(t("Not compared"), [n.replace("not compared, ", "") for n in tw["not_compared"]]),
+    return [(t("Not compared"), [_unknown(n, t) for n in tw["not_compared"]]),
             (t("Shared barriers"), t.survey_list(tw["shared_barriers"])),
             (t("Shared priority sectors"), t.survey_list(tw["shared_sectors"]))]
 
@@ -145,12 +153,12 @@ def brief_markdown(brief: dict, locale: str = "en") -> str:
     out += ["", f"## {w['twins']}", ""]
     for tw in brief["twins"]:
         out += [f"### {e(_twin_heading(tw, t))}", ""]
-        out += [t("{label}: {value}", label=w["evidence"], value=e(tw["evidence"])), ""]
+        out += [t("{label}: {value}", label=w["evidence"], value=e(t.reason(tw["evidence"]))), ""]
         if tw["reasons"]:
-            out += [f"{w['why']}: " + "; ".join(e(r) for r in tw["reasons"]), ""]
+            out += [f"{w['why']}: " + "; ".join(e(t.reason(r)) for r in tw["reasons"]), ""]
         out += ["| " + " | ".join(w["columns"]) + " |", "| --- | ---: | ---: | ---: | --- |"]
         out += [f"| {e(t(c['label']))} | {c['weight']:.2f} | {c['similarity']:.2f} | {c['contribution']:.3f} | "
-                f"{e(c['detail']) or w['not compared']} |" for c in tw["terms"]]
+                f"{e(t.reason(c['detail'])) or w['not compared']} |" for c in tw["terms"]]
         out += [f"| **{w['total']}** | | | **{tw['score']:.3f}** | |", ""]
         for label, items in _lists(tw, t):
             if items:
@@ -163,7 +171,7 @@ def brief_markdown(brief: dict, locale: str = "en") -> str:
             out += [f"{w['sources list']}: {e(tw['provenance'])}", ""]
     if brief["suggested_case_studies"]:
         out += [f"## {w['suggested']}", ""]
-        out += [f"- **{e(c['title'])}**" + (f" ({e(c['city'])})" if c["city"] else "") + (f": {e(c['why'])}" if c["why"] else "")
+        out += [f"- **{e(c['title'])}**" + (f" ({e(c['city'])})" if c["city"] else "") + (f": {e(t.reason(c['why']))}" if c["why"] else "")
                 + (f". {w['source']}: {e(c['source'])}" if c["source"] else "") for c in brief["suggested_case_studies"]]
         out += [""]
     out += [f"## {w['sources']}", "", e(t(brief["licence"])), ""]
@@ -212,16 +220,16 @@ def brief_pdf(brief: dict, locale: str = "en") -> bytes:
     para(w["twins"], 13, "B", 2)
     for tw in brief["twins"]:
         para(_twin_heading(tw, t), 11, "B")
-        para(t("{label}: {value}", label=w["evidence"], value=tw["evidence"]), 9)
+        para(t("{label}: {value}", label=w["evidence"], value=t.reason(tw["evidence"])), 9)
         if tw["reasons"]:
-            para(f"{w['why']}: " + "; ".join(tw["reasons"]), 9)
+            para(f"{w['why']}: " + "; ".join(t.reason(r) for r in tw["reasons"]), 9)
         pdf.set_font("DejaVu", "", 8)
         with pdf.table(col_widths=(18, 12, 14, 16, 60), text_align=("LEFT", "RIGHT", "RIGHT", "RIGHT", "LEFT"),
                        line_height=4.2, padding=0.8) as table:
             table.row(w["columns"])
             for c in tw["terms"]:
                 table.row([t(c["label"]), f"{c['weight']:.2f}", f"{c['similarity']:.2f}", f"{c['contribution']:.3f}",
-                           c["detail"] or w["not compared"]])
+                           t.reason(c["detail"]) or w["not compared"]])
             table.row([w["total"], "", "", f"{tw['score']:.3f}", w["sum"]])
         pdf.ln(1.5)
         for label, items in _lists(tw, t):
@@ -236,7 +244,7 @@ def brief_pdf(brief: dict, locale: str = "en") -> bytes:
     if brief["suggested_case_studies"]:
         para(w["suggested"], 13, "B", 2)
         for c in brief["suggested_case_studies"]:
-            para(f"{c['title']}" + (f" ({c['city']})" if c["city"] else "") + (f": {c['why']}" if c["why"] else "")
+            para(f"{c['title']}" + (f" ({c['city']})" if c["city"] else "") + (f": {t.reason(c['why'])}" if c["why"] else "")
                  + (f". {w['source']}: {c['source']}" if c["source"] else ""), 9, "", 1)
     para(w["sources"], 11, "B")
     para(t(brief["licence"]), 8)

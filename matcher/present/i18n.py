@@ -5,7 +5,9 @@ Standard gettext catalogues, one per language and domain, under matcher/locale:
 - `matcher.po`: the interface (labels, help, messages, table headings, the twinning brief);
 - `survey.po`: the NetZeroCities survey vocabulary (barriers, priority sectors, co-benefits,
   funding gaps, case-study sectors, maturity levels). What is stored and compared stays the
-  English survey wording; only what is shown is translated, with the English one hover away.
+  English survey wording; only what is shown is translated, with the English one hover away;
+- `reasons.po`: the templates of the reasons behind each match (matcher.wording.Reason: the
+  library keeps the English text and how it was made; `t.reason(r)` shows it in a language).
 
 The .po files are the only source: they are compiled into gettext catalogues in memory the first
 time a language is used (Babel's reader and writer; no .mo build step, nothing to keep in sync).
@@ -19,15 +21,18 @@ from __future__ import annotations
 
 import gettext
 import io
+import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from functools import lru_cache
 from importlib import resources
 
+from ..wording import Num, Reason, Technical, Terms
+
 # The languages offered, each in its own name (what the chooser shows).
 LANGUAGES: dict[str, str] = {"en": "English", "de": "Deutsch", "fr": "Français", "es": "Español", "it": "Italiano"}
 SOURCE_LANGUAGE = "en"
-DOMAINS = ("matcher", "survey")
+DOMAINS = ("matcher", "survey", "reasons")
 URL_KEY = "lang"  # the query parameter and session-state key that hold the interface language
 
 
@@ -111,6 +116,60 @@ class Translator:
         from babel.numbers import format_decimal
 
         return format_decimal(value, format="#,##0" + ("." + "0" * digits if digits else ""), locale=self.lang)
+
+    def reason(self, text, plain: bool = False) -> str:
+        """A reason the library worded (matcher.wording.Reason) in this language: its template from
+        the `reasons` catalogue, survey terms from the `survey` one, numbers as this language writes
+        them. `plain` leaves out technical figures (a cosine) and names languages instead of giving
+        their codes. In English and not plain it is the library's own text, character for character.
+        Text that is not a Reason (e.g. read back from JSON) comes back as it is."""
+        return self._rendered(text, plain) if isinstance(text, Reason) else ("" if text is None else str(text))
+
+    def _rendered(self, value, plain: bool) -> str:
+        if isinstance(value, Reason):
+            template = _compiled(self.lang, "reasons").gettext(value.template) if self.lang != SOURCE_LANGUAGE \
+                else value.template
+            if not value.args:
+                return template
+            return template.format(**{k: self._rendered(v, plain) for k, v in value.args.items()})
+        if isinstance(value, Technical):
+            return "" if plain else self._rendered(value.reason, plain)
+        if isinstance(value, Terms):
+            return value.sep.join(self._item(value.kind, item, plain) for item in value.items)
+        if isinstance(value, Num):
+            return local_number(value, self.lang)
+        return str(value)
+
+    def _item(self, kind: str, item, plain: bool) -> str:
+        if kind == "survey":
+            return self.survey(str(item))
+        if kind == "language":
+            return self.language_name(item) if plain or self.lang != SOURCE_LANGUAGE else str(item)
+        return self._rendered(item, plain)
+
+
+_SPEC = re.compile(r"^(?P<sign>\+)?(?P<group>,)?(?:\.(?P<digits>\d+))?(?P<kind>[dfg%])?$")
+
+
+def local_number(number: Num, lang: str) -> str:
+    """A number of a reason as a language writes it ('265,208' / '265.208' / '265 208', '30%' /
+    '30 %'), rounded exactly as the English text rounds it (the digits are the same)."""
+    spec = _SPEC.match(number.spec)
+    if lang == SOURCE_LANGUAGE or spec is None:
+        return str(number)
+    from babel.numbers import format_decimal, format_percent
+
+    digits = int(spec["digits"] or 0)
+    if spec["kind"] == "g":
+        return format_decimal(float(format(number.value, "g")), locale=lang)
+    if spec["kind"] == "%":
+        pattern = "#,##0" + ("." + "0" * digits if digits else "") + "%"
+        value = float(format(number.value * 100, f".{digits}f")) / 100
+        return format_percent(value, locale=lang) if not digits else format_percent(value, pattern, locale=lang)
+    pattern = ("#,##0" if spec["group"] else "0") + ("." + "0" * digits if digits else "")
+    if spec["sign"]:
+        pattern = f"+{pattern};-{pattern}"
+    return format_decimal(float(format(number.value, f".{digits}f")), format=pattern, locale=lang)
 
 
 @lru_cache(maxsize=8)

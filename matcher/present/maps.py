@@ -12,7 +12,7 @@ from importlib import resources
 import pandas as pd
 
 from .i18n import translator
-from .view import country_name, plain
+from .view import country_name, reasons_text
 
 OUTLINES_SOURCE = ("Natural Earth 1:110m admin-0 countries (public domain), TopoJSON from the world-atlas "
                    "npm package 2.0.2 (ISC licence)")
@@ -79,7 +79,7 @@ def twins_map_points(result, locale: str = "en") -> pd.DataFrame:
              "role": t("asking city"), "rank": 0, "score": None, "why": t("the city asking"),
              "lat": asker.get("lat"), "lon": asker.get("lon")}]
     rows += [{"city": m.name, "country": country_name(m.country_code, locale), "role": t("twin"), "rank": m.rank,
-              "score": round(m.score, 3), "why": plain("; ".join(m.reasons[:2]), locale) or t("unknown"),
+              "score": round(m.score, 3), "why": reasons_text(m.reasons, locale, 2) or t("unknown"),
               "lat": m.lat, "lon": m.lon} for m in result.matches]
     frame = pd.DataFrame(rows)
     frame["label"] = [f"{c}" if r == 0 else f"{r}. {c}" for c, r in zip(frame["city"], frame["rank"])]

@@ -10,14 +10,16 @@ import re
 import pandas as pd
 
 from ..facets import FACETS, has_value
+from ..wording import Reason
 from .i18n import N_, country_name, language_name, translator
 
 UNKNOWN = "unknown"
 _FACET_LABEL = {f.name: f.label for f in FACETS} | {"mentor": N_("Ahead of you")}
 SURVEY_FIELDS = ("barriers", "priority_sectors", "co_benefits", "funding_gaps", "maturity")
 
-__all__ = ["compare_view", "country_name", "error_text", "facet_label", "language_name", "plain", "profile_view",
-           "readable_source", "rule_fix", "rule_lines", "shown", "survey_terms", "twins_view"]
+__all__ = ["compare_view", "country_name", "detail", "error_text", "facet_label", "language_name", "plain",
+           "profile_view", "readable_source", "reasons_text", "rule_fix", "rule_lines", "shown", "survey_terms",
+           "twins_view"]
 
 
 def shown(value, locale: str = "en") -> str:
@@ -47,10 +49,24 @@ _LANGUAGE_CODES = re.compile(r"(common language: |no common language \()([a-z]{2
 def plain(reason: str, locale: str = "en") -> str:
     """A reason without its technical figures ('narratives similar in meaning (cosine 0.50)' ->
     'narratives similar in meaning'; the figures stay in the technical detail) and with language
-    names for the facet's ISO codes ('common language: de' -> 'common language: German')."""
+    names for the facet's ISO codes ('common language: de' -> 'common language: German'), in the
+    interface language when the library worded it (a matcher.wording.Reason)."""
+    if isinstance(reason, Reason):
+        return translator(locale).reason(reason, plain=True)
     named = _LANGUAGE_CODES.sub(lambda m: m.group(1) + re.sub(r"[a-z]{2,3}", lambda c: language_name(c.group(0), locale),
                                                                 m.group(2)), reason)
     return _TECHNICAL.sub("", named)
+
+
+def detail(reason, locale: str = "en") -> str:
+    """A reason in full (with its technical figures) in the interface language: the technical
+    detail's wording. In English it is the library's own text."""
+    return translator(locale).reason(reason)
+
+
+def reasons_text(reasons, locale: str = "en", limit: int | None = None) -> str:
+    """The first reasons of a match, plainly worded in the interface language, joined by '; '."""
+    return "; ".join(plain(r, locale) for r in list(reasons)[:limit])
 
 
 def twins_view(result, locale: str = "en") -> pd.DataFrame:
@@ -68,10 +84,10 @@ def twins_view(result, locale: str = "en") -> pd.DataFrame:
     terms = [c for c in table.columns if c in names]
     view = pd.DataFrame({t("city"): table["city"], t("country"): table["country"].map(lambda c: country_name(c, locale)),
                          t("score"): table["score"],
-                         t("why"): [plain("; ".join(m.reasons[:3]), locale) or t(UNKNOWN) for m in result.matches]})
+                         t("why"): [reasons_text(m.reasons, locale, 3) or t(UNKNOWN) for m in result.matches]})
     for name in terms:
         view[facet_label(name, locale)] = table[name]
-    view[t("evidence")] = table["evidence"]
+    view[t("evidence")] = [detail(m.evidence, locale) for m in result.matches]
     view["city_id"] = table["city_id"]
     return view
 
