@@ -108,7 +108,7 @@ def test_officer_edit_makes_a_version_and_changes_the_twins_explanation(ws_app):
 
 def test_officer_and_viewer_cannot_edit_another_city(ws_app):
     at, ws, _ = ws_app
-    for email, words in ((OFFICER, "is the officer of 'Milton Keynes' and cannot edit the profile of 'Lyon'"),
+    for email, words in ((OFFICER, "is the officer of 'Milton Keynes (GB)' and cannot edit the profile of 'Lyon (FR)'"),
                          (VIEWER, "(viewer) is not allowed to edit the profile of 'Lyon'")):
         sign_in(at, email)
         _page(at, "My city")

@@ -91,9 +91,9 @@ def test_officer_is_refused_on_another_city(cli, monkeypatch):
     monkeypatch.setenv("MATCHER_PASSWORD", "officer password")
     code, out, _ = cli("workspace", "add-user", "mk@example.org", "--role", "officer", "--city", "Milton Keynes",
                        "--as", ADMIN)
-    assert code == 0 and MK in out
+    assert code == 0 and "(officer, Milton Keynes (GB))" in out and MK not in out  # names, not ids
     code, _, err = cli("profile", "set", "Lyon", "--country", "FR", "population=1", "--as", "mk@example.org")
-    assert code == 2 and "cannot edit the profile of" in err
+    assert code == 2 and "is the officer of 'Milton Keynes (GB)' and cannot edit the profile of 'Lyon (FR)'" in err
     assert cli("profile", "set", "Milton Keynes", "population=260000", "--as", "mk@example.org")[0] == 0
 
 

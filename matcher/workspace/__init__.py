@@ -16,7 +16,7 @@ from .errors import (AuthenticationError, ConflictError, NotFoundError, Permissi
 from .orgs import KINDS as ORG_KINDS
 from .orgs import (OrganisationInfo, add_organisation, approve_organisation, list_organisations,
                    review_organisation)
-from .profiles import (ChangeSet, ProfileVersionInfo, base_profiles, change_counter, changed_since,
+from .profiles import (ChangeSet, ProfileVersionInfo, base_profiles, change_counter, changed_since, city_label,
                        compare_versions, find_city, get_profile, get_version, latest_profiles, merged_profiles,
                        profile_history, revert_profile, set_profile)
 from .saved import KINDS as SAVED_KINDS
@@ -39,7 +39,7 @@ __all__ = [
     "Actor", "AuditRecord", "ORG_KINDS", "POST_KINDS", "SAVED_KINDS", "AuthenticationError", "BoardPost", "ChangeSet", "ConflictError", "NotFoundError",
     "OrganisationInfo", "PermissionDeniedError", "ProfileVersionInfo", "ROLES", "SavedWork", "TransferReport",
     "Workspace", "WorkspaceError", "WorkspaceSurveyImport", "add_organisation", "approve_organisation", "audit_log",
-    "authenticate", "base_profiles", "change_counter", "changed_since", "compare_saved", "compare_versions",
+    "authenticate", "base_profiles", "change_counter", "changed_since", "city_label", "compare_saved", "compare_versions",
     "create_first_admin", "create_post", "create_user", "default_db_url", "delete_saved", "export_workspace",
     "find_city", "get_post", "get_profile", "get_user", "get_version", "hide_post", "import_survey_to_workspace",
     "init_workspace", "latest_profiles", "list_organisations", "list_posts", "list_saved", "list_users",

@@ -18,6 +18,7 @@ from ._validate import choice, existing, problem, text, utc, vocab_list
 from .db import Workspace
 from .errors import NotFoundError, PermissionDeniedError
 from .models import Organisation, Post, User
+from .profiles import city_label
 from .users import Actor, load_actor, require
 
 KINDS = ("need", "offer")
@@ -76,7 +77,7 @@ def create_post(ws: Workspace, kind: str, post_text: str, actor: Actor, *, city_
         me = load_actor(s, actor)
         org_name = None
         if city_id is not None:
-            require(me, "post", city_id)
+            require(me, "post", city_id, name=lambda c: city_label(ws, c))
         else:
             org = existing(s, Organisation, org_id, "organisation")
             if org.status != "approved":

@@ -213,7 +213,7 @@ def _add_user(args) -> int:
     city = _city(ws, args) if args.city else None
     user = api.create_user(ws, args.email, _password(f"Password for {args.email}: "), args.role, _actor(ws, args),
                            city_id=city)
-    print(f"User {user.email} ({user.role}{', ' + city if city else ''}) created.")
+    print(f"User {user.email} ({user.role}{', ' + api.city_label(ws, city) if city else ''}) created.")
     return 0
 
 

@@ -138,6 +138,21 @@ def get_profile(ws: Workspace, city_id: str) -> ProfileVersionInfo:
     return info
 
 
+def city_label(ws: Workspace, city_id) -> str:
+    """A city id in people's words for messages: 'Milton Keynes (GB)' (the id itself when unknown)."""
+    row = _base_index(ws).get(city_id)
+    if row is not None:
+        base = base_profiles(ws)
+        name, country = base["name"].iat[row], base["country_code"].iat[row]
+    else:
+        edited = latest_profiles(ws)
+        hit = edited[edited["city_id"] == city_id]
+        if hit.empty:
+            return str(city_id)
+        name, country = hit["name"].iat[0], hit["country_code"].iat[0]
+    return f"{name} ({country})" if isinstance(country, str) and country else str(name)
+
+
 def find_city(ws: Workspace, query: str, country: str | None = None) -> str:
     """A city id from what a person types (names, accents, exonyms, ids), over the merged profiles."""
     counter = change_counter(ws)
@@ -205,7 +220,7 @@ def apply_changes(ws: Workspace, s: Session, me: User, city_id: str, changes: di
     Used by set_profile (one edit) and the survey import (many, all or nothing).
     """
     _check_fields(city_id, changes)
-    require(me, "edit_profile", city_id)
+    require(me, "edit_profile", city_id, name=lambda c: city_label(ws, c))
     current = current_version(ws, s, city_id)
     current_no = current.version if current else 0
     if current_no != expected_version:

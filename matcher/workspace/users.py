@@ -69,8 +69,9 @@ def load_actor(session: Session, actor: Actor | None) -> User:
     return user
 
 
-def require(user: User, action: str, city_id: str | None = None) -> None:
-    """Raise PermissionDeniedError unless `user` may do `action` (on `city_id`).
+def require(user: User, action: str, city_id: str | None = None, name=str) -> None:
+    """Raise PermissionDeniedError unless `user` may do `action` (on `city_id`; `name` words a
+    city id for the message, e.g. 'Milton Keynes (GB)').
 
     admin: anything. officer: edit_profile/post for their own city, register an organisation,
     save work. viewer: nothing that changes data.
@@ -82,11 +83,11 @@ def require(user: User, action: str, city_id: str | None = None) -> None:
             if city_id is not None and city_id == user.city_id:
                 return
             raise PermissionDeniedError(
-                f"{user.email} is the officer of '{user.city_id}' and cannot {_VERB[action]} '{city_id}'")
+                f"{user.email} is the officer of '{name(user.city_id)}' and cannot {_VERB[action]} '{name(city_id)}'")
         if action in ("add_organisation", "save_work"):
             return
     raise PermissionDeniedError(f"{user.email} ({user.role}) is not allowed to {_VERB.get(action, action)}"
-                                + (f" '{city_id}'" if city_id else ""))
+                                + (f" '{name(city_id)}'" if city_id else ""))
 
 
 _VERB = {"edit_profile": "edit the profile of", "post": "post on the board for", "moderate": "moderate the board",
