@@ -248,3 +248,54 @@ def test_cli_reviewers_infeasible_exits_2_in_words(tmp_path, capsys, real_recomm
     assert main(["reviewers", "--cities", str(f), "--index-dir", str(real_index_dir)]) == 2
     err = capsys.readouterr().err
     assert "has 2 possible reviewers" in err and "it needs 3" in err
+
+
+def scaled_objectives(problem, result):
+    """The fair mode's two objectives in the solver's integer units: the worst-off plan's total
+    and the total (each pair's affinity x CPSAT_SCALE, rounded), so ties compare exactly."""
+    from matcher.reviewers import CPSAT_SCALE
+
+    per_plan = np.zeros(problem.P, dtype=np.int64)
+    for p, r in pairs_of(result, problem):
+        per_plan[p] += int(np.rint(problem.affinity[p, r] * CPSAT_SCALE))
+    return int(per_plan.min()), int(per_plan.sum())
+
+
+def test_fair_mode_on_candidate_lists_equals_the_full_model(fake_recommender, monkeypatch):
+    """The fair mode's candidate lists (each plan's best reviewer and each reviewer's best plan
+    only, so the LP reduced-cost check must add pairs) reach the same worst-off plan and the same
+    total as the previous exact method, CP-SAT on every allowed pair; both prove optimality."""
+    import matcher.reviewers as rv
+
+    rows = profiled_rows(fake_recommender)
+    solved, stage_one_by_lp = 0, 0
+    for seed in range(12):
+        rng = random.Random(500 + seed)
+        plans = rng.sample(rows, rng.randint(10, 30))
+        reviewers = None if seed % 2 == 0 else rng.sample(rows, len(plans) + rng.randint(0, 8))
+        maturity = {r: rng.choice(LEVELS) for r in rng.sample(rows, 80)}
+        rules = ReviewRules(per_plan=rng.choice([2, 3]), max_load=rng.choice([3, 4]), min_load=rng.choice([0, 1]),
+                            no_same_country=rng.random() < 0.5, more_mature=rng.random() < 0.4)
+        rules.locks = [(rng.choice(reviewers or plans), rng.choice(plans))] if rng.random() < 0.5 else []
+        problem = ReviewProblem(fake_recommender, plans, reviewers, rules, None, maturity)
+        monkeypatch.setattr(rv, "FAIR_SPARSE_FROM", 10**9)
+        try:
+            full = solve_problem(problem, mode="fair", explain=False, time_limit=60)
+        except InfeasibleRulesError:
+            monkeypatch.setattr(rv, "FAIR_SPARSE_FROM", 0)
+            with pytest.raises(InfeasibleRulesError):
+                solve_problem(problem, mode="fair", explain=False, time_limit=60)
+            continue
+        monkeypatch.setattr(rv, "FAIR_SPARSE_FROM", 0)
+        monkeypatch.setattr(rv, "FAIR_K", 1)
+        monkeypatch.setattr(rv, "FAIR_M", 1)
+        sparse = solve_problem(problem, mode="fair", explain=False, time_limit=60)
+        assert "fair mode on" in sparse.solver and "fair mode on" not in full.solver
+        assert full.optimal and sparse.optimal, sparse.solver
+        check_rules(problem, sparse)
+        assert scaled_objectives(problem, sparse) == scaled_objectives(problem, full)
+        assert abs(sparse.worst_plan_affinity - full.worst_plan_affinity) < 1e-4
+        solved += 1
+        stage_one_by_lp += "worst-off plan: no pair outside" in sparse.solver
+    assert solved >= 8
+    assert stage_one_by_lp >= 1  # some calls' worst-off plan is below the per-plan bound
