@@ -617,6 +617,7 @@ def _solve_cpsat(inst: ReviewProblem, fair: bool, time_limit: float, workers: in
 FAIR_SPARSE_FROM = 20_000  # allowed pairs from which the fair mode starts on candidate lists
 FAIR_K = 10  # the first candidates: each plan's best FAIR_K reviewers ...
 FAIR_M = 10  # ... each reviewer's best FAIR_M plans, the total-mode optimum and the locks
+FAIR_MAX_PAIRS = 60_000  # candidates beyond which the proof is given up (CP-SAT would not end in time)
 
 
 def _best_plan_sums(inst: ReviewProblem, coef: np.ndarray, locked: np.ndarray, need: np.ndarray,
@@ -794,7 +795,8 @@ def _fair_stage(inst: ReviewProblem, coef, use, locked, floor, bounds, hint, tim
     assignment: the pair's best plan total (`_best_with_pair`: stage two never uses a pair
     below the floor, stage one no pair that cannot lift its plan above the CP-SAT value) and LP
     reduced-cost fixing (every assignment using the pair is no better than the CP-SAT value).
-    Pairs that survive both and are not candidates yet are added and CP-SAT runs again; a pair
+    Pairs that survive both and are not candidates yet are added and CP-SAT runs again (up to
+    FAIR_MAX_PAIRS candidates, else the stage ends unproven); a pair
     ruled out once stays out (the value only improves; a degenerate LP's duals differ from
     solve to solve). Proven when the value meets the cap, when no pair survives, or when CP-SAT
     proves its optimum and no pair survives outside the candidates. Returns (objective, chosen
@@ -831,10 +833,10 @@ def _fair_stage(inst: ReviewProblem, coef, use, locked, floor, bounds, hint, tim
         outside = possible & ~use
         if not outside.any():
             return value, chosen, use, optimal, "no pair outside the candidates can improve it (LP reduced costs)"
-        use = use | outside
-        if time.perf_counter() >= deadline:
+        if int((use | outside).sum()) > FAIR_MAX_PAIRS or time.perf_counter() >= deadline:
             break
-    return best, chosen, use, False, f"time limit; {int(outside.sum())} pair(s) left unpriced"
+        use = use | outside
+    return best, chosen, use, False, f"not proven: {int(outside.sum()):,} pair(s) outside the candidates may improve it"
 
 
 def _best_with_pair(inst: ReviewProblem, coef: np.ndarray, locked: np.ndarray, need: np.ndarray) -> np.ndarray:
@@ -874,15 +876,15 @@ def _solve_fair(inst: ReviewProblem, time_limit: float, workers: int):
     start[tuple(np.array(flow).T)] = True
     use = _fair_candidates(inst, coef, flow)
     bounds = int(_best_plan_sums(inst, coef, locked, need, split).min()), _best_with_pair(inst, coef, locked, need)
-    worst, first, use, proven1, how1 = _fair_stage(inst, coef, use, locked, None, bounds, start, time_limit, workers)
+    worst, first, used, proven1, how1 = _fair_stage(inst, coef, use, locked, None, bounds, start, time_limit, workers)
     if worst is None:
         return None, False, False, how1
-    total, chosen, use, proven2, how2 = _fair_stage(inst, coef, use | first, locked, worst, bounds, first,
-                                                    time_limit, workers)
+    total, chosen, used, proven2, how2 = _fair_stage(inst, coef, use | first, locked, worst, bounds, first,
+                                                     time_limit, workers)
     if total is None:
         chosen, proven2 = first, False
     pairs = list(zip(*(a.tolist() for a in np.nonzero(chosen))))
-    note = (f"fair mode on {int(use.sum()):,} of {int(inst.allowed.sum()):,} allowed pairs; worst-off plan: "
+    note = (f"fair mode on {int(used.sum()):,} of {int(inst.allowed.sum()):,} allowed pairs; worst-off plan: "
             f"{how1}; total: {how2}")
     return pairs, False, proven1 and proven2, note
 
