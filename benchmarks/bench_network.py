@@ -11,7 +11,8 @@
 3. The fair mode (max the worst-off plan, then the total) on a call of 500 profiled cities
    (real index) reviewing each other, 3 each, max load 3: time, proven or not, both objectives
    against the total mode, and the previous fair method (CP-SAT on all pairs) as the baseline
-   (not with --skip-large).
+   (not with --skip-large); `--fair-hard` adds the same call with the no-same-country and
+   more-mature rules.
 4. Cohorts for 1,000 and 10,000 shipped cities (real index, random rows, sizes 7-12): plan_cohorts
    (time limit 8 s and 100 s) vs plain k-means (sklearn KMeans on the weighted vectors, then
    size repair), with the upper bound; for 1,000 also the time/quality curve (time limit vs
@@ -134,11 +135,12 @@ def bench_reviewers(P, R, k, cap, cpsat=True):
         print("  CP-SAT not run: 15M boolean variables (a model of this size does not fit in time/memory)")
 
 
-def bench_fair(n=500, time_limit=30.0, baseline_limit=15.0):
+def bench_fair(n=500, time_limit=30.0, baseline_limit=15.0, hard=False):
     """The fair mode on a call of n profiled cities (real index, random rows, seed 0) reviewing
     each other, 3 each, max load 3: the library's fair mode (candidate lists, proven over all
     pairs) against the total mode and, as the baseline, the previous fair method (CP-SAT on
-    every allowed pair, baseline_limit seconds per stage)."""
+    every allowed pair, baseline_limit seconds per stage). hard=True adds the no-same-country
+    and more-mature rules (maturity from the profiles)."""
     import matcher.reviewers as rv
     from matcher.matcher import Matcher
     from matcher.reviewers import ReviewProblem, ReviewRules, solve_problem
@@ -147,11 +149,12 @@ def bench_fair(n=500, time_limit=30.0, baseline_limit=15.0):
     rng = np.random.default_rng(0)
     profiled = np.flatnonzero(rec.profiles["has_climate_profile"].to_numpy(dtype=bool))
     cities = sorted(int(r) for r in rng.choice(profiled, n, replace=False))
-    problem = ReviewProblem(rec, cities, None, ReviewRules(per_plan=3, max_load=3), None, None)
+    rules = ReviewRules(per_plan=3, max_load=3, no_same_country=hard, more_mature=hard)
+    problem = ReviewProblem(rec, cities, None, rules, None, None)
     total, tt = timed(lambda: solve_problem(problem, explain=False))
     fair, tf = timed(lambda: solve_problem(problem, mode="fair", explain=False, time_limit=time_limit))
-    print(f"fair mode, {n} profiled cities reviewing each other, 3 per plan, max load 3 "
-          f"({int(problem.allowed.sum()):,} allowed pairs)")
+    print(f"fair mode, {n} profiled cities reviewing each other, 3 per plan, max load 3"
+          f"{', no same country, more-mature rule' if hard else ''} ({int(problem.allowed.sum()):,} allowed pairs)")
     print(f"  total mode (flow)        {tt:8.2f} s  worst-off plan {total.worst_plan_affinity:.4f}"
           f"  total {total.total_affinity:.4f}")
     print(f"  fair mode                {tf:8.2f} s  worst-off plan {fair.worst_plan_affinity:.4f}"
@@ -255,6 +258,8 @@ def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--skip-large", action="store_true")
     ap.add_argument("--only", choices=["reviewers", "cohorts"], default=None)
+    ap.add_argument("--fair-hard", action="store_true",
+                    help="also the 500-plan fair call with the no-same-country and more-mature rules")
     args = ap.parse_args()
     if args.only != "cohorts":
         bench_reviewers(118, 177, 3, 3)
@@ -262,6 +267,8 @@ def main():
         if not args.skip_large:
             bench_reviewers(3000, 5000, 3, 3, cpsat=False)
         bench_fair(500, baseline_limit=0.0 if args.skip_large else 15.0)
+        if args.fair_hard:
+            bench_fair(500, baseline_limit=0.0, hard=True)
     if args.only != "reviewers":
         bench_cohorts(1000, 8.0, curve=(2.0, 4.0, 16.0, 32.0))
         if not args.skip_large:

@@ -11,7 +11,14 @@ How it is solved, exactly:
   is the optimum over assignments. Affinities are scaled by 1e6 and rounded to integer costs.
 - fair mode (FairIR/FairFlow-style): OR-Tools CP-SAT in two stages, first the largest possible
   worst-off plan total, then the largest total among assignments that keep it. Not flow-shaped;
-  CP-SAT is given a time limit and the result says whether optimality was proven.
+  CP-SAT is given a time limit and the result says whether optimality was proven. From
+  FAIR_SPARSE_FROM allowed pairs CP-SAT works on candidate lists (each plan's best reviewers,
+  each reviewer's best plans, the total-mode optimum) and the result is proven over ALL pairs:
+  stage one by the per-plan bound (no plan can beat its best reviewers), else, like stage two,
+  by the LP relaxation over all pairs (HiGHS, column generation): a pair whose reduced cost
+  shows that every assignment using it is no better than CP-SAT's value is ruled out, the
+  others join the candidates until none is left outside. Integer units as in CP-SAT, so the
+  values equal those of CP-SAT on every pair.
 - solver="cpsat" solves total mode with CP-SAT too (a cross-check of the flow).
 
 Maturity: the more-mature rule applies only to plans whose maturity is known and below the top
