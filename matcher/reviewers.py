@@ -704,8 +704,9 @@ def _fair_lp(inst: ReviewProblem, coef: np.ndarray, use: np.ndarray, locked: np.
     x = np.zeros_like(use)
     x[pp, rr] = res.x[:n] > 0.5
     integral = bool(np.all(np.abs(res.x[:n] - x[pp, rr]) < 1e-7))
-    return {"x": x if integral else None, "eq": res.eqlin.marginals, "floor": y[:cut[0]], "cap": y[cut[0]:cut[1]], "low": y[cut[1]:cut[2]],
-            "mature": y[cut[2]:], "mat_row": mat_row, "b_ub": np.concatenate(b_ub)}
+    return {"x": x if integral else None, "eq": res.eqlin.marginals, "floor": y[:cut[0]],
+            "cap": y[cut[0]:cut[1]], "low": y[cut[1]:cut[2]], "mature": y[cut[2]:], "mat_row": mat_row,
+            "b_ub": np.concatenate(b_ub)}
 
 
 def _fair_reduced(inst: ReviewProblem, coef: np.ndarray, allowed: np.ndarray, locked: np.ndarray, duals: dict,
@@ -803,9 +804,8 @@ def _fair_stage(inst: ReviewProblem, coef, use, locked, floor, bounds, hint, tim
     below the floor, stage one no pair that cannot lift its plan above the CP-SAT value) and LP
     reduced-cost fixing (every assignment using the pair is no better than the CP-SAT value).
     Pairs that survive both and are not candidates yet are added and CP-SAT runs again (up to
-    FAIR_MAX_PAIRS candidates, else the stage ends unproven); a pair
-    ruled out once stays out (the value only improves; a degenerate LP's duals differ from
-    solve to solve). Proven when the value meets the cap, when no pair survives, or when CP-SAT
+    FAIR_MAX_PAIRS candidates, else the stage ends unproven); a pair ruled out once stays out
+    (the value only improves; a degenerate LP's duals differ from solve to solve). Proven when the value meets the cap, when no pair survives, or when CP-SAT
     proves its optimum and no pair survives outside the candidates. Returns (objective, chosen
     mask, candidates, proven, how)."""
     t_hi, best_with = bounds
@@ -826,7 +826,8 @@ def _fair_stage(inst: ReviewProblem, coef, use, locked, floor, bounds, hint, tim
             return best, chosen, use, False, "CP-SAT found no assignment in time"
         best = value
         if value >= cap:
-            return value, chosen, use, True, "meets the " + ("per-plan bound" if floor is None and value >= t_hi else "LP bound")
+            which = "per-plan bound" if floor is None and value >= t_hi else "LP bound"
+            return value, chosen, use, True, f"meets the {which}"
         if floor is None:
             possible &= best_with > value
         if lp is None or round_ > 0:
@@ -839,7 +840,9 @@ def _fair_stage(inst: ReviewProblem, coef, use, locked, floor, bounds, hint, tim
             return value, chosen, use, True, "no better assignment exists (LP bound)"
         outside = possible & ~use
         if not outside.any():
-            return value, chosen, use, optimal, "no pair outside the candidates can improve it (LP reduced costs)"
+            how = "no pair outside the candidates can improve it (LP reduced costs)" if optimal else \
+                "not proven: CP-SAT reached its time limit on the candidates"
+            return value, chosen, use, optimal, how
         if int((use | outside).sum()) > FAIR_MAX_PAIRS or time.perf_counter() >= deadline:
             break
         use = use | outside
