@@ -8,7 +8,12 @@
    reviewers). Affinities: inner products of random non-negative profile-like vectors.
 2. Reviewer assignment at 3,000 plans x 5,000 reviewers (dense: 15M candidate pairs), min-cost
    flow vs greedy. CP-SAT is not run at this size (15M boolean variables).
-3. Cohorts for 1,000 and 10,000 shipped cities (real index, random rows, sizes 7-12): plan_cohorts
+3. The fair mode (max the worst-off plan, then the total) on a call of 500 profiled cities
+   (real index) reviewing each other, 3 each, max load 3: time, proven or not, both objectives
+   against the total mode, and the previous fair method (CP-SAT on all pairs) as the baseline
+   (not with --skip-large); `--fair-hard` adds the same call with the no-same-country and
+   more-mature rules.
+4. Cohorts for 1,000 and 10,000 shipped cities (real index, random rows, sizes 7-12): plan_cohorts
    (time limit 8 s and 100 s) vs plain k-means (sklearn KMeans on the weighted vectors, then
    size repair), with the upper bound; for 1,000 also the time/quality curve (time limit vs
    objective vs bound), balanced and themed calls (their cost against the unconstrained plan) and
@@ -130,6 +135,45 @@ def bench_reviewers(P, R, k, cap, cpsat=True):
         print("  CP-SAT not run: 15M boolean variables (a model of this size does not fit in time/memory)")
 
 
+def bench_fair(n=500, time_limit=30.0, baseline_limit=15.0, hard=False):
+    """The fair mode on a call of n profiled cities (real index, random rows, seed 0) reviewing
+    each other, 3 each, max load 3: the library's fair mode (candidate lists, proven over all
+    pairs) against the total mode and, as the baseline, the previous fair method (CP-SAT on
+    every allowed pair, baseline_limit seconds per stage). hard=True adds the no-same-country
+    and more-mature rules (maturity from the profiles)."""
+    import matcher.reviewers as rv
+    from matcher.matcher import Matcher
+    from matcher.reviewers import ReviewProblem, ReviewRules, solve_problem
+
+    rec = Matcher.open(build="never").twins
+    rng = np.random.default_rng(0)
+    profiled = np.flatnonzero(rec.profiles["has_climate_profile"].to_numpy(dtype=bool))
+    cities = sorted(int(r) for r in rng.choice(profiled, n, replace=False))
+    rules = ReviewRules(per_plan=3, max_load=3, no_same_country=hard, more_mature=hard)
+    problem = ReviewProblem(rec, cities, None, rules, None, None)
+    total, tt = timed(lambda: solve_problem(problem, explain=False))
+    fair, tf = timed(lambda: solve_problem(problem, mode="fair", explain=False, time_limit=time_limit))
+    print(f"fair mode, {n} profiled cities reviewing each other, 3 per plan, max load 3"
+          f"{', no same country, more-mature rule' if hard else ''} ({int(problem.allowed.sum()):,} allowed pairs)")
+    print(f"  total mode (flow)        {tt:8.2f} s  worst-off plan {total.worst_plan_affinity:.4f}"
+          f"  total {total.total_affinity:.4f}")
+    print(f"  fair mode                {tf:8.2f} s  worst-off plan {fair.worst_plan_affinity:.4f}"
+          f"  total {fair.total_affinity:.4f}  {'proven optimal' if fair.optimal else 'NOT proven'};"
+          f" fair/total worst-off {fair.worst_plan_affinity / total.worst_plan_affinity:.4f},"
+          f" total {fair.total_affinity / total.total_affinity:.6f}, time {tf / tt:.1f}x total mode")
+    print(f"    {fair.solver}")
+    if baseline_limit:
+        saved = rv.FAIR_SPARSE_FROM
+        rv.FAIR_SPARSE_FROM = 10**12  # the previous method: CP-SAT on every allowed pair
+        try:
+            old, to = timed(lambda: solve_problem(problem, mode="fair", explain=False, time_limit=baseline_limit))
+        finally:
+            rv.FAIR_SPARSE_FROM = saved
+        print(f"  previous fair (CP-SAT on all pairs, {baseline_limit:g} s/stage) {to:6.2f} s  worst-off plan "
+              f"{old.worst_plan_affinity:.4f}  total {old.total_affinity:.4f}"
+              f"  {'proven optimal' if old.optimal else 'NOT proven'}; time {to / tf:.1f}x the fair mode")
+
+
 def kmeans_repair(L, R, U, G, lo, hi, seed=0, n_init=4, init="k-means++", max_iter=300):
     """The baseline: sklearn KMeans on the weighted vectors, then size repair (move the weakest
     member of an oversize cluster to its best cluster with room; fill an undersize cluster with
@@ -214,12 +258,17 @@ def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--skip-large", action="store_true")
     ap.add_argument("--only", choices=["reviewers", "cohorts"], default=None)
+    ap.add_argument("--fair-hard", action="store_true",
+                    help="also the 500-plan fair call with the no-same-country and more-mature rules")
     args = ap.parse_args()
     if args.only != "cohorts":
         bench_reviewers(118, 177, 3, 3)
         bench_reviewers(118, 177, 3, 6)
         if not args.skip_large:
             bench_reviewers(3000, 5000, 3, 3, cpsat=False)
+        bench_fair(500, baseline_limit=0.0 if args.skip_large else 15.0)
+        if args.fair_hard:
+            bench_fair(500, baseline_limit=0.0, hard=True)
     if args.only != "reviewers":
         bench_cohorts(1000, 8.0, curve=(2.0, 4.0, 16.0, 32.0))
         if not args.skip_large:

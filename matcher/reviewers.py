@@ -11,7 +11,14 @@ How it is solved, exactly:
   is the optimum over assignments. Affinities are scaled by 1e6 and rounded to integer costs.
 - fair mode (FairIR/FairFlow-style): OR-Tools CP-SAT in two stages, first the largest possible
   worst-off plan total, then the largest total among assignments that keep it. Not flow-shaped;
-  CP-SAT is given a time limit and the result says whether optimality was proven.
+  CP-SAT is given a time limit and the result says whether optimality was proven. From
+  FAIR_SPARSE_FROM allowed pairs CP-SAT works on candidate lists (each plan's best reviewers,
+  each reviewer's best plans, the total-mode optimum) and the result is proven over ALL pairs:
+  stage one by the per-plan bound (no plan can beat its best reviewers), else, like stage two,
+  by the LP relaxation over all pairs (HiGHS, column generation): a pair whose reduced cost
+  shows that every assignment using it is no better than CP-SAT's value is ruled out, the
+  others join the candidates until none is left outside. Integer units as in CP-SAT, so the
+  values equal those of CP-SAT on every pair.
 - solver="cpsat" solves total mode with CP-SAT too (a cross-check of the flow).
 
 Maturity: the more-mature rule applies only to plans whose maturity is known and below the top
@@ -25,6 +32,7 @@ the rule whose addition breaks feasibility.
 """
 from __future__ import annotations
 
+import time
 from dataclasses import asdict, dataclass, field
 
 import numpy as np
@@ -547,14 +555,14 @@ def _cpsat_model(inst: ReviewProblem, pp: np.ndarray, rr: np.ndarray, coef: np.n
     return m, x, plan_sum, total
 
 
-def _cpsat_run(m, time_limit: float, workers: int):
+def _cpsat_run(m, time_limit: float, workers: int, callback=None):
     from ortools.sat.python import cp_model
 
     solver = cp_model.CpSolver()
     solver.parameters.max_time_in_seconds = float(time_limit)
     if workers:
         solver.parameters.num_workers = int(workers)
-    status = solver.solve(m)
+    status = solver.solve(m, callback)
     return solver, status
 
 
@@ -612,6 +620,285 @@ def _solve_cpsat(inst: ReviewProblem, fair: bool, time_limit: float, workers: in
     return chosen, False, proven
 
 
+# ---------------------------------------------------------------------------- fair mode at scale
+FAIR_SPARSE_FROM = 20_000  # allowed pairs from which the fair mode starts on candidate lists
+FAIR_K = 10  # the first candidates: each plan's best FAIR_K reviewers ...
+FAIR_M = 10  # ... each reviewer's best FAIR_M plans, the total-mode optimum and the locks
+FAIR_MAX_PAIRS = 60_000  # candidates beyond which the proof is given up (CP-SAT would not end in time)
+
+
+def _best_plan_sums(inst: ReviewProblem, coef: np.ndarray, locked: np.ndarray, need: np.ndarray,
+                    split: np.ndarray) -> np.ndarray:
+    """Each plan's best achievable total ignoring the loads: its locked reviewers plus its best
+    `need` other allowed reviewers, one of them more mature where the rule applies. No
+    assignment's worst-off plan can do better than the smallest of these."""
+    free = inst.allowed & ~locked
+    best = np.where(locked, coef, 0).sum(axis=1).astype(np.int64)
+    for p in np.flatnonzero(need > 0):
+        cand = np.flatnonzero(free[p])
+        order = cand[np.argsort(-coef[p, cand], kind="stable")]
+        top = order[:need[p]]
+        if split[p] and not inst.ahead[p, top].any():
+            ahead = order[inst.ahead[p, order]]
+            top = np.append(order[:need[p] - 1], ahead[:1])
+        best[p] += int(coef[p, top].sum())
+    return best
+
+
+def _fair_candidates(inst: ReviewProblem, coef: np.ndarray, seed_pairs) -> np.ndarray:
+    """The first candidate pairs: each plan's best reviewers, each reviewer's best plans, the
+    pairs of a known assignment (so the restricted model is feasible) and the locks."""
+    masked = np.where(inst.allowed, coef, np.iinfo(np.int64).min // 4)
+    use = np.zeros_like(inst.allowed)
+    k = min(inst.R, FAIR_K + inst.rules.per_plan)
+    np.put_along_axis(use, np.argpartition(-masked, k - 1, axis=1)[:, :k], True, axis=1)
+    m = min(inst.P, FAIR_M + inst.rules.max_load)
+    np.put_along_axis(use, np.argpartition(-masked, m - 1, axis=0)[:m], True, axis=0)
+    for p, r in list(seed_pairs) + list(inst.locks):
+        use[p, r] = True
+    return use & inst.allowed
+
+
+def _fair_lp(inst: ReviewProblem, coef: np.ndarray, use: np.ndarray, locked: np.ndarray, floor, t_hi: int):
+    """solver model: the LP relaxation of one fair-mode stage on the pairs `use` (HiGHS through
+    scipy), in minimisation form: stage one (floor None) minimises -t with t <= every plan's
+    total, stage two minimises -total with every plan's total >= floor. Rows: per-plan counts
+    (equalities), then per-plan totals, maximum loads, minimum loads and the more-mature rule
+    (all <=). Returns the rows' duals (scipy's marginals) and, when the LP optimum is integral,
+    its assignment ("x"), as a dict; or None."""
+    from scipy import sparse
+    from scipy.optimize import linprog
+
+    P, R, rules = inst.P, inst.R, inst.rules
+    pp, rr = np.nonzero(use)
+    n, c = len(pp), coef[pp, rr].astype(float)
+    cols = np.arange(n)
+    stage_one = floor is None
+    mat = np.flatnonzero(inst.applies)
+    mat_row = np.full(P, -1)
+    mat_row[mat] = np.arange(len(mat))
+    n_cols = n + stage_one
+    eq = sparse.csr_matrix((np.ones(n), (pp, cols)), shape=(P, n_cols))
+    blocks = [sparse.csr_matrix((-c, (pp, cols)), shape=(P, n_cols)),
+              sparse.csr_matrix((np.ones(n), (rr, cols)), shape=(R, n_cols))]
+    b_ub = [np.zeros(P) if stage_one else np.full(P, -float(floor)), np.full(R, float(rules.max_load))]
+    if stage_one:
+        blocks[0] = blocks[0] + sparse.csr_matrix((np.ones(P), (np.arange(P), np.full(P, n))), shape=(P, n_cols))
+    if rules.min_load:
+        blocks.append(sparse.csr_matrix((-np.ones(n), (rr, cols)), shape=(R, n_cols)))
+        b_ub.append(np.full(R, -float(rules.min_load)))
+    if len(mat):
+        sel = inst.applies[pp] & inst.ahead[pp, rr]
+        blocks.append(sparse.csr_matrix((-np.ones(sel.sum()), (mat_row[pp[sel]], cols[sel])), shape=(len(mat), n_cols)))
+        b_ub.append(-np.ones(len(mat)))
+    obj = np.append(np.zeros(n), -1.0) if stage_one else -c
+    bounds = np.column_stack([locked[pp, rr].astype(float), np.ones(n)])
+    if stage_one:
+        bounds = np.vstack([bounds, [float(min(0, coef.min(initial=0)) * rules.per_plan), float(t_hi)]])
+    res = linprog(obj, A_ub=sparse.vstack(blocks).tocsr(), b_ub=np.concatenate(b_ub), A_eq=eq,
+                  b_eq=np.full(P, float(rules.per_plan)), bounds=bounds, method="highs")
+    if res.status != 0:
+        return None
+    y = np.minimum(res.ineqlin.marginals, 0.0)  # rows <=: duals <= 0 (clipped: any such duals give a bound)
+    cut = np.cumsum([P, R, R if rules.min_load else 0])
+    x = np.zeros_like(use)
+    x[pp, rr] = res.x[:n] > 0.5
+    integral = bool(np.all(np.abs(res.x[:n] - x[pp, rr]) < 1e-7))
+    return {"x": x if integral else None, "eq": res.eqlin.marginals, "floor": y[:cut[0]],
+            "cap": y[cut[0]:cut[1]], "low": y[cut[1]:cut[2]], "mature": y[cut[2]:], "mat_row": mat_row,
+            "b_ub": np.concatenate(b_ub)}
+
+
+def _fair_reduced(inst: ReviewProblem, coef: np.ndarray, allowed: np.ndarray, locked: np.ndarray, duals: dict,
+                  stage_one: bool, t_lo: float, t_hi: float):
+    """Reduced costs of every pair under the duals, and the Lagrangian bound they prove for the
+    stage over ALL pairs: for any duals of the right signs, every assignment x has objective
+    >= y.b + sum_j min(d_j l_j, d_j u_j), and >= that + d_j when pair j (not locked, d_j > 0)
+    is used. `allowed`: the pairs any assignment of the stage can use. Returns (bound, d,
+    rounding margin); other pairs get d = +inf."""
+    rules = inst.rules
+    C = coef.astype(float)
+    lin = duals["eq"][:, None] - duals["floor"][:, None] * C + duals["cap"][None, :]
+    if rules.min_load:
+        lin = lin - duals["low"][None, :]
+    mat = np.flatnonzero(inst.applies)
+    if len(mat):
+        lin[mat] -= duals["mature"][duals["mat_row"][mat]][:, None] * inst.ahead[mat]
+    d = (0.0 if stage_one else -C) - lin
+    d = np.where(allowed, d, np.inf)
+    terms = np.where(allowed, np.where(locked, d, np.minimum(d, 0.0)), 0.0)
+    yb = float(duals["eq"].sum() * rules.per_plan + duals["b_ub"] @ np.concatenate(
+        [duals["floor"], duals["cap"], duals["low"], duals["mature"]]))
+    bound = yb + float(terms.sum())
+    if stage_one:
+        d_t = -1.0 - float(duals["floor"].sum())
+        bound += min(d_t * t_lo, d_t * t_hi)
+    margin = 1e-9 * (abs(yb) + float(np.abs(terms).sum()) + 1.0) + 1e-6
+    return bound, d, margin
+
+
+def _fair_bound(inst: ReviewProblem, coef, allowed, use, locked, floor, t_hi):
+    """The stage's LP bound over all `allowed` pairs by column generation: solve the LP on the candidate
+    pairs, add every pair with a negative reduced cost, until none has (then the restricted LP
+    is the full LP). Returns (bound, reduced costs, margin, the LP's assignment when integral)
+    or None when the LP fails."""
+    stage_one = floor is None
+    t_lo = float(min(0, coef.min(initial=0)) * inst.rules.per_plan)
+    lp_use = use.copy()
+    out = None
+    for _ in range(30):
+        duals = _fair_lp(inst, coef, lp_use, locked, floor, t_hi)
+        if duals is None:
+            return out
+        out = (*_fair_reduced(inst, coef, allowed, locked, duals, stage_one, t_lo, float(t_hi)), duals["x"])
+        add = allowed & ~lp_use & (out[1] < -1e-6)
+        if not add.any():
+            return out
+        lp_use |= add
+    return out
+
+
+def _fair_cpsat(inst: ReviewProblem, coef, use, locked, floor, cap: int, hint: np.ndarray, time_limit, workers):
+    """One fair-mode stage by CP-SAT on the candidate pairs `use`, started from `hint` (a
+    feasible assignment inside `use`): stage one (floor None) maximises the worst-off plan's
+    total, stage two the total with every plan at least `floor`; the objective is at most
+    `cap`, a proven bound, so the search stops when it reaches it. Returns (objective or None,
+    chosen mask, proven optimal on `use`)."""
+    from ortools.sat.python import cp_model
+
+    pp, rr = np.nonzero(use)
+    c = coef[pp, rr]
+    m, x, plan_sum, total = _cpsat_model(inst, pp, rr, c, locked)
+    if floor is None:
+        obj = m.new_int_var(int(min(0, c.min(initial=0))) * inst.rules.per_plan, int(cap), "worst")
+        for s in plan_sum:
+            m.add(obj <= s)
+    else:
+        for s in plan_sum:
+            m.add(s >= int(floor))
+        obj = total
+    m.maximize(obj)
+    for i, xi in enumerate(x):
+        m.add_hint(xi, bool(hint[pp[i], rr[i]]))
+
+    class StopAtCap(cp_model.CpSolverSolutionCallback):
+        """Stops the search at a solution that reaches the cap (a constraint would slow it)."""
+
+        def on_solution_callback(self):
+            if self.objective_value >= cap:
+                self.stop_search()
+
+    solver, status = _cpsat_run(m, max(time_limit, 0.1), workers, StopAtCap())
+    if status not in (cp_model.OPTIMAL, cp_model.FEASIBLE):
+        return None, hint, False
+    chosen = np.zeros_like(use)
+    chosen[pp, rr] = [solver.boolean_value(xi) for xi in x]
+    return int(round(solver.objective_value)), chosen, status == cp_model.OPTIMAL
+
+
+def _fair_stage(inst: ReviewProblem, coef, use, locked, floor, bounds, hint, time_limit, workers):
+    """One fair-mode stage, exact over all pairs. CP-SAT runs on the candidates with the
+    objective capped by a proven bound (stage one: t_hi, the per-plan bound; stage two: the LP
+    bound over all pairs, computed first). Then two tests rule pairs out of any better
+    assignment: the pair's best plan total (`_best_with_pair`: stage two never uses a pair
+    below the floor, stage one no pair that cannot lift its plan above the CP-SAT value) and LP
+    reduced-cost fixing (every assignment using the pair is no better than the CP-SAT value).
+    Pairs that survive both and are not candidates yet are added and CP-SAT runs again (up to
+    FAIR_MAX_PAIRS candidates, else the stage ends unproven); a pair ruled out once stays out
+    (the value only improves; a degenerate LP's duals differ from solve to solve). Proven when the value meets the cap, when no pair survives, or when CP-SAT
+    proves its optimum and no pair survives outside the candidates. Returns (objective, chosen
+    mask, candidates, proven, how)."""
+    t_hi, best_with = bounds
+    deadline = time.perf_counter() + time_limit
+    allowed = inst.allowed if floor is None else inst.allowed & (best_with >= floor)
+    best, chosen, use = None, hint, use & allowed
+    possible = allowed.copy()  # pairs not ruled out of a better assignment yet
+    lp = None if floor is None else _fair_bound(inst, coef, allowed, use, locked, floor, t_hi)
+    if lp is not None and lp[3] is not None:  # an integral LP optimum is the best assignment
+        return int(coef[lp[3]].sum()), lp[3], use | lp[3], True, "the LP optimum is integral"
+    for round_ in range(6):
+        cap = t_hi if floor is None else int(np.maximum(coef, 0).sum())
+        if lp is not None:
+            cap = min(cap, int(np.floor(-lp[0] + lp[2])))
+        value, chosen, optimal = _fair_cpsat(inst, coef, use, locked, floor, cap, chosen,
+                                             deadline - time.perf_counter(), workers)
+        if value is None:
+            return best, chosen, use, False, "CP-SAT found no assignment in time"
+        best = value
+        if value >= cap:
+            which = "per-plan bound" if floor is None and value >= t_hi else "LP bound"
+            return value, chosen, use, True, f"meets the {which}"
+        if floor is None:
+            possible &= best_with > value
+        if lp is None or round_ > 0:
+            lp = _fair_bound(inst, coef, allowed, use, locked, floor, t_hi)
+        if lp is None:
+            return value, chosen, use, False, "the LP bound failed"
+        bound, d, margin = lp[:3]
+        possible &= bound + np.maximum(d, 0.0) <= -value - 1 + margin  # min form: the value is -value
+        if not possible.any():  # no pair can be in a better assignment: there is none
+            return value, chosen, use, True, "no better assignment exists (LP bound)"
+        outside = possible & ~use
+        if not outside.any():
+            how = "no pair outside the candidates can improve it (LP reduced costs)" if optimal else \
+                "not proven: CP-SAT reached its time limit on the candidates"
+            return value, chosen, use, optimal, how
+        if int((use | outside).sum()) > FAIR_MAX_PAIRS or time.perf_counter() >= deadline:
+            break
+        use = use | outside
+    return best, chosen, use, False, f"not proven: {int(outside.sum()):,} pair(s) outside the candidates may improve it"
+
+
+def _best_with_pair(inst: ReviewProblem, coef: np.ndarray, locked: np.ndarray, need: np.ndarray) -> np.ndarray:
+    """Each allowed pair's best plan total: the plan's locked reviewers, this reviewer and the
+    plan's best need-1 other reviewers, ignoring loads and the more-mature rule; no assignment
+    that gives the plan this reviewer gives the plan more. A locked pair gets the plan's best
+    total; a pair the plan cannot take (not allowed, or no review left) a very low value."""
+    P, R = inst.P, inst.R
+    low = np.iinfo(np.int64).min // 4
+    free = inst.allowed & ~locked & (need > 0)[:, None]
+    vals = np.where(free, coef, low)
+    order = np.argsort(-vals, axis=1, kind="stable")
+    rank = np.empty_like(order)
+    np.put_along_axis(rank, order, np.broadcast_to(np.arange(R), (P, R)), axis=1)
+    ranked = np.take_along_axis(vals, order, axis=1)
+    top = np.cumsum(np.where(ranked > low, ranked, 0), axis=1)
+    top = np.hstack([np.zeros((P, 1), dtype=np.int64), top])
+    n = np.maximum(need, 1)
+    top_need, top_less = top[np.arange(P), np.minimum(n, R)], top[np.arange(P), n - 1]
+    base = np.where(locked, coef, 0).sum(axis=1)
+    with_r = np.where(rank < n[:, None], top_need[:, None], coef + top_less[:, None])
+    out = np.where(free, base[:, None] + with_r, low)
+    return np.where(locked, (base + np.where(need > 0, top_need, 0))[:, None], out)
+
+
+def _solve_fair(inst: ReviewProblem, time_limit: float, workers: int):
+    """Fair mode on candidate lists (calls with FAIR_SPARSE_FROM allowed pairs or more), exact
+    over all pairs when both stages are proven. Stage one is capped by the per-plan bound (each
+    plan's best reviewers ignoring loads); stage two keeps stage one's floor. Returns (pairs or
+    None, proven infeasible, proven optimal, a note on the proof)."""
+    need, cap, low, locked, split = inst.residual()
+    coef = np.where(inst.allowed, np.rint(inst.affinity * CPSAT_SCALE), 0).astype(np.int64)
+    flow = _solve_flow(inst)
+    if flow is None:
+        return None, True, False, ""
+    start = np.zeros_like(inst.allowed)
+    start[tuple(np.array(flow).T)] = True
+    use = _fair_candidates(inst, coef, flow)
+    bounds = int(_best_plan_sums(inst, coef, locked, need, split).min()), _best_with_pair(inst, coef, locked, need)
+    worst, first, used, proven1, how1 = _fair_stage(inst, coef, use, locked, None, bounds, start, time_limit, workers)
+    if worst is None:
+        return None, False, False, how1
+    total, chosen, used, proven2, how2 = _fair_stage(inst, coef, use | first, locked, worst, bounds, first,
+                                                     time_limit, workers)
+    if total is None:
+        chosen, proven2 = first, False
+    pairs = list(zip(*(a.tolist() for a in np.nonzero(chosen))))
+    note = (f"fair mode on {int(used.sum()):,} of {int(inst.allowed.sum()):,} allowed pairs; worst-off plan: "
+            f"{how1}; total: {how2}")
+    return pairs, False, proven1 and proven2, note
+
+
 # ---------------------------------------------------------------------------- entry point
 def assign_reviewers(space: TwinSpace, plans="all", reviewers=None, rules: ReviewRules | None = None,
                      weights: dict[str, float] | None = None, mode: str = "total", solver: str = "auto",
@@ -650,10 +937,15 @@ def solve_problem(inst: ReviewProblem, mode: str = "total", solver: str = "auto"
         if chosen is None:
             raise InfeasibleRulesError(_explain_infeasible(inst), rules.describe())
     else:
-        chosen, infeasible, proven = _solve_cpsat(inst, mode == "fair", time_limit, workers)
+        proof = ""
+        if mode == "fair" and int(inst.allowed.sum()) >= FAIR_SPARSE_FROM:
+            chosen, infeasible, proven, proof = _solve_fair(inst, time_limit, workers)
+        else:
+            chosen, infeasible, proven = _solve_cpsat(inst, mode == "fair", time_limit, workers)
         stage = "two-stage: max worst-off plan, then max total" if mode == "fair" else "max total"
         used = f"OR-Tools CP-SAT ({stage}), " + ("proven optimal" if proven else
                                                   f"best found in {time_limit:g} s, optimality not proven")
+        used += f" ({proof})" if proof else ""
         if chosen is None:
             if infeasible or _solve_flow(inst) is None:
                 raise InfeasibleRulesError(_explain_infeasible(inst), rules.describe())

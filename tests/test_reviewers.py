@@ -248,3 +248,73 @@ def test_cli_reviewers_infeasible_exits_2_in_words(tmp_path, capsys, real_recomm
     assert main(["reviewers", "--cities", str(f), "--index-dir", str(real_index_dir)]) == 2
     err = capsys.readouterr().err
     assert "has 2 possible reviewers" in err and "it needs 3" in err
+
+
+def scaled_objectives(problem, result):
+    """The fair mode's two objectives in the solver's integer units: the worst-off plan's total
+    and the total (each pair's affinity x CPSAT_SCALE, rounded), so ties compare exactly."""
+    from matcher.reviewers import CPSAT_SCALE
+
+    per_plan = np.zeros(problem.P, dtype=np.int64)
+    for p, r in pairs_of(result, problem):
+        per_plan[p] += int(np.rint(problem.affinity[p, r] * CPSAT_SCALE))
+    return int(per_plan.min()), int(per_plan.sum())
+
+
+def fair_call(rec, rows, seed):
+    """A random call for the fair mode: 8-30 plans, the same cities or about twice as many
+    reviewers, 1-3 reviewers per plan with tight or loose loads, random maturity, rules and a lock."""
+    rng = random.Random(500 + seed)
+    plans = rng.sample(rows, rng.randint(8, 30))
+    k = rng.choice([1, 2, 3])
+    reviewers = None if seed % 2 == 0 else rng.sample(rows, (2 if k < 3 else 1) * len(plans) + rng.randint(0, 6))
+    maturity = {r: rng.choice(LEVELS) for r in rng.sample(rows, 80)}
+    rules = ReviewRules(per_plan=k, max_load=rng.choice([1, 2]) if k < 3 else rng.choice([3, 4]),
+                        min_load=rng.choice([0, 1]), no_same_country=rng.random() < 0.5,
+                        more_mature=rng.random() < 0.4)
+    rules.locks = [(rng.choice(reviewers or plans), rng.choice(plans))] if rng.random() < 0.5 else []
+    return ReviewProblem(rec, plans, reviewers, rules, None, maturity)
+
+
+def test_fair_mode_on_candidate_lists_equals_the_full_model(fake_recommender, monkeypatch):
+    """The fair mode's candidate lists (each plan's best reviewer and each reviewer's best plan
+    only, so the bounds and the LP reduced-cost check must add pairs) reach the same worst-off
+    plan and the same total as the previous exact method, CP-SAT on every allowed pair, and
+    prove it; where that method stops at its time limit unproven, they do at least as well."""
+    import matcher.reviewers as rv
+
+    rows = profiled_rows(fake_recommender)
+    equal, proofs, first_stage = 0, set(), set()
+    for seed in range(36):
+        problem = fair_call(fake_recommender, rows, seed)
+        monkeypatch.setattr(rv, "FAIR_SPARSE_FROM", 10**9)
+        try:
+            full = solve_problem(problem, mode="fair", explain=False, time_limit=10)
+        except InfeasibleRulesError:
+            monkeypatch.setattr(rv, "FAIR_SPARSE_FROM", 0)
+            with pytest.raises(InfeasibleRulesError):
+                solve_problem(problem, mode="fair", explain=False)
+            continue
+        monkeypatch.setattr(rv, "FAIR_SPARSE_FROM", 0)
+        monkeypatch.setattr(rv, "FAIR_K", 1)
+        monkeypatch.setattr(rv, "FAIR_M", 1)
+        sparse = solve_problem(problem, mode="fair", explain=False, time_limit=30)
+        assert "fair mode on" in sparse.solver and "fair mode on" not in full.solver
+        assert sparse.optimal, sparse.solver
+        check_rules(problem, sparse)
+        assert abs(min(sparse.plan_totals.values()) - sparse.worst_plan_affinity) < 1e-12
+        if full.optimal:
+            assert scaled_objectives(problem, sparse) == scaled_objectives(problem, full)
+            assert abs(sparse.total_affinity - full.total_affinity) < 1e-4 * problem.P
+            equal += 1
+        else:
+            assert scaled_objectives(problem, sparse) >= scaled_objectives(problem, full)
+        stages = dict(part.split(": ", 1) for part in sparse.solver[:-1].split("; ")[1:])
+        first_stage.add(stages["worst-off plan"])
+        proofs.update(stages.values())
+    assert equal >= 15
+    # every proof is exercised: the per-plan bound, LP reduced costs (in both stages: some
+    # calls' worst-off plan is below the per-plan bound), an integral LP
+    lp_fixing = "no pair outside the candidates can improve it (LP reduced costs)"
+    assert {"meets the per-plan bound", "the LP optimum is integral", lp_fixing} <= proofs
+    assert lp_fixing in first_stage
