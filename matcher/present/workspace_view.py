@@ -320,6 +320,11 @@ def saved_item_label(item, locale: str = "en") -> str:
     return f"{item.name} ({saved_kind_name(item.kind, locale)}, {when(item.created_at, locale)}, {item.owner})"
 
 
+# The headings of saved work's tables (translated where they are shown).
+SAVED_HEADINGS = (N_("rank"), N_("city"), N_("country"), N_("score"), N_("why"), N_("cohort"), N_("plan"),
+                  N_("reviewer"), N_("affinity"), N_("twin"), N_("themes"))
+
+
 def _frame(rows: list[tuple], columns: list[str], locale: str) -> pd.DataFrame:
     """Rows under headings in the interface language."""
     t = translator(locale)
