@@ -17,16 +17,27 @@ import streamlit as st
 from matcher import MatcherError, vocabularies
 from matcher import workspace as wsp
 from matcher.present import csv_bytes, md_escape
-from matcher.present.view import error_text, language_name, twins_view
-from matcher.present.workspace_view import (EDIT_FIELDS, MATURITY_CHOICES, ORG_KIND_NAMES, ROLE_NAMES,
-                                            SAVED_KIND_NAMES, board_matches_table, choices_for, cohort_payload,
-                                            comparison_lines, completeness, form_changes, form_value,
-                                            history_table, improve_matches, with_names, organisations_table, post_card,
-                                            post_label, review_payload, saved_item_label, saved_list_table,
-                                            saved_table, shortlist_payload, version_diff_table, version_label)
+from matcher.present.i18n import session_translator
+from matcher.present.view import twins_view
+from matcher.present.workspace_view import (EDIT_FIELDS, MATURITY_CHOICES, board_matches_table, choices_for,
+                                            cohort_payload, comparison_lines, completeness, form_changes, form_value,
+                                            history_table, improve_matches, org_kind_name, organisations_table,
+                                            post_card, post_label, review_payload, role_name, saved_item_label,
+                                            saved_kind_name, saved_list_table, saved_table, shortlist_payload,
+                                            source_name, status_name, version_diff_table, version_label, workspace_message)
 
 ACTOR = "ws_actor"
 _REFRESH = threading.Lock()  # one session at a time lays edits over the shared index
+
+
+def tr():
+    """This session's translator (the language chosen in the sidebar, kept in the URL)."""
+    return session_translator(st.session_state)
+
+
+def _(message: str, **values) -> str:
+    """A string of the interface in this session's language ({name} placeholders filled after)."""
+    return tr()(message, **values)
 
 
 # ---------------------------------------------------------------------------- the workspace
@@ -35,7 +46,7 @@ def workspace_url() -> str:
     return wsp.resolve_url(None)
 
 
-@st.cache_resource(show_spinner="Opening the workspace…", max_entries=4)
+@st.cache_resource(show_spinner=False, max_entries=4)
 def open_ws(url: str) -> wsp.Workspace:
     return wsp.open_workspace(url)
 
@@ -68,9 +79,10 @@ def flash(key: str, message: str | None = None) -> None:
 
 
 def show_error(exc: Exception, m=None) -> None:
-    """A library error as a message; with the matcher, the cities it names by their names."""
-    text = error_text(exc)
-    st.error(md_escape(with_names(text, city_labels(m, workspace_url())[2]) if m is not None else text), icon="⚠️")
+    """A library error as a message in the interface language; with the matcher, the cities it
+    names by their names. E-mail addresses in it are plain text (md_escape)."""
+    names = city_labels(m, workspace_url())[2] if m is not None else {}
+    st.error(md_escape(workspace_message(exc, names, tr().lang)), icon="⚠️")
 
 
 @st.cache_data(show_spinner=False, max_entries=2)
@@ -90,8 +102,9 @@ def account_sidebar(m) -> None:
     if me is not None:
         names = city_labels(m, workspace_url())[2]
         city = f", {md_escape(names.get(me.city_id, me.city_id))}" if me.city_id and me.role == "officer" else ""
-        st.sidebar.markdown(f"Signed in as **{md_escape(me.email)}** ({ROLE_NAMES[me.role]}{city})")
-        if st.sidebar.button("Sign out", key="ws_sign_out"):
+        st.sidebar.markdown(_("Signed in as {email} ({role})", email=md_escape(me.email),
+                              role=role_name(me.role, tr().lang) + city))
+        if st.sidebar.button(_("Sign out"), key="ws_sign_out"):
             for key in [k for k in st.session_state if str(k).startswith(("ws_", "mc_read_"))]:
                 del st.session_state[key]
             st.rerun()
@@ -99,11 +112,11 @@ def account_sidebar(m) -> None:
     if not wsp.list_users(ws):
         first_admin_form()
         return
-    with st.sidebar.expander("Sign in", expanded=False):
+    with st.sidebar.expander(_("Sign in"), expanded=False):
         with st.form("ws_sign_in"):
-            email = st.text_input("Email", key="ws_email")
-            password = st.text_input("Password", type="password", key="ws_password")
-            go = st.form_submit_button("Sign in")
+            email = st.text_input(_("Email"), key="ws_email")
+            password = st.text_input(_("Password"), type="password", key="ws_password")
+            go = st.form_submit_button(_("Sign in"))
         if go:
             try:
                 st.session_state[ACTOR] = wsp.authenticate(ws, email, password)
@@ -111,22 +124,22 @@ def account_sidebar(m) -> None:
                 show_error(exc)
                 return
             st.rerun()
-    st.sidebar.caption("Browsing needs no account; sign in to edit your city's profile, post on the board "
-                       "or save work.")
+    st.sidebar.caption(_("Browsing needs no account; sign in to edit your city's profile, post on the board "
+                         "or save work."))
 
 
 def first_admin_form() -> None:
-    with st.sidebar.expander("Create the first admin account", expanded=True):
-        st.caption("This workspace has no user yet. The first account is the network admin, who then adds "
-                   "city officers and viewers.")
+    with st.sidebar.expander(_("Create the first admin account"), expanded=True):
+        st.caption(_("This workspace has no user yet. The first account is the network admin, who then adds "
+                     "city officers and viewers."))
         with st.form("ws_first_admin"):
-            email = st.text_input("Email", key="ws_admin_email")
-            password = st.text_input("Password (8 characters or more)", type="password", key="ws_admin_password")
-            again = st.text_input("The password again", type="password", key="ws_admin_again")
-            go = st.form_submit_button("Create the admin account")
+            email = st.text_input(_("Email"), key="ws_admin_email")
+            password = st.text_input(_("Password (8 characters or more)"), type="password", key="ws_admin_password")
+            again = st.text_input(_("The password again"), type="password", key="ws_admin_again")
+            go = st.form_submit_button(_("Create the admin account"))
         if go:
             if password != again:
-                st.error("The two passwords differ.", icon="⚠️")
+                st.error(_("The two passwords differ."), icon="⚠️")
                 return
             try:
                 st.session_state[ACTOR] = wsp.create_first_admin(workspace(), email, password)
@@ -137,25 +150,33 @@ def first_admin_form() -> None:
 
 
 # ---------------------------------------------------------------------------- my city
-def pick_city(m, key: str, default_id: str | None, label: str = "City") -> str | None:
-    labels, ids, _ = city_labels(m, workspace_url())
+def pick_city(m, key: str, default_id: str | None, label: str, start_filled: bool = True) -> str | None:
+    """A town from the list; it starts on `default_id`, else (start_filled) on the city of the
+    Find twins page, so the page never opens empty; else it asks for a town."""
+    labels, ids, _names = city_labels(m, workspace_url())
     by_id = {v: k for k, v in ids.items()}
-    index = labels.index(by_id[default_id]) if default_id in by_id else None
-    picked = st.selectbox(label, labels, index=index, key=key, placeholder="Type a town")
+    if default_id in by_id:
+        index = labels.index(by_id[default_id])
+    elif start_filled:
+        index = labels.index(st.session_state["twins_city"]) if st.session_state.get("twins_city") in ids else 0
+    else:
+        index = None
+    picked = st.selectbox(label, labels, index=index, key=key, placeholder=_("Type a town"))
     return ids.get(picked) if picked else None
 
 
 def page_my_city(m) -> None:
-    st.title("My city")
-    st.caption("Your city's profile, kept in the workspace: fill it in once, it is reused for twins, cohorts "
-               "and reviews. Every save is a new version; nothing is overwritten.")
+    st.title(_("My city"))
+    st.caption(_("Your city's profile, kept in the workspace: fill it in once, it is reused for twins, cohorts "
+                 "and reviews. Every save is a new version; nothing is overwritten."))
     ws, me = workspace(), actor()
     flash("my_city")
     if me is None:
-        st.info("Sign in (in the sidebar) to edit your city's profile. You can read any city's profile here.")
+        st.info(_("Sign in (in the sidebar) to edit your city's profile. You can read any city's profile here."))
     city_id = pick_city(m, "mc_city", me.city_id if me and me.city_id else None,
-                        "Which city?" if not me or me.role != "officer" else "Which city? (yours is selected)")
+                        _("Which city?") if not me or me.role != "officer" else _("Which city? (yours is selected)"))
     if city_id is None:
+        st.info(_("Type or pick a town."))
         return
     try:
         info = wsp.get_profile(ws, city_id)
@@ -164,15 +185,18 @@ def page_my_city(m) -> None:
         return
     profile = info.profile
     known, total = completeness(profile)
-    st.subheader(f"{md_escape(profile['name'])}: version {info.version}")
+    lang = tr().lang
+    st.subheader(_("{name}: version {n}", name=md_escape(profile["name"]), n=info.version))
     c1, c2 = st.columns([1, 3])
-    c1.metric("How complete", f"{known} of {total}", help="Facets the profile can be compared on.")
-    c2.progress(known / total, text=f"Compared on {known} of {total} facets; unknown ones are not compared.")
+    c1.metric(_("How complete"), _("{known} of {total}", known=known, total=total),
+              help=_("Facets the profile can be compared on."))
+    c2.progress(known / total, text=_("Compared on {known} of {total} facets; unknown ones are not compared.",
+                                      known=known, total=total))
     if info.version:
-        c2.caption(f"Last saved by {md_escape(info.author)} ({md_escape(info.source)}), "
-                   f"{info.created_at:%Y-%m-%d %H:%M} UTC.")
-    with st.expander("What would improve your matches", expanded=True):
-        st.dataframe(improve_matches(profile), hide_index=True, width="stretch", key="mc_improve")
+        c2.caption(_("Last saved by {who} ({source}), {when}.", who=md_escape(info.author),
+                     source=md_escape(source_name(info.source, lang)), when=f"{info.created_at:%Y-%m-%d %H:%M} UTC"))
+    with st.expander(_("What would improve your matches"), expanded=True):
+        st.dataframe(improve_matches(profile, lang), hide_index=True, width="stretch", key="mc_improve")
     if me is not None:
         edit_form(m, ws, me, city_id, info)
     history(m, ws, me, city_id, info)
@@ -187,19 +211,19 @@ def edit_form(m, ws, me, city_id: str, info) -> None:
     read_key = f"mc_read_{city_id}"
     read = st.session_state.setdefault(read_key, info.version)
     base = info.profile if read == info.version else wsp.get_version(ws, city_id, read).profile
-    st.subheader("Edit the profile")
+    st.subheader(_("Edit the profile"))
     if me.role != "admin" and me.city_id != city_id:
-        st.caption(f"Only {md_escape(base['name'])}'s officer or an admin can save changes to this profile.")
+        st.caption(_("Only {name}'s officer or an admin can save changes to this profile.", name=md_escape(base["name"])))
     if read != info.version:
-        st.warning(f"{md_escape(info.author or 'Someone')} saved version {info.version} since you opened version "
-                   f"{read}. Your answers below are kept.", icon="⚠️")
+        st.warning(_("{who} saved version {n} since you opened version {read}. Your answers below are kept.",
+                     who=md_escape(info.author) if info.author else _("Someone"), n=info.version, read=read), icon="⚠️")
     languages = sorted(set(m.filter_options()["languages"]) | set(base.get("languages") or []))
     answers = {}
     with st.form(f"mc_form_{city_id}_{read}"):
         for edit in EDIT_FIELDS:
             answers[edit.field] = _question(edit, base, languages, f"mc_{edit.field}_{city_id}_{read}")
-        note = st.text_input("Note for the history (optional)", key=f"mc_note_{city_id}_{read}")
-        go = st.form_submit_button("Save a new version", type="primary")
+        note = st.text_input(_("Note for the history (optional)"), key=f"mc_note_{city_id}_{read}")
+        go = st.form_submit_button(_("Save a new version"), type="primary")
     if go:
         save_profile(m, ws, me, city_id, read, form_changes(base, answers), note)
     conflict = st.session_state.get(f"ws_conflict_{city_id}")
@@ -208,29 +232,36 @@ def edit_form(m, ws, me, city_id: str, info) -> None:
 
 
 def _question(edit, profile: dict, languages: list[str], key: str):
+    """One question of the form, in the words of "Describe my city"; survey terms shown in the
+    interface language with the survey's English in the help, the values kept in English."""
     value = form_value(edit, profile)
+    t = tr()
+    label = t(edit.label)
     if edit.widget == "number":
-        return st.number_input(edit.label, min_value=0, value=value, step=1000, key=key, placeholder="unknown")
+        return st.number_input(label, min_value=0, value=value, step=1000, key=key, placeholder=_("unknown"))
     if edit.widget == "year":
-        return st.number_input(edit.label, min_value=min(2020, value or 2020), max_value=2100, value=value, key=key,
-                               placeholder="no target yet")
+        return st.number_input(label, min_value=min(2020, value or 2020), max_value=2100, value=value, key=key,
+                               placeholder=_("no target yet"))
     if edit.widget == "maturity":
-        return st.selectbox(edit.label, MATURITY_CHOICES, index=MATURITY_CHOICES.index(value), key=key)
+        return st.selectbox(label, MATURITY_CHOICES, index=MATURITY_CHOICES.index(value), key=key,
+                            format_func=lambda v, t=t: t(v) if v == "unknown" else t.survey(v),
+                            help=t.glossary(MATURITY_CHOICES[1:]))
     if edit.widget == "languages":
-        return st.multiselect(edit.label, languages, default=value, key=key, format_func=language_name)
+        return st.multiselect(label, languages, default=value, key=key, format_func=t.language_name)
     if edit.widget == "choices":
-        return st.multiselect(edit.label, choices_for(edit, value), default=value, key=key)
-    return st.text_area(edit.label, value=value, key=key)
+        options = choices_for(edit, value)
+        return st.multiselect(label, options, default=value, key=key, format_func=t.survey, help=t.glossary(options))
+    return st.text_area(label, value=value, key=key)
 
 
 def save_profile(m, ws, me, city_id: str, read: int, changes: dict, note: str | None) -> None:
     if not changes:
-        st.info("Nothing changed: no new version was saved.")
+        st.info(_("Nothing changed: no new version was saved."))
         return
     try:
         new = wsp.set_profile(ws, city_id, changes, read, me, source="app", note=note or None)
     except wsp.ConflictError as exc:
-        message = with_names(error_text(exc), city_labels(m, workspace_url())[2])
+        message = workspace_message(exc, city_labels(m, workspace_url())[2], tr().lang)
         st.session_state[f"ws_conflict_{city_id}"] = {"message": message, "changes": exc.attempted}
         return
     except MatcherError as exc:
@@ -239,20 +270,20 @@ def save_profile(m, ws, me, city_id: str, read: int, changes: dict, note: str | 
     refresh(m)
     st.session_state[f"mc_read_{city_id}"] = new.version
     st.session_state.pop(f"ws_conflict_{city_id}", None)
-    flash("my_city", f"Saved version {new.version}. Your twins use it now.")
+    flash("my_city", _("Saved version {n}. Your twins use it now.", n=new.version))
     st.rerun()
 
 
 def resolve_conflict(m, ws, me, city_id: str, info, conflict: dict) -> None:
     """The conflict in words, the caller's changes kept, and two ways on."""
     st.error(md_escape(conflict["message"]), icon="⚠️")
-    st.dataframe(version_diff_table({f: (None, v) for f, v in conflict["changes"].items()}, info.version, 0)
-                 .rename(columns={f"version {info.version}": "before", "version 0": "your answer"})
-                 .drop(columns=["before"]), hide_index=True, key=f"mc_conflict_{city_id}")
+    diff = version_diff_table({f: (None, v) for f, v in conflict["changes"].items()}, info.version, 0, tr().lang)
+    answers = diff.iloc[:, [0, 2]].set_axis(["", _("your answer")], axis=1)
+    st.dataframe(answers, hide_index=True, key=f"mc_conflict_{city_id}")
     c1, c2 = st.columns(2)
-    if c1.button(f"Apply my answers to version {info.version}", key=f"ws_apply_{city_id}"):
+    if c1.button(_("Apply my answers to version {n}", n=info.version), key=f"ws_apply_{city_id}"):
         save_profile(m, ws, me, city_id, info.version, conflict["changes"], "applied after a conflict")
-    if c2.button(f"Discard my answers and show version {info.version}", key=f"ws_discard_{city_id}"):
+    if c2.button(_("Discard my answers and show version {n}", n=info.version), key=f"ws_discard_{city_id}"):
         st.session_state[f"mc_read_{city_id}"] = info.version
         st.session_state.pop(f"ws_conflict_{city_id}", None)
         st.rerun()
@@ -260,20 +291,21 @@ def resolve_conflict(m, ws, me, city_id: str, info, conflict: dict) -> None:
 
 def history(m, ws, me, city_id: str, info) -> None:
     versions = wsp.profile_history(ws, city_id)
-    with st.expander(f"History ({len(versions)} version{'s' if len(versions) > 1 else ''})"):
-        st.dataframe(history_table(versions), hide_index=True, width="stretch", key="mc_history")
+    lang = tr().lang
+    with st.expander(_("History (1 version)") if len(versions) == 1 else _("History ({n} versions)", n=len(versions))):
+        st.dataframe(history_table(versions, lang), hide_index=True, width="stretch", key="mc_history")
         if len(versions) < 2:
             return
-        labels = {v.version: version_label(v) for v in versions}
+        labels = {v.version: version_label(v, lang) for v in versions}
         c1, c2 = st.columns(2)
-        a = c1.selectbox("Compare", list(labels), index=len(labels) - 2, format_func=labels.get, key="mc_cmp_a")
-        b = c2.selectbox("with", list(labels), index=len(labels) - 1, format_func=labels.get, key="mc_cmp_b")
-        st.dataframe(version_diff_table(wsp.compare_versions(ws, city_id, a, b), a, b), hide_index=True,
+        a = c1.selectbox(_("Compare"), list(labels), index=len(labels) - 2, format_func=labels.get, key="mc_cmp_a")
+        b = c2.selectbox(_("with"), list(labels), index=len(labels) - 1, format_func=labels.get, key="mc_cmp_b")
+        st.dataframe(version_diff_table(wsp.compare_versions(ws, city_id, a, b), a, b, lang), hide_index=True,
                      width="stretch", key="mc_diff")
         if me is None:
             return
-        back = st.selectbox("Revert to", list(labels)[:-1], format_func=labels.get, key="mc_revert_to")
-        if st.button("Revert (saves a new version with that content)", key="mc_revert"):
+        back = st.selectbox(_("Revert to"), list(labels)[:-1], format_func=labels.get, key="mc_revert_to")
+        if st.button(_("Revert (saves a new version with that content)"), key="mc_revert"):
             try:
                 new = wsp.revert_profile(ws, city_id, back, info.version, me)
             except MatcherError as exc:
@@ -281,7 +313,7 @@ def history(m, ws, me, city_id: str, info) -> None:
                 return
             refresh(m)
             st.session_state[f"mc_read_{city_id}"] = new.version
-            flash("my_city", f"Saved version {new.version}: the content of version {back}.")
+            flash("my_city", _("Saved version {n}: the content of version {back}.", n=new.version, back=back))
             st.rerun()
 
 
@@ -292,44 +324,48 @@ def twins_now(m, city_id: str) -> None:
     except MatcherError as exc:
         show_error(exc, m)
         return
-    st.subheader("Your twins now")
-    st.caption("The first five twins with the profile as saved (Find twins has the full list and the map).")
-    st.dataframe(twins_view(result)[["city", "country", "score", "why"]], hide_index=True, width="stretch",
-                 key="mc_twins")
+    st.subheader(_("Your twins now"))
+    st.caption(_("The first five twins with the profile as saved (Find twins has the full list and the map)."))
+    t = tr()
+    st.dataframe(twins_view(result, t.lang)[[t("city"), t("country"), t("score"), t("why")]], hide_index=True,
+                 width="stretch", key="mc_twins")
 
 
 def people(m, ws, me) -> None:
-    with st.expander("People of this workspace (admins)"):
+    t = tr()
+    with st.expander(_("People of this workspace (admins)")):
         users = wsp.list_users(ws)
-        _, _, names = city_labels(m, workspace_url())
-        st.dataframe([{"email": u.email, "role": ROLE_NAMES[u.role], "city": names.get(u.city_id, u.city_id or ""),
-                       "active": u.active} for u in users], hide_index=True, width="stretch", key="ws_users")
+        names = city_labels(m, workspace_url())[2]
+        st.dataframe([{t("email"): u.email, t("role"): role_name(u.role, t.lang),
+                       t("city"): names.get(u.city_id, u.city_id or ""), t("active"): t("yes") if u.active else t("no")}
+                      for u in users], hide_index=True, width="stretch", key="ws_users")
         with st.form("ws_add_user"):
             c1, c2 = st.columns(2)
-            email = c1.text_input("Email", key="ws_new_email")
-            password = c2.text_input("First password (8 characters or more)", type="password", key="ws_new_password")
-            role = c1.selectbox("Role", wsp.ROLES, index=1, format_func=ROLE_NAMES.get, key="ws_new_role")
+            email = c1.text_input(_("Email"), key="ws_new_email")
+            password = c2.text_input(_("First password (8 characters or more)"), type="password", key="ws_new_password")
+            role = c1.selectbox(_("Role"), wsp.ROLES, index=1, format_func=lambda r, t=t: role_name(r, t.lang),
+                                key="ws_new_role")
             with c2:
-                city = pick_city(m, "ws_new_city", None, "City (for an officer)")
-            go = st.form_submit_button("Add the user")
+                city = pick_city(m, "ws_new_city", None, _("City (for an officer)"), start_filled=False)
+            go = st.form_submit_button(_("Add the user"))
         if go:
             try:
                 wsp.create_user(ws, email, password, role, me, city_id=city if role == "officer" else None)
             except MatcherError as exc:
                 show_error(exc, m)
                 return
-            flash("my_city", f"Added {email} ({ROLE_NAMES[role]}).")
+            flash("my_city", _("Added {email} ({role}).", email=md_escape(email), role=role_name(role, t.lang)))
             st.rerun()
 
 
 # ---------------------------------------------------------------------------- board
 def page_board(m) -> None:
-    st.title("Board: needs and offers")
-    st.caption("Cities share hurdles and match interests: post what you need or can offer, and see the offers, "
-               "organisations, cities that have done it and case studies that fit, each with its reasons.")
+    st.title(_("Board: needs and offers"))
+    st.caption(_("Cities share hurdles and match interests: post what you need or can offer, and see the offers, "
+                 "organisations, cities that have done it and case studies that fit, each with its reasons."))
     ws = workspace()
     flash("board")
-    posts_tab, orgs_tab = st.tabs(["Needs and offers", "Organisations"])
+    posts_tab, orgs_tab = st.tabs([_("Needs and offers"), _("Organisations")])
     with posts_tab:
         post_form(m, ws)
         posts = board_list(m, ws)
@@ -341,22 +377,24 @@ def page_board(m) -> None:
 def post_form(m, ws) -> None:
     me = actor()
     if not can_write():
-        st.info("Sign in as a city officer or an admin (in the sidebar) to post a need or an offer.")
+        st.info(_("Sign in as a city officer or an admin (in the sidebar) to post a need or an offer."))
         return
-    with st.expander("Post a need or an offer", expanded=True):
+    t = tr()
+    with st.expander(_("Post a need or an offer"), expanded=True):
         with st.form("board_post", clear_on_submit=True):
-            kind = st.radio("What do you post?", wsp.POST_KINDS, horizontal=True, key="bp_kind",
-                            format_func={"need": "We need…", "offer": "We can offer…"}.get)
+            kind = st.radio(_("What do you post?"), wsp.POST_KINDS, horizontal=True, key="bp_kind",
+                            format_func={"need": _("We need…"), "offer": _("We can offer…")}.get)
             if me.role == "officer":
                 city = me.city_id
-                st.caption(f"For your city ({md_escape(city_labels(m, workspace_url())[2].get(city, city))}).")
+                st.caption(_("For your city ({name}).", name=md_escape(city_labels(m, workspace_url())[2].get(city, city))))
             else:
-                city = pick_city(m, "bp_city", None, "For which city?")
-            tags = st.multiselect("Tags (survey sectors, barriers, funding gaps, co-benefits)", wsp.tag_vocabulary(),
-                                  key="bp_tags")
-            text = st.text_area("In your words", key="bp_text",
-                                placeholder="e.g. we need help procuring heat pumps for social housing")
-            go = st.form_submit_button("Post", type="primary")
+                city = pick_city(m, "bp_city", None, _("For which city?"))
+            vocabulary = wsp.tag_vocabulary()
+            tags = st.multiselect(_("Tags (survey sectors, barriers, funding gaps, co-benefits)"), vocabulary,
+                                  key="bp_tags", format_func=t.survey, help=t.glossary(vocabulary, limit=200))
+            text = st.text_area(_("In your words"), key="bp_text",
+                                placeholder=_("e.g. we need help procuring heat pumps for social housing"))
+            go = st.form_submit_button(_("Post"), type="primary")
         if go:
             try:
                 post = wsp.create_post(ws, kind, text, me, city_id=city, tags=tags)
@@ -364,27 +402,30 @@ def post_form(m, ws) -> None:
                 show_error(exc, m)
                 return
             st.session_state["board_pick_box"] = post.id  # its matches show at once
-            flash("board", f"Posted #{post.id}: its matches are below.")
+            flash("board", _("Posted #{id}: its matches are below.", id=post.id))
             st.rerun()
 
 
 def board_list(m, ws) -> list:
     me = actor()
+    t = tr()
     names = city_labels(m, workspace_url())[2]
     c1, c2 = st.columns(2)
-    kind = c1.radio("Show", ["all", "need", "offer"], horizontal=True, key="board_kind",
-                    format_func={"all": "needs and offers", "need": "needs", "offer": "offers"}.get)
-    tag = c2.selectbox("Tag", wsp.tag_vocabulary(), index=None, key="board_tag", placeholder="any tag")
+    kind = c1.radio(_("Show"), ["all", "need", "offer"], horizontal=True, key="board_kind",
+                    format_func={"all": _("needs and offers"), "need": _("needs"), "offer": _("offers")}.get)
+    vocabulary = wsp.tag_vocabulary()
+    tag = c2.selectbox(_("Tag"), vocabulary, index=None, key="board_tag", placeholder=_("any tag"),
+                       format_func=t.survey, help=t.glossary(vocabulary, limit=200))
     admin = me is not None and me.role == "admin"
     posts = wsp.list_posts(ws, kind=None if kind == "all" else kind, tag=tag, include_hidden=admin, actor=me)
     if not posts:
-        st.info("No post yet with these filters.")
+        st.info(_("No post yet with these filters."))
     for post in posts[:50]:
         with st.container(border=True):
-            st.markdown(post_card(post, names))
-            if admin and post.status == "visible" and st.button("Hide this post", key=f"board_hide_{post.id}"):
+            st.markdown(post_card(post, names, t.lang), help=t.glossary(post.tags))
+            if admin and post.status == "visible" and st.button(_("Hide this post"), key=f"board_hide_{post.id}"):
                 wsp.hide_post(ws, post.id, me, reason="hidden by a moderator in the app")
-                flash("board", f"Post #{post.id} is hidden.")
+                flash("board", _("Post #{id} is hidden.", id=post.id))
                 st.rerun()
     return [p for p in posts if p.status == "visible"]
 
@@ -396,64 +437,74 @@ def board_matches(m, posts: list) -> None:
     ids = [p.id for p in posts]
     if st.session_state.get("board_pick_box") not in ids:
         st.session_state.pop("board_pick_box", None)  # filtered out: the newest shown instead
-    st.subheader("Matches")
-    labels = {p.id: post_label(p, names) for p in posts}
-    post_id = st.selectbox("See the matches of", ids, format_func=labels.get, key="board_pick_box")
+    lang = tr().lang
+    st.subheader(_("Matches"))
+    labels = {p.id: post_label(p, names, lang) for p in posts}
+    post_id = st.selectbox(_("See the matches of"), ids, format_func=labels.get, key="board_pick_box")
     try:
-        with st.spinner("Matching…"), _REFRESH:
+        with st.spinner(_("Matching…")), _REFRESH:
             found = m.board_matches(post_id, k=5)
     except MatcherError as exc:
         show_error(exc, m)
         return
-    other = "Offers for this need" if posts[ids.index(post_id)].kind == "need" else "Needs for this offer"
-    for title, result, kind in ((other, found.posts, "post"), ("Organisations", found.organisations, "organisation"),
-                                ("Cities that have done it", found.cities, "city"),
-                                ("Case studies", found.case_studies, "case study")):
+    other = _("Offers for this need") if posts[ids.index(post_id)].kind == "need" else _("Needs for this offer")
+    for title, result, kind in ((other, found.posts, "post"), (_("Organisations"), found.organisations, "organisation"),
+                                (_("Cities that have done it"), found.cities, "city"),
+                                (_("Case studies"), found.case_studies, "case study")):
         st.markdown(f"**{title}**")
-        rows = board_matches_table(result, kind).to_dict("records")
+        rows = board_matches_table(result, kind, lang).to_dict("records")
         if not rows:
-            st.caption("Nothing yet.")
+            st.caption(_("Nothing yet."))
         for i, row in enumerate(rows, 1):
             by = f" ({md_escape(row['from'])})" if row["from"] else ""
             st.markdown(f"{i}\\. **{md_escape(row['match'])}**{by}: {md_escape(row['why'])}  \n"
-                        f"score {md_escape(row['how the score adds up'])}")
-    st.caption("Each score is the sum of its terms (weight x similarity), like twins.")
+                        f"{_('score')} {md_escape(row['how the score adds up'])}")
+    st.caption(_("Each score is the sum of its terms (weight x similarity), like twins."))
 
 
 def organisations(ws) -> None:
     me = actor()
-    st.caption("Delivery partners, investors, financial experts and energy agencies cities can be matched with. "
-               "An admin approves each entry before it is matched.")
-    st.dataframe(organisations_table(wsp.list_organisations(ws)), hide_index=True, width="stretch", key="orgs_table")
+    lang = tr().lang
+    st.caption(_("Delivery partners, investors, financial experts and energy agencies cities can be matched with. "
+                 "An admin approves each entry before it is matched."))
+    orgs = wsp.list_organisations(ws)
+    st.dataframe(organisations_table(orgs, lang), hide_index=True, width="stretch", key="orgs_table",
+                 column_config={_("sectors"): st.column_config.TextColumn(
+                     help=tr().glossary([s for o in orgs for s in o.sectors], limit=200))})
     if me is not None and me.role == "admin":
         pending = wsp.list_organisations(ws, status="pending")
         if pending:
-            st.markdown(f"**Waiting for approval ({len(pending)})**")
+            st.markdown("**" + _("Waiting for approval ({n})", n=len(pending)) + "**")
             for org in pending:
                 c1, c2, c3 = st.columns([4, 1, 1])
-                c1.markdown(f"{md_escape(org.name)} ({ORG_KIND_NAMES[org.kind]}), proposed by {md_escape(org.created_by)}")
-                for col, status, label in ((c2, "approved", "Approve"), (c3, "rejected", "Reject")):
+                c1.markdown(_("{name} ({kind}), proposed by {who}", name=md_escape(org.name),
+                              kind=org_kind_name(org.kind, lang), who=md_escape(org.created_by)))
+                for col, status, label in ((c2, "approved", _("Approve")), (c3, "rejected", _("Reject"))):
                     if col.button(label, key=f"org_{status}_{org.id}"):
                         wsp.review_organisation(ws, org.id, status, me)
-                        flash("board", f"{org.name}: {status}.")
+                        flash("board", f"{md_escape(org.name)}: {status_name(status, lang)}.")
                         st.rerun()
     if can_write():
         org_form(ws, me)
 
 
 def org_form(ws, me) -> None:
-    with st.expander("Propose an organisation"):
+    t = tr()
+    with st.expander(_("Propose an organisation")):
         with st.form("org_add", clear_on_submit=True):
             c1, c2 = st.columns(2)
-            name = c1.text_input("Name", key="org_name")
-            kind = c2.selectbox("Kind", wsp.ORG_KINDS, format_func=ORG_KIND_NAMES.get, key="org_kind")
-            sectors = st.multiselect("Sectors", vocabularies()["priority_sectors"], key="org_sectors")
-            services = st.text_input("Services (separated by ';')", key="org_services")
-            countries = c1.text_input("Countries (ISO codes separated by ',': DE, FR)", key="org_countries")
-            languages = c2.text_input("Languages (ISO codes separated by ',': de, fr)", key="org_languages")
-            description = st.text_area("What it offers cities", key="org_description")
-            website = st.text_input("Website (https://…)", key="org_website")
-            go = st.form_submit_button("Propose")
+            name = c1.text_input(_("Name"), key="org_name")
+            kind = c2.selectbox(_("Kind"), wsp.ORG_KINDS, format_func=lambda k, t=t: org_kind_name(k, t.lang),
+                                key="org_kind")
+            vocabulary = vocabularies()["priority_sectors"]
+            sectors = st.multiselect(_("Sectors"), vocabulary, key="org_sectors", format_func=t.survey,
+                                     help=t.glossary(vocabulary))
+            services = st.text_input(_("Services (separated by ';')"), key="org_services")
+            countries = c1.text_input(_("Countries (ISO codes separated by ',': DE, FR)"), key="org_countries")
+            languages = c2.text_input(_("Languages (ISO codes separated by ',': de, fr)"), key="org_languages")
+            description = st.text_area(_("What it offers cities"), key="org_description")
+            website = st.text_input(_("Website (https://…)"), key="org_website")
+            go = st.form_submit_button(_("Propose"))
         if go:
             try:
                 org = wsp.add_organisation(ws, name, kind, me, sectors=sectors,
@@ -464,8 +515,8 @@ def org_form(ws, me) -> None:
             except MatcherError as exc:
                 show_error(exc)
                 return
-            flash("board", f"{org.name} is proposed; an admin approves it" if me.role != "admin" else
-                  f"{org.name} is proposed: approve it above.")
+            flash("board", _("{name} is proposed; an admin approves it.", name=md_escape(org.name))
+                  if me.role != "admin" else _("{name} is proposed: approve it above.", name=md_escape(org.name)))
             st.rerun()
 
 
@@ -476,36 +527,39 @@ PAYLOADS = {"shortlist": shortlist_payload, "cohort_plan": cohort_payload, "revi
 def offer_save(kind: str, result) -> None:
     """Below a result: save it, and compare it with one saved before."""
     payload, rules, objective = PAYLOADS[kind](result)
+    lang = tr().lang
+    what = saved_kind_name(kind, lang)
     if not can_write():
-        st.caption(f"Sign in (in the sidebar) to save this {SAVED_KIND_NAMES[kind]}.")
+        st.caption(_("Sign in (in the sidebar) to save this result ({kind}).", kind=what))
     else:
         with st.form(f"ws_save_{kind}", clear_on_submit=True):
             c1, c2 = st.columns([3, 1])
-            c1.text_input(f"Save this {SAVED_KIND_NAMES[kind]} as", key=f"ws_save_name_{kind}",
-                          placeholder="a name, e.g. Spring call 2026")
-            c2.form_submit_button("Save", on_click=_save, args=(kind, payload, rules, objective))
+            c1.text_input(_("Save this result ({kind}) as", kind=what), key=f"ws_save_name_{kind}",
+                          placeholder=_("a name, e.g. Spring call 2026"))
+            c2.form_submit_button(_("Save"), on_click=_save, args=(kind, payload, rules, objective))
     items = wsp.list_saved(workspace(), kind=kind)
     if not items:
         return
     by_id = {x.id: x for x in items}
-    with st.expander("Compare this result with a saved one"):
-        pick = st.selectbox("Saved", list(by_id), format_func=lambda i: saved_item_label(by_id[i]),
+    with st.expander(_("Compare this result with a saved one")):
+        pick = st.selectbox(_("Saved"), list(by_id), format_func=lambda i: saved_item_label(by_id[i], lang),
                             key=f"ws_compare_{kind}")
         old = by_id[pick].payload
-        for line in comparison_lines(kind, wsp.compare_saved(kind, old, payload), old, payload):
+        for line in comparison_lines(kind, wsp.compare_saved(kind, old, payload), old, payload, lang):
             st.markdown(f"- {md_escape(line)}")
 
 
 def _save(kind: str, payload: dict, rules: dict, objective: str) -> None:
     """The Save button's callback: it runs before the next run, so a result that only shows after
     its own button (cohorts, reviewers) is saved all the same."""
-    name = st.session_state.get(f"ws_save_name_{kind}") or f"{SAVED_KIND_NAMES[kind]}"
+    name = st.session_state.get(f"ws_save_name_{kind}") or saved_kind_name(kind, tr().lang)
     try:
         item = wsp.save_work(workspace(), kind, name, payload, actor(), rules=rules, objective=objective)
     except MatcherError as exc:
-        st.session_state[f"flash_saved_{kind}_error"] = error_text(exc)
+        st.session_state[f"flash_saved_{kind}_error"] = workspace_message(exc, {}, tr().lang)
         return
-    flash(f"saved_{kind}", f"Saved “{item.name}”. It is listed under “Saved” at the top of this page.")
+    flash(f"saved_{kind}", _("Saved “{name}”. It is listed under “Saved” at the top of this page.",
+                             name=md_escape(item.name)))
 
 
 def saved_panel(kind: str) -> None:
@@ -515,16 +569,17 @@ def saved_panel(kind: str) -> None:
     if f"flash_saved_{kind}_error" in st.session_state:
         st.error(md_escape(st.session_state.pop(f"flash_saved_{kind}_error")), icon="⚠️")
     items = wsp.list_saved(ws, kind=kind)
-    with st.expander(f"Saved ({len(items)} {SAVED_KIND_NAMES[kind]}{'s' if len(items) != 1 else ''})"):
+    lang = tr().lang
+    with st.expander(_("Saved: {kind} ({n})", kind=saved_kind_name(kind, lang), n=len(items))):
         if not items:
-            st.caption("Nothing saved yet: save a result below.")
+            st.caption(_("Nothing saved yet: save a result below."))
             return
-        st.dataframe(saved_list_table(items), hide_index=True, width="stretch", key=f"ws_saved_{kind}")
+        st.dataframe(saved_list_table(items, lang), hide_index=True, width="stretch", key=f"ws_saved_{kind}")
         by_id = {x.id: x for x in items}
-        pick = st.selectbox("Open", list(by_id), format_func=lambda i: saved_item_label(by_id[i]),
+        pick = st.selectbox(_("Open"), list(by_id), format_func=lambda i: saved_item_label(by_id[i], lang),
                             key=f"ws_open_{kind}")
         item = by_id[pick]
-        table = saved_table(item)
+        table = saved_table(item, lang)
         st.dataframe(table, hide_index=True, width="stretch", key=f"ws_saved_table_{kind}")
-        st.download_button("Download it (CSV)", csv_bytes(table), f"{kind}_{item.id}.csv", "text/csv",
+        st.download_button(_("Download it (CSV)"), csv_bytes(table), f"{kind}_{item.id}.csv", "text/csv",
                            key=f"ws_dl_{kind}")

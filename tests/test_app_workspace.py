@@ -2,9 +2,12 @@
 test: sign in, My city (edit, conflict, another city refused), the board, saved work."""
 from __future__ import annotations
 
+import re
+
 import pytest
 from streamlit.testing.v1 import AppTest
 
+from matcher.present.i18n import translator
 from matcher.workspace import (add_organisation, approve_organisation, create_post, create_user, init_workspace,
                                list_saved, profile_history, set_profile)
 
@@ -18,28 +21,47 @@ ADMIN, OFFICER, VIEWER = "admin@example.org", "officer@mk.example.org", "viewer@
 BARRIER, SECTOR = "Lack of know-how and skills", "Built environment"
 
 
-@pytest.fixture
-def ws_app(real_recommender, real_index_dir, tmp_path, monkeypatch):
-    """(AppTest after its first run, workspace, admin): an admin, MK's officer and a viewer exist."""
+def _workspace_app(index_dir, tmp_path, monkeypatch, **params):
     url = f"sqlite:///{tmp_path / 'workspace.db'}"
-    monkeypatch.setenv("MATCHER_INDEX_DIR", str(real_index_dir))
+    monkeypatch.setenv("MATCHER_INDEX_DIR", str(index_dir))
     monkeypatch.setenv("MATCHER_DB_URL", url)
     ws, admin = init_workspace(url, admin_email=ADMIN, admin_password=PASSWORD)
     create_user(ws, OFFICER, PASSWORD, "officer", admin, city_id=MK)
     create_user(ws, VIEWER, PASSWORD, "viewer", admin)
-    at = AppTest.from_file(APP, default_timeout=600).run()
+    at = AppTest.from_file(APP, default_timeout=600)
+    for key, value in params.items():
+        at.query_params[key] = value
+    at.run()
     assert not at.exception, at.exception
     return at, ws, admin
+
+
+@pytest.fixture
+def ws_app(real_recommender, real_index_dir, tmp_path, monkeypatch):
+    """(AppTest after its first run, workspace, admin): an admin, MK's officer and a viewer exist."""
+    return _workspace_app(real_index_dir, tmp_path, monkeypatch)
+
+
+@pytest.fixture
+def ws_app_de(real_recommender, real_index_dir, tmp_path, monkeypatch):
+    """The same, opened from a link with ?lang=de."""
+    return _workspace_app(real_index_dir, tmp_path, monkeypatch, lang="de")
 
 
 def _click(at, label: str):
     return next(b for b in at.button if b.label == label).click().run()
 
 
-def sign_in(at, email: str, password: str = PASSWORD):
+def sign_in(at, email: str, password: str = PASSWORD, button: str = "Sign in"):
     at.sidebar.text_input(key="ws_email").set_value(email)
     at.sidebar.text_input(key="ws_password").set_value(password)
-    return _click(at, "Sign in")
+    return _click(at, button)
+
+
+def _no_bare_email(markdown: str) -> bool:
+    """Every e-mail address in the Markdown is in a code span: shown as text, never a mailto: link."""
+    outside = re.sub(r"`[^`]*`", "", markdown)
+    return re.search(r"[-.\w+]+@[-\w]+(?:\.[-\w]+)+", outside) is None
 
 
 def _page(at, page: str):
@@ -57,7 +79,8 @@ def test_sign_in_fails_with_a_wrong_password_and_succeeds_with_the_right_one(ws_
     assert [e.value for e in at.error] == ["unknown email or wrong password"]
     assert not any("Signed in as" in m.value for m in at.sidebar.markdown)
     sign_in(at, OFFICER)
-    assert any(m.value.startswith(f"Signed in as **{OFFICER}** (city officer, Milton Keynes)") for m in at.sidebar.markdown)
+    signed = [m.value for m in at.sidebar.markdown if m.value.startswith("Signed in as")]
+    assert signed == [f"Signed in as `{OFFICER}` (city officer, Milton Keynes)"] and _no_bare_email(signed[0])
     _click(at, "Sign out")
     assert not any("Signed in as" in m.value for m in at.sidebar.markdown)
 
@@ -71,7 +94,7 @@ def test_a_new_workspace_offers_to_create_the_first_admin(real_recommender, real
     at.sidebar.text_input(key="ws_admin_password").set_value(PASSWORD)
     at.sidebar.text_input(key="ws_admin_again").set_value(PASSWORD)
     _click(at, "Create the admin account")
-    assert any(m.value.startswith(f"Signed in as **{ADMIN}** (network admin)") for m in at.sidebar.markdown)
+    assert any(m.value.startswith(f"Signed in as `{ADMIN}` (network admin)") for m in at.sidebar.markdown)
     _click(at, "Sign out")
     assert [e.label for e in at.sidebar.expander] == ["Sign in"]  # once, never again
 
@@ -118,6 +141,7 @@ def test_officer_and_viewer_cannot_edit_another_city(ws_app):
         _click(at, "Save a new version")
         assert not at.exception
         assert any(words.replace("'", "") in e.value.replace("'", "") for e in at.error), [e.value for e in at.error]
+        assert all(_no_bare_email(e.value) for e in at.error) and f"`{email}`" in at.error[0].value
         assert [v.version for v in profile_history(ws, LYON)] == [0]  # the library refused: nothing stored
         _click(at, "Sign out")
 
@@ -190,7 +214,7 @@ def test_saved_shortlist_round_trip(ws_app):
     at.text_input(key="ws_save_name_shortlist").set_value("MK peers <b>")
     _click(at, "Save")
     assert not at.exception
-    assert [s.value for s in at.success][0].startswith("Saved “MK peers <b>”")
+    assert [s.value for s in at.success][0].startswith("Saved “MK peers \\<b\\>”")  # Markdown escaped
     saved = list_saved(ws, kind="shortlist")
     assert [x.name for x in saved] == ["MK peers <b>"] and saved[0].owner == OFFICER
     assert saved[0].rules["asker"] == "Milton Keynes" and saved[0].objective.startswith("twin score")
@@ -199,3 +223,76 @@ def test_saved_shortlist_round_trip(ws_app):
     at.sidebar.checkbox(key="f_exclude_country").check().run()  # a new run: British twins leave
     lines = [m.value for m in at.markdown if m.value.startswith("- No longer in this run")]
     assert lines and not lines[0].startswith("- No longer in this run (0)")
+
+
+def test_an_admin_opens_my_city_on_a_city_not_an_empty_picker(ws_app):
+    at, _, _ = ws_app
+    sign_in(at, ADMIN)
+    _page(at, "My city")
+    assert not at.exception
+    assert at.selectbox(key="mc_city").value == "Milton Keynes (GB)"  # the city of Find twins
+    assert at.multiselect(key=f"mc_barriers_{MK}_0").label  # the edit form is there at once
+
+
+# ---------------------------------------------------------------------------- in German (?lang=de)
+def test_a_failed_sign_in_says_so_in_german(ws_app_de):
+    at, _, _ = ws_app_de
+    assert [e.label for e in at.sidebar.expander] == ["Anmelden"]
+    sign_in(at, OFFICER, "wrong password!", button="Anmelden")
+    assert [e.value for e in at.error] == ["unbekannte E-Mail-Adresse oder falsches Passwort"]
+    sign_in(at, OFFICER, button="Anmelden")
+    assert [m.value for m in at.sidebar.markdown if m.value.startswith("Angemeldet als")] == \
+        [f"Angemeldet als `{OFFICER}` (zuständige Person der Stadt, Milton Keynes)"]
+    assert any(b.label == "Abmelden" for b in at.sidebar.button)
+
+
+def test_my_city_speaks_german_with_the_survey_english_one_hover_away(ws_app_de):
+    at, ws, _ = ws_app_de
+    de = translator("de")
+    sign_in(at, OFFICER, button="Anmelden")
+    _page(at, "Meine Stadt")  # AppTest picks a radio option by its shown label
+    assert not at.exception and at.sidebar.radio(key="page").value == "My city"
+    assert at.title[0].value == "Meine Stadt"
+    assert at.selectbox(key="mc_city").label == "Welche Stadt? (Ihre ist ausgewählt)"
+    assert any(h.value == "Profil bearbeiten" for h in at.subheader)
+    assert "was unbekannt ist" in _frame(at, "was unbekannt ist").columns
+    barriers = at.multiselect(key=f"mc_barriers_{MK}_0")
+    assert barriers.label == de("What are the main barriers and gaps your city faces?") != \
+        "What are the main barriers and gaps your city faces?"  # the same question as "Describe my city"
+    assert "Mangelnde politische Führung" in barriers.options
+    assert "*Lack of political leadership*" in barriers.help  # the survey's English wording in the help
+    assert at.selectbox(key=f"mc_maturity_{MK}_0").label == de("How far is your climate action?")
+    barriers.set_value([de.survey(BARRIER)])
+    _click(at, "Neue Version speichern")
+    assert not at.exception and not at.error
+    assert [s.value for s in at.success] == ["Version 1 gespeichert. Ihre Partnerstädte verwenden sie ab sofort."]
+    assert profile_history(ws, MK)[-1].profile["barriers"] == [BARRIER]  # stored in the survey's English
+    assert list(_frame(at, "gespeichert von")["Version"]) == [1, 0]
+
+
+def test_the_board_speaks_german(ws_app_de):
+    at, ws, admin = ws_app_de
+    de = translator("de")
+    seed_board(ws, admin)
+    sign_in(at, OFFICER, button="Anmelden")
+    _page(at, "Pinnwand")
+    assert not at.exception and at.title[0].value == "Pinnwand: Bedarf und Angebote"
+    assert [t.label for t in at.tabs] == ["Bedarf und Angebote", "Organisationen"]
+    kind = at.radio(key="bp_kind")
+    assert kind.label == "Was veröffentlichen Sie?" and kind.options == ["Wir brauchen …", "Wir können anbieten …"]
+    tags = at.multiselect(key="bp_tags")
+    assert tags.label.startswith("Schlagwörter") and "*Lack of know-how and skills*" in tags.help
+    kind.set_value("need")  # the stored value stays English
+    tags.set_value([de.survey(BARRIER)])
+    at.text_area(key="bp_text").set_value("We need help procuring heat pumps for social housing")
+    _click(at, "Veröffentlichen")
+    assert not at.exception and not at.error
+    assert any(s.value.startswith("#2 veröffentlicht") for s in at.success)
+    card = next(m.value for m in at.markdown if m.value.startswith("**Bedarf #2** von **Milton Keynes**"))
+    assert f"*{de.survey(BARRIER)}*" in card and de.survey(BARRIER) != BARRIER
+    sections = _sections(at, ["Angebote für diesen Bedarf", "Organisationen", "Städte, die es schon umgesetzt haben",
+                              "Fallstudien"])
+    assert sections["Angebote für diesen Bedarf"][0].startswith("1\\. **We can share our joint procurement")
+    assert "Wert" in sections["Angebote für diesen Bedarf"][0] and "Gemeinsame Schlagwörter" in \
+        sections["Angebote für diesen Bedarf"][0]
+    assert _frame(at, "Organisation")["Art"].tolist() == ["Umsetzungspartner"]

@@ -23,13 +23,22 @@ def csv_bytes(frame: pd.DataFrame) -> bytes:
 
 
 _MD_SPECIAL = re.compile(r"([\\`*_\[\]<>|#~])")
+# What GitHub-flavoured Markdown (Streamlit's) turns into a mailto: link wherever it stands in text;
+# a backslash does not stop it (the link is made after escapes are read), a code span does.
+_EMAIL = re.compile(r"[-.\w+]+@[-\w]+(?:\.[-\w]+)+")
 
 
 def md_escape(text) -> str:
     """Escape Markdown syntax (and HTML angle brackets) in text that is not ours. Line breaks
-    become spaces, so a value cannot start a heading, list, table or rule of its own."""
+    become spaces, so a value cannot start a heading, list, table or rule of its own. An e-mail
+    address is shown as plain text in a code span, never as a mailto: link."""
     if text is None:
         return ""
-    return _MD_SPECIAL.sub(r"\\\1", " ".join(str(text).split()))
+    flat = " ".join(str(text).split())
+    out, last = [], 0
+    for m in _EMAIL.finditer(flat):
+        out += [_MD_SPECIAL.sub(r"\\\1", flat[last:m.start()]), f"`{m.group(0)}`"]
+        last = m.end()
+    return "".join(out) + _MD_SPECIAL.sub(r"\\\1", flat[last:])
 
 

@@ -3,6 +3,8 @@ makes, its completeness and what would improve its matches, its history, the boa
 with terms that add up, the organisations register and saved work (tables, CSV, comparisons).
 
 Nothing here stores or scores: it words what matcher.workspace and matcher.board_matches return.
+Every function that words something takes the interface language (`locale`, English by default);
+survey terms are translated for showing only, the stored values stay the survey's English.
 """
 from __future__ import annotations
 
@@ -13,13 +15,50 @@ import pandas as pd
 
 from ..facets import FACETS, has_value, known_facets
 from ..vocab import MATURITY_LEVELS, vocabularies
-from .view import UNKNOWN, country_name, facet_label, plain, shown
+from .i18n import N_, translator
+from .safe import md_escape
+from .view import UNKNOWN, country_name, facet_label, language_name, plain, shown
 
-ROLE_NAMES = {"admin": "network admin", "officer": "city officer", "viewer": "viewer"}
-ORG_KIND_NAMES = {"delivery_partner": "delivery partner", "investor": "investor",
-                  "financial_expert": "financial expert", "energy_agency": "energy agency", "other": "other"}
-SAVED_KIND_NAMES = {"shortlist": "shortlist of twins", "pairing": "accepted pairing", "cohort_plan": "cohort plan",
-                    "review_plan": "reviewer assignment"}
+ROLE_NAMES = {"admin": N_("network admin"), "officer": N_("city officer"), "viewer": N_("viewer")}
+ORG_KIND_NAMES = {"delivery_partner": N_("delivery partner"), "investor": N_("investor"),
+                  "financial_expert": N_("financial expert"), "energy_agency": N_("energy agency"), "other": N_("other")}
+SAVED_KIND_NAMES = {"shortlist": N_("shortlist of twins"), "pairing": N_("accepted pairing"),
+                    "cohort_plan": N_("cohort plan"), "review_plan": N_("reviewer assignment")}
+POST_KIND_NAMES = {"need": N_("need"), "offer": N_("offer")}
+STATUS_NAMES = {"pending": N_("waiting for approval"), "approved": N_("approved"), "rejected": N_("rejected"),
+                "visible": N_("visible"), "hidden": N_("hidden")}
+SOURCE_NAMES = {"app": N_("the app"), "cli": N_("the command line"), "shipped": N_("shipped data")}
+# The board's match terms (matcher.board_matches.LABELS), in the interface language.
+TERM_LABELS = {"tags": N_("Shared tags"), "text": N_("Meaning of the texts"), "peer": N_("Alike cities"),
+               "both_ways": N_("Both ways"), "reach": N_("Works where you are"), "done_it": N_("Has done it"),
+               "actions": N_("Actions in these sectors")}
+
+
+def role_name(role: str, locale: str = "en") -> str:
+    return translator(locale)(ROLE_NAMES[role]) if role in ROLE_NAMES else role
+
+
+def org_kind_name(kind, locale: str = "en") -> str:
+    return translator(locale)(ORG_KIND_NAMES[kind]) if kind in ORG_KIND_NAMES else kind
+
+
+def saved_kind_name(kind: str, locale: str = "en") -> str:
+    return translator(locale)(SAVED_KIND_NAMES[kind]) if kind in SAVED_KIND_NAMES else kind
+
+
+def status_name(status: str, locale: str = "en") -> str:
+    return translator(locale)(STATUS_NAMES[status]) if status in STATUS_NAMES else status
+
+
+def source_name(source, locale: str = "en") -> str:
+    """Where a version came from ('app', 'cli', a survey file, 'revert to version 2') in words."""
+    t = translator(locale)
+    text = str(source or "")
+    if text in SOURCE_NAMES:
+        return t(SOURCE_NAMES[text])
+    if text.startswith("revert to version "):
+        return t("revert to version {n}", n=text.removeprefix("revert to version "))
+    return text or t(UNKNOWN)
 
 
 @dataclass(frozen=True)
@@ -34,25 +73,27 @@ class EditField:
 
 # The questions of "Describe my city", in the same words and vocabularies.
 EDIT_FIELDS = (
-    EditField("population", "Population", "number"),
-    EditField("net_zero_target_year", "When does your city aim to reach net zero? (year)", "year"),
-    EditField("maturity", "How far is your climate action?", "maturity"),
-    EditField("languages", "Languages", "languages"),
-    EditField("barriers", "What are the main barriers and gaps your city faces?", "choices", "barriers"),
-    EditField("priority_sectors", "What are your priority sectors for reducing emissions?", "choices",
+    EditField("population", N_("Population"), "number"),
+    EditField("net_zero_target_year", N_("When does your city aim to reach net zero? (year)"), "year"),
+    EditField("maturity", N_("How far is your climate action?"), "maturity"),
+    EditField("languages", N_("Languages"), "languages"),
+    EditField("barriers", N_("What are the main barriers and gaps your city faces?"), "choices", "barriers"),
+    EditField("priority_sectors", N_("What are your priority sectors for reducing emissions?"), "choices",
               "priority_sectors"),
-    EditField("co_benefits", "Which co-benefits do you seek?", "choices", "co_benefits"),
-    EditField("funding_gaps", "Where are your funding gaps?", "choices", "funding_gaps"),
-    EditField("narrative", "What do you want to learn? (a few lines)", "text"),
+    EditField("co_benefits", N_("Which co-benefits do you seek?"), "choices", "co_benefits"),
+    EditField("funding_gaps", N_("Where are your funding gaps?"), "choices", "funding_gaps"),
+    EditField("narrative", N_("What do you want to learn? (a few lines)"), "text"),
 )
 SURVEY_BARRIERS = 17  # the survey's own barrier list comes first in the vocabulary (the rest are from reports)
 FIELD_LABELS = {f.field: f.label for f in EDIT_FIELDS} | {
-    "name": "City name", "country_code": "Country", "networks": "Networks", "eu_mission": "EU Mission city",
-    "lat": "Latitude", "lon": "Longitude", "has_climate_profile": "Has a climate profile"}
-SHORT_LABELS = {"population": "population", "net_zero_target_year": "net-zero target year",
-                "maturity": "maturity", "languages": "languages", "barriers": "barriers",
-                "priority_sectors": "priority sectors", "co_benefits": "co-benefits", "funding_gaps": "funding gaps",
-                "narrative": "what the city wants to learn", "has_climate_profile": "has a climate profile"}
+    "name": N_("City name"), "country_code": N_("Country"), "networks": N_("Networks"),
+    "eu_mission": N_("EU Mission city"), "lat": N_("Latitude"), "lon": N_("Longitude"),
+    "has_climate_profile": N_("Has a climate profile")}
+SHORT_LABELS = {"population": N_("population"), "net_zero_target_year": N_("net-zero target year"),
+                "maturity": N_("maturity"), "languages": N_("languages"), "barriers": N_("barriers"),
+                "priority_sectors": N_("priority sectors"), "co_benefits": N_("co-benefits"),
+                "funding_gaps": N_("funding gaps"), "narrative": N_("what the city wants to learn"),
+                "has_climate_profile": N_("has a climate profile")}
 MATURITY_CHOICES = ("unknown", *MATURITY_LEVELS)
 
 
@@ -64,9 +105,10 @@ def with_names(message: str, names: dict) -> str:
     return _QUOTED_ID.sub(lambda m: f"'{names[m.group(1)]}'" if m.group(1) in names else m.group(0), message)
 
 
-def field_name(field: str) -> str:
+def field_name(field: str, locale: str = "en") -> str:
     """A profile field in people's words (history, comparisons)."""
-    return SHORT_LABELS.get(field) or FIELD_LABELS.get(field, field.replace("_", " "))
+    label = SHORT_LABELS.get(field) or FIELD_LABELS.get(field)
+    return translator(locale)(label) if label else field.replace("_", " ")
 
 
 def choices_for(edit: EditField, current) -> list[str]:
@@ -118,89 +160,119 @@ def completeness(profile: dict) -> tuple[int, int]:
     return len(known_facets(profile)), len(FACETS)
 
 
-def improve_matches(profile: dict) -> pd.DataFrame:
+def improve_matches(profile: dict, locale: str = "en") -> pd.DataFrame:
     """The facets unknown for this city, most weighted first: what adding them would compare,
     and whether the form here can add it (the others come from data sources)."""
+    t = translator(locale)
     editable = {"size": "population", "target": "net_zero_target_year", "maturity": "maturity",
                 "languages": "languages", "barriers": "barriers", "sectors": "priority_sectors",
                 "co_benefits": "co_benefits", "funding_gaps": "funding_gaps", "narrative": "narrative"}
     known = set(known_facets(profile))
-    rows = [{"what is unknown": f.label, "adding it compares": f.help,
-             "how to add it": (f"answer “{FIELD_LABELS[editable[f.name]]}” below" if f.name in editable
-                               else "from the data sources (Covenant of Mayors, CDP, Urban Audit)")}
+    columns = [t("what is unknown"), t("adding it compares"), t("how to add it")]
+    rows = [dict(zip(columns, (t(f.label), t(f.help),
+                               t("answer “{question}” below", question=t(FIELD_LABELS[editable[f.name]]))
+                               if f.name in editable else t("from the data sources (Covenant of Mayors, CDP, Urban Audit)"))))
             for f in sorted(FACETS, key=lambda f: (f.name not in editable, -f.default_weight)) if f.name not in known]
-    return pd.DataFrame(rows, columns=["what is unknown", "adding it compares", "how to add it"])
+    return pd.DataFrame(rows, columns=columns)
 
 
-def _when(value) -> str:
-    return value.strftime("%Y-%m-%d %H:%M UTC") if value is not None else "shipped data"
+def when(value, locale: str = "en") -> str:
+    """A saving time as 'YYYY-MM-DD HH:MM UTC' (no time: the shipped data)."""
+    return value.strftime("%Y-%m-%d %H:%M UTC") if value is not None else translator(locale)("shipped data")
 
 
-def history_table(versions) -> pd.DataFrame:
+def history_table(versions, locale: str = "en") -> pd.DataFrame:
     """A profile's versions, newest first: who saved it, when, from where and what changed."""
-    rows = [{"version": v.version, "saved by": v.author or "shipped data", "when": _when(v.created_at),
-             "source": v.source, "what changed": "; ".join(field_name(f) for f in v.changes) or "—"}
+    t = translator(locale)
+    columns = [t("version"), t("saved by"), t("when"), t("source"), t("what changed")]
+    rows = [dict(zip(columns, (v.version, v.author or t("shipped data"), when(v.created_at, locale),
+                               source_name(v.source, locale),
+                               "; ".join(field_name(f, locale) for f in v.changes) or "—")))
             for v in reversed(versions)]
-    return pd.DataFrame(rows, columns=["version", "saved by", "when", "source", "what changed"])
+    return pd.DataFrame(rows, columns=columns)
 
 
-def version_label(v) -> str:
+def version_label(v, locale: str = "en") -> str:
+    t = translator(locale)
     who = f", {v.author}" if v.author else ""
-    return f"version {v.version} ({_when(v.created_at)}{who})"
+    return t("version {n} ({when}{who})", n=v.version, when=when(v.created_at, locale), who=who)
 
 
-def _value(field: str, value) -> str:
+def _value(field: str, value, locale: str = "en") -> str:
+    t = translator(locale)
     if field == "country_code":
-        return country_name(value)
+        return country_name(value, locale)
     if field == "population" and has_value(value):
-        return f"{int(value):,}"
-    return shown(value)
+        return t.number(int(value))
+    if field == "languages" and has_value(value):
+        return shown([language_name(v, locale) for v in value], locale)
+    if field in ("barriers", "priority_sectors", "co_benefits", "funding_gaps", "maturity") and has_value(value):
+        return shown(t.survey(value) if isinstance(value, str) else t.survey_list(value), locale)
+    return shown(value, locale)
 
 
-def version_diff_table(diff: dict, a: int, b: int) -> pd.DataFrame:
+def version_diff_table(diff: dict, a: int, b: int, locale: str = "en") -> pd.DataFrame:
     """compare_versions' fields that differ, in survey wording: field, value in a, value in b."""
-    rows = [{"": field_name(f), f"version {a}": _value(f, x), f"version {b}": _value(f, y)} for f, (x, y) in diff.items()]
-    return pd.DataFrame(rows, columns=["", f"version {a}", f"version {b}"])
+    t = translator(locale)
+    columns = ["", t("version {n}", n=a), t("version {n}", n=b)]
+    rows = [dict(zip(columns, (field_name(f, locale), _value(f, x, locale), _value(f, y, locale))))
+            for f, (x, y) in diff.items()]
+    return pd.DataFrame(rows, columns=columns)
 
 
 # ---------------------------------------------------------------------------- board
-def post_label(post, city_names: dict) -> str:
+def post_label(post, city_names: dict, locale: str = "en") -> str:
     """A post in one line for a picker: '#3 need, Milton Keynes: Joint procurement of e-buses'."""
+    t = translator(locale)
     who = city_names.get(post.city_id, post.city_id) if post.city_id else post.org_name
     first = " ".join(post.text.split())
-    return f"#{post.id} {post.kind}, {who}: {first[:80] + '…' if len(first) > 80 else first}"
+    kind = t(POST_KIND_NAMES[post.kind]) if post.kind in POST_KIND_NAMES else post.kind
+    return f"#{post.id} {kind}, {who}: {first[:80] + '…' if len(first) > 80 else first}"
 
 
-def match_sum(match) -> str:
+def match_sum(match, locale: str = "en") -> str:
     """'0.123 (Shared tags) + 0.245 (Meaning of the texts) = 0.368': the terms that make the score."""
-    terms = " + ".join(f"{t.contribution:.3f} ({t.label or facet_label(t.name)})" for t in match.explanation)
+    t = translator(locale)
+
+    def label(term) -> str:
+        if term.name in TERM_LABELS:
+            return t(TERM_LABELS[term.name])
+        return term.label or facet_label(term.name, locale)
+
+    terms = " + ".join(f"{x.contribution:.3f} ({label(x)})" for x in match.explanation)
     return f"{terms} = {match.score:.3f}"
 
 
-def board_matches_table(result, kind: str) -> pd.DataFrame:
+def board_matches_table(result, kind: str, locale: str = "en") -> pd.DataFrame:
     """The matches of one kind ("post", "organisation", "city", "case study") as rows: what, who,
-    score, why (in words) and how the score adds up."""
+    score, why (in words) and how the score adds up. The keys stay English (the app reads them);
+    `board_headings` gives the headings to show."""
     rows = []
     for m in result.matches:
         if kind == "case study":
-            what, by = m.title, ", ".join(x for x in (m.city, country_name(m.country_code) if m.country_code else None) if x)
+            what, by = m.title, ", ".join(x for x in (m.city, country_name(m.country_code, locale) if m.country_code
+                                                     else None) if x)
         else:
             what, by = m.title, m.by
             if kind == "organisation":
-                by = ORG_KIND_NAMES.get(by, by)
+                by = org_kind_name(by, locale)
         if kind == "city":
             by = ""  # the title names the city and its country
-        rows.append({"match": what, "from": by if by is not None else UNKNOWN, "score": round(m.score, 3),
-                     "why": plain("; ".join(m.reasons[:3])) or "—", "how the score adds up": match_sum(m)})
+        rows.append({"match": what, "from": by if by is not None else translator(locale)(UNKNOWN),
+                     "score": round(m.score, 3), "why": plain("; ".join(m.reasons[:3]), locale) or "—",
+                     "how the score adds up": match_sum(m, locale)})
     return pd.DataFrame(rows, columns=["match", "from", "score", "why", "how the score adds up"])
 
 
-def organisations_table(orgs) -> pd.DataFrame:
-    rows = [{"organisation": o.name, "kind": ORG_KIND_NAMES.get(o.kind, o.kind), "sectors": shown(o.sectors),
-             "services": shown(o.services), "countries": shown([country_name(c) for c in o.countries]),
-             "languages": shown(o.languages), "status": o.status, "website": o.website or ""} for o in orgs]
-    return pd.DataFrame(rows, columns=["organisation", "kind", "sectors", "services", "countries", "languages",
-                                       "status", "website"])
+def organisations_table(orgs, locale: str = "en") -> pd.DataFrame:
+    t = translator(locale)
+    columns = [t("organisation"), t("kind"), t("sectors"), t("services"), t("countries"), t("languages"),
+               t("status"), t("website")]
+    rows = [dict(zip(columns, (o.name, org_kind_name(o.kind, locale), shown(t.survey_list(o.sectors), locale),
+                               shown(o.services, locale), shown([country_name(c, locale) for c in o.countries], locale),
+                               shown([language_name(c, locale) for c in o.languages], locale),
+                               status_name(o.status, locale), o.website or ""))) for o in orgs]
+    return pd.DataFrame(rows, columns=columns)
 
 
 # ---------------------------------------------------------------------------- saved work
@@ -232,38 +304,53 @@ def review_payload(assignment) -> tuple[dict, dict, str]:
     return {"reviews": reviews}, {"rules": list(assignment.rules), "mode": assignment.mode}, objective
 
 
-def saved_list_table(items) -> pd.DataFrame:
-    rows = [{"name": x.name, "kind": SAVED_KIND_NAMES.get(x.kind, x.kind), "saved by": x.owner,
-             "when": _when(x.created_at), "objective": x.objective or "—",
-             "rules": "; ".join(x.rules.get("rules", [])) if isinstance(x.rules.get("rules"), list) else
-             "; ".join(f"{k}: {v}" for k, v in x.rules.items() if v not in (None, "", [], {}) and k != "weights")}
-            for x in items]
-    return pd.DataFrame(rows, columns=["name", "kind", "saved by", "when", "objective", "rules"])
+def saved_list_table(items, locale: str = "en") -> pd.DataFrame:
+    """Saved items: name, kind, who, when, objective and rules (the last two as they were saved)."""
+    t = translator(locale)
+    columns = [t("name"), t("kind"), t("saved by"), t("when"), t("objective"), t("rules")]
+    rows = [dict(zip(columns, (
+        x.name, saved_kind_name(x.kind, locale), x.owner, when(x.created_at, locale), x.objective or "—",
+        "; ".join(x.rules.get("rules", [])) if isinstance(x.rules.get("rules"), list) else
+        "; ".join(f"{k}: {v}" for k, v in x.rules.items() if v not in (None, "", [], {}) and k != "weights"))))
+        for x in items]
+    return pd.DataFrame(rows, columns=columns)
 
 
-def saved_item_label(item) -> str:
-    return f"{item.name} ({SAVED_KIND_NAMES.get(item.kind, item.kind)}, {_when(item.created_at)}, {item.owner})"
+def saved_item_label(item, locale: str = "en") -> str:
+    return f"{item.name} ({saved_kind_name(item.kind, locale)}, {when(item.created_at, locale)}, {item.owner})"
 
 
-def saved_table(item) -> pd.DataFrame:
-    """A saved item's content as the table to show and download (CSV)."""
+# The headings of saved work's tables (translated where they are shown).
+SAVED_HEADINGS = (N_("rank"), N_("city"), N_("country"), N_("score"), N_("why"), N_("cohort"), N_("plan"),
+                  N_("reviewer"), N_("affinity"), N_("twin"), N_("themes"))
+
+
+def _frame(rows: list[tuple], columns: list[str], locale: str) -> pd.DataFrame:
+    """Rows under headings in the interface language."""
+    t = translator(locale)
+    return pd.DataFrame(rows, columns=[t(c) for c in columns])
+
+
+def saved_table(item, locale: str = "en") -> pd.DataFrame:
+    """A saved item's content as the table to show and download (CSV), headings in the language."""
     p = item.payload
+
+    def country(code) -> str:
+        return country_name(code, locale)
+
     if item.kind == "shortlist":
-        return pd.DataFrame([{"rank": m.get("rank"), "city": m.get("name"), "country": country_name(m.get("country_code")),
-                              "score": m.get("score"), "why": m.get("why")} for m in p.get("members", [])],
-                            columns=["rank", "city", "country", "score", "why"])
+        return _frame([(m.get("rank"), m.get("name"), country(m.get("country_code")), m.get("score"), m.get("why"))
+                       for m in p.get("members", [])], ["rank", "city", "country", "score", "why"], locale)
     if item.kind == "cohort_plan":
-        return pd.DataFrame([{"cohort": c.get("number", i + 1), "city": m.get("name"),
-                              "country": country_name(m.get("country_code"))}
-                             for i, c in enumerate(p.get("cohorts", [])) for m in c.get("members", [])],
-                            columns=["cohort", "city", "country"])
+        return _frame([(c.get("number", i + 1), m.get("name"), country(m.get("country_code")))
+                       for i, c in enumerate(p.get("cohorts", [])) for m in c.get("members", [])],
+                      ["cohort", "city", "country"], locale)
     if item.kind == "review_plan":
-        return pd.DataFrame([{"plan": r.get("plan"), "reviewer": r.get("reviewer"), "affinity": r.get("affinity")}
-                             for r in p.get("reviews", [])], columns=["plan", "reviewer", "affinity"])
-    return pd.DataFrame([{"city": (x.get("a") if isinstance(x, dict) else x[0]),
-                          "twin": (x.get("b") if isinstance(x, dict) else x[1]),
-                          "themes": shown(x.get("themes") if isinstance(x, dict) else None)}
-                         for x in p.get("pairs", [])], columns=["city", "twin", "themes"])
+        return _frame([(r.get("plan"), r.get("reviewer"), r.get("affinity")) for r in p.get("reviews", [])],
+                      ["plan", "reviewer", "affinity"], locale)
+    return _frame([((x.get("a") if isinstance(x, dict) else x[0]), (x.get("b") if isinstance(x, dict) else x[1]),
+                    shown(x.get("themes") if isinstance(x, dict) else None, locale)) for x in p.get("pairs", [])],
+                  ["city", "twin", "themes"], locale)
 
 
 def _names_in(payload: dict) -> dict:
@@ -279,8 +366,15 @@ def _names_in(payload: dict) -> dict:
     return out
 
 
-def comparison_lines(kind: str, diff: dict, old: dict, new: dict) -> list[str]:
+COMPARISON_WORDS = {"added": N_("New in this run ({n}): {items}"),
+                    "removed": N_("No longer in this run ({n}): {items}"), "kept": N_("In both ({n}): {items}"),
+                    "moved": N_("Moved to another cohort ({n}): {items}"), "joined": N_("Joined the call ({n}): {items}"),
+                    "left": N_("Left the call ({n}): {items}")}
+
+
+def comparison_lines(kind: str, diff: dict, old: dict, new: dict, locale: str = "en") -> list[str]:
     """compare_saved's result in words, with city names instead of ids."""
+    t = translator(locale)
     names = {**_names_in(old), **_names_in(new)}
 
     def name(x) -> str:
@@ -288,11 +382,10 @@ def comparison_lines(kind: str, diff: dict, old: dict, new: dict) -> list[str]:
             return " → ".join(name(y) for y in x) if kind == "review_plan" else ", ".join(name(y) for y in x)
         return str(names.get(x, x))
 
-    words = {"added": "new in this run", "removed": "no longer in this run", "kept": "in both",
-             "moved": "moved to another cohort", "joined": "joined the call", "left": "left the call"}
     if kind == "cohort_plan":
         keys = ["kept", "moved", "joined", "left"]
-        lines = [f"Cohorts unchanged: {len(diff['kept'])}; changed or new: {len(diff['added'])}."]
+        lines = [t("Cohorts unchanged: {kept}; changed or new: {added}.", kept=len(diff["kept"]),
+                   added=len(diff["added"]))]
     else:
         keys = ["added", "removed", "kept"]
         lines = []
@@ -301,18 +394,90 @@ def comparison_lines(kind: str, diff: dict, old: dict, new: dict) -> list[str]:
         if kind == "cohort_plan" and key == "kept":
             continue
         shown_items = "; ".join(name(x) for x in items[:30]) + ("; …" if len(items) > 30 else "")
-        lines.append(f"{words[key].capitalize()} ({len(items)}): {shown_items or 'none'}")
+        lines.append(t(COMPARISON_WORDS[key], n=len(items), items=shown_items or t("none")))
     return lines
 
 
-def post_card(post, city_names: dict) -> str:
-    """A post as Markdown, every user-written part escaped (texts, tags, organisation names)."""
-    from .safe import md_escape
-
+def post_card(post, city_names: dict, locale: str = "en") -> str:
+    """A post as Markdown, every user-written part escaped (texts, tags, organisation names);
+    its survey tags in the interface language."""
+    t = translator(locale)
     who = md_escape(city_names.get(post.city_id, post.city_id)) if post.city_id else \
-        f"{md_escape(post.org_name)} (organisation)"
-    word = "Need" if post.kind == "need" else "Offer"
-    tags = " · ".join(md_escape(t) for t in post.tags)
-    hidden = " (hidden by a moderator)" if post.status == "hidden" else ""
-    return (f"**{word} #{post.id}** from **{who}**{hidden}, {_when(post.created_at)}  \n"
-            + (f"*{tags}*  \n" if tags else "") + md_escape(post.text))
+        t("{name} (organisation)", name=md_escape(post.org_name))
+    heading = t("Need #{id}", id=post.id) if post.kind == "need" else t("Offer #{id}", id=post.id)
+    tags = " · ".join(md_escape(t.survey(tag)) for tag in post.tags)
+    hidden = " " + t("(hidden by a moderator)") if post.status == "hidden" else ""
+    line = t("**{post}** from **{who}**{hidden}, {when}", post=heading, who=who, hidden=hidden,
+             when=when(post.created_at, locale))
+    return line + "  \n" + (f"*{tags}*  \n" if tags else "") + md_escape(post.text)
+
+
+# ---------------------------------------------------------------------------- messages
+# The workspace's messages in the interface language: (the library's English, as a pattern with
+# named parts) -> the message to show. A message none of them words is shown as the library says it.
+ACTIONS = {"edit the profile of": N_("edit the profile of '{city}'"),
+           "post on the board for": N_("post on the board for '{city}'"),
+           "moderate the board": N_("moderate the board"), "approve organisations": N_("approve organisations"),
+           "manage users": N_("manage users"), "register organisations": N_("register organisations"),
+           "save work": N_("save work"), "import surveys": N_("import surveys"),
+           "export or restore the workspace": N_("export or restore the workspace")}
+MESSAGES = (
+    (r"unknown email or wrong password", N_("unknown email or wrong password")),
+    (r"(?P<who>\S+) is the officer of '(?P<city>[^']*)' and cannot edit the profile of '(?P<other>[^']*)'",
+     N_("{who} is the officer of '{city}' and cannot edit the profile of '{other}'")),
+    (r"(?P<who>\S+) is the officer of '(?P<city>[^']*)' and cannot post on the board for '(?P<other>[^']*)'",
+     N_("{who} is the officer of '{city}' and cannot post on the board for '{other}'")),
+    (r"(?P<who>\S+) \((?P<role>\w+)\) is not allowed to (?P<action>" + "|".join(ACTIONS) + r")(?: '(?P<city>[^']*)')?",
+     N_("{who} ({role}) is not allowed to {action}")),
+    (r"this change needs a signed-in user", N_("this change needs a signed-in user")),
+    (r"user '(?P<who>[^']*)' is unknown or deactivated", N_("user '{who}' is unknown or deactivated")),
+    (r"the password must have at least (?P<n>\d+) characters", N_("the password must have at least {n} characters")),
+    (r"'(?P<value>.*)' is not an email address", N_("'{value}' is not an email address")),
+    (r"a user '(?P<who>[^']*)' exists already", N_("a user '{who}' exists already")),
+    (r"an officer must be given the city they edit", N_("an officer must be given the city they edit")),
+    (r"the workspace has an admin already; an admin adds further users",
+     N_("the workspace has an admin already; an admin adds further users")),
+    (r"organisation '(?P<name>[^']*)' is not approved yet", N_("organisation '{name}' is not approved yet")),
+    (r"(?P<field>text|name) is required", N_("{field} is required")),
+    (r"a website must start with https:// or http://", N_("a website must start with https:// or http://")),
+)
+FIELD_WORDS = {"text": N_("the text"), "name": N_("the name")}
+
+
+def _worded(message: str, locale: str) -> str | None:
+    t = translator(locale)
+    for pattern, words in MESSAGES:
+        found = re.fullmatch(pattern, message.strip())
+        if found is None:
+            continue
+        parts = {k: v or "" for k, v in found.groupdict().items()}
+        if "role" in parts:
+            parts["role"] = role_name(parts["role"], locale)
+        if "action" in parts:
+            parts["action"] = t(ACTIONS[parts["action"]], city=parts.pop("city", ""))
+        if "field" in parts:
+            parts["field"] = t(FIELD_WORDS[parts["field"]])
+        return t(words, **parts)
+    return None
+
+
+def workspace_message(exc: Exception, names: dict, locale: str = "en") -> str:
+    """A workspace error as the user reads it: cities by their names, in the interface language
+    (a conflict with who saved what and when; a refused change or a wrong answer in one line)."""
+    from .view import error_text
+
+    t = translator(locale)
+    if hasattr(exc, "expected_version") and hasattr(exc, "attempted"):  # ConflictError
+        when_ = exc.changed_at.strftime("%Y-%m-%d %H:%M:%S UTC") if exc.changed_at is not None else t("an unknown time")
+        fields = ", ".join(field_name(f, locale) for f in sorted(exc.attempted)) or t("none")
+        return t("Conflict on profile '{city}': you edited version {expected}, but {who} saved version {current} at "
+                 "{when}. Nothing was saved; your changes ({fields}) are kept: reload the profile and apply them "
+                 "again.", city=names.get(exc.city_id, exc.city_id), expected=exc.expected_version,
+                 who=exc.changed_by or t("someone"), current=exc.current_version, when=when_, fields=fields)
+    problems = getattr(exc, "problems", None)
+    if problems and len(problems) == 1:
+        worded = _worded(with_names(str(problems[0].get("message", "")), names), locale)
+        if worded is not None:
+            return worded
+    text = with_names(error_text(exc), names)
+    return _worded(text, locale) or text
