@@ -40,7 +40,7 @@ MODELS = {N_("English (MiniLM)"): str(DEFAULT_SETTINGS["model_name"]),
 SETTING_HELP = {s.name: s.help for s in SETTINGS}
 
 st.set_page_config(page_title=session_translator({URL_KEY: st.session_state.get(URL_KEY) or st.query_params.get(URL_KEY)})(
-    "Climate twins"), page_icon="🌍", layout="wide")
+    "Climate twins"), page_icon=":material/public:", layout="wide")
 
 
 # ---------------------------------------------------------------------------- the users' language
@@ -104,11 +104,11 @@ def show_error(exc: Exception) -> None:
     if reasons:  # broken rules: one line each, with a change to try
         try_this, heading = _("Try:"), _("These rules cannot all hold:")
         lines = [f"- {md_escape(reason)}  \n  *{try_this}* {md_escape(fix)}" for reason, fix in rule_lines(exc, tr().lang)]
-        st.error(f"**{heading}**\n\n" + "\n".join(lines), icon="⚠️")
+        st.error(f"**{heading}**\n\n" + "\n".join(lines), icon=":material/warning:")
         if getattr(exc, "rules", None):
             st.caption(_("Rules in force: {rules}.", rules=md_escape("; ".join(exc.rules))))
         return
-    st.error(md_escape(error_text(exc)), icon="⚠️")
+    st.error(md_escape(error_text(exc)), icon=":material/warning:")
 
 
 DEFAULT_CITY = "Milton Keynes (GB)"
@@ -311,6 +311,7 @@ def page_twins() -> None:
     m = load_matcher()
     lang = tr().lang
     workspace_pages.saved_panel("shortlist")
+    workspace_pages.saved_panel("pairing")
     weights, filters, exclude_country, mentor, k = sidebar_controls()
     mode = st.radio(_("Who is asking?"), ASK_MODES, horizontal=True, key="ask_mode", format_func=tr())
     city = profile = None
@@ -373,6 +374,7 @@ def page_twins() -> None:
     with st.expander(_("Compare {a} and {b} side by side", a=asker["name"], b=match.name)):
         st.dataframe(compare_view(own, peer, lang), hide_index=True, width="stretch", key="compare_table",
                      column_config={"": st.column_config.TextColumn(help=tr().glossary(survey_terms(own, peer)))})
+    workspace_pages.offer_pairing(m, asker, match)
     with st.expander(_("Technical detail")):
         st.caption(_("Each term is the facet weight times a similarity in [0, 1]; text facets are cosine similarities "
                      "of sentence embeddings."))
@@ -565,7 +567,7 @@ def choose_cities(key: str, label: str = N_("Cities")) -> list[str] | str | None
         return None
     ids, unknown = resolve_city_list(load_matcher().twins, items)
     for message in unknown:
-        st.error(md_escape(message), icon="⚠️")
+        st.error(md_escape(message), icon=":material/warning:")
     return ids if not unknown else None
 
 

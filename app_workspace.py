@@ -16,12 +16,12 @@ import streamlit as st
 
 from matcher import MatcherError, vocabularies
 from matcher import workspace as wsp
-from matcher.present import csv_bytes, md_escape
+from matcher.present import brief_markdown, brief_pdf, csv_bytes, md_escape
 from matcher.present.i18n import session_translator
 from matcher.present.view import twins_view
 from matcher.present.workspace_view import (EDIT_FIELDS, MATURITY_CHOICES, board_matches_table, choices_for,
                                             cohort_payload, comparison_lines, completeness, form_changes, form_value,
-                                            history_table, improve_matches, org_kind_name, organisations_table,
+                                            history_table, improve_matches, org_kind_name, organisations_table, pairing_payload,
                                             post_card, post_label, review_payload, role_name, saved_item_label,
                                             saved_kind_name, saved_list_table, saved_table, shortlist_payload,
                                             source_name, status_name, version_diff_table, version_label, workspace_message)
@@ -75,14 +75,14 @@ def flash(key: str, message: str | None = None) -> None:
     if message is not None:
         st.session_state[f"flash_{key}"] = message
     elif f"flash_{key}" in st.session_state:
-        st.success(st.session_state.pop(f"flash_{key}"), icon="✅")
+        st.success(st.session_state.pop(f"flash_{key}"), icon=":material/check_circle:")
 
 
 def show_error(exc: Exception, m=None) -> None:
     """A library error as a message in the interface language; with the matcher, the cities it
     names by their names. E-mail addresses in it are plain text (md_escape)."""
     names = city_labels(m, workspace_url())[2] if m is not None else {}
-    st.error(md_escape(workspace_message(exc, names, tr().lang)), icon="⚠️")
+    st.error(md_escape(workspace_message(exc, names, tr().lang)), icon=":material/warning:")
 
 
 @st.cache_data(show_spinner=False, max_entries=2)
@@ -139,7 +139,7 @@ def first_admin_form() -> None:
             go = st.form_submit_button(_("Create the admin account"))
         if go:
             if password != again:
-                st.error(_("The two passwords differ."), icon="⚠️")
+                st.error(_("The two passwords differ."), icon=":material/warning:")
                 return
             try:
                 st.session_state[ACTOR] = wsp.create_first_admin(workspace(), email, password)
@@ -216,7 +216,7 @@ def edit_form(m, ws, me, city_id: str, info) -> None:
         st.caption(_("Only {name}'s officer or an admin can save changes to this profile.", name=md_escape(base["name"])))
     if read != info.version:
         st.warning(_("{who} saved version {n} since you opened version {read}. Your answers below are kept.",
-                     who=md_escape(info.author) if info.author else _("Someone"), n=info.version, read=read), icon="⚠️")
+                     who=md_escape(info.author) if info.author else _("Someone"), n=info.version, read=read), icon=":material/warning:")
     languages = sorted(set(m.filter_options()["languages"]) | set(base.get("languages") or []))
     answers = {}
     with st.form(f"mc_form_{city_id}_{read}"):
@@ -276,7 +276,7 @@ def save_profile(m, ws, me, city_id: str, read: int, changes: dict, note: str | 
 
 def resolve_conflict(m, ws, me, city_id: str, info, conflict: dict) -> None:
     """The conflict in words, the caller's changes kept, and two ways on."""
-    st.error(md_escape(conflict["message"]), icon="⚠️")
+    st.error(md_escape(conflict["message"]), icon=":material/warning:")
     diff = version_diff_table({f: (None, v) for f, v in conflict["changes"].items()}, info.version, 0, tr().lang)
     answers = diff.iloc[:, [0, 2]].set_axis(["", _("your answer")], axis=1)
     st.dataframe(answers, hide_index=True, key=f"mc_conflict_{city_id}")
@@ -549,6 +549,36 @@ def offer_save(kind: str, result) -> None:
             st.markdown(f"- {md_escape(line)}")
 
 
+def offer_pairing(m, asker: dict, match) -> None:
+    """Below a twin's explanation: accept the pairing with the themes both cities agreed on. It is
+    saved with its two-way brief (what each city can teach the other), to download again later."""
+    if not isinstance(asker.get("city_id"), str):
+        return  # a city described in the form is not in the data: nothing to pair yet
+    with st.expander(_("Accept the pairing {a} – {b}", a=asker.get("name"), b=match.name)):
+        if not can_write():
+            st.caption(_("Sign in (in the sidebar) to accept a pairing."))
+            return
+        vocab = vocabularies()
+        terms = list(vocab["priority_sectors"]) + list(vocab["barriers"][:17])
+        with st.form("ws_pairing", clear_on_submit=True):
+            themes = st.multiselect(_("Themes you agreed to work on"), terms, key="ws_pair_themes",
+                                    format_func=tr().survey, help=tr().glossary(terms))
+            other = st.text_input(_("Another theme (optional)"), key="ws_pair_other")
+            accepted = st.form_submit_button(_("Accept and save the pairing"))
+        if accepted:
+            peer = {"city_id": match.city_id, "name": match.name, "country_code": match.country_code}
+            try:
+                brief = m.pairing_brief(asker["city_id"], match.city_id, [*themes, other])
+                payload, rules, objective = pairing_payload(brief, asker, peer)
+                item = wsp.save_work(workspace(), "pairing", f"{asker.get('name')} – {match.name}", payload, actor(),
+                                     rules=rules, objective=objective)
+            except MatcherError as exc:
+                st.error(md_escape(workspace_message(exc, {}, tr().lang)), icon=":material/warning:")
+                return
+            st.success(_("Pairing saved: “{name}”. Its two-way brief is under “Saved” at the top of this page.",
+                         name=md_escape(item.name)), icon=":material/check_circle:")
+
+
 def _save(kind: str, payload: dict, rules: dict, objective: str) -> None:
     """The Save button's callback: it runs before the next run, so a result that only shows after
     its own button (cohorts, reviewers) is saved all the same."""
@@ -567,7 +597,7 @@ def saved_panel(kind: str) -> None:
     ws = workspace()
     flash(f"saved_{kind}")
     if f"flash_saved_{kind}_error" in st.session_state:
-        st.error(md_escape(st.session_state.pop(f"flash_saved_{kind}_error")), icon="⚠️")
+        st.error(md_escape(st.session_state.pop(f"flash_saved_{kind}_error")), icon=":material/warning:")
     items = wsp.list_saved(ws, kind=kind)
     lang = tr().lang
     with st.expander(_("Saved: {kind} ({n})", kind=saved_kind_name(kind, lang), n=len(items))):
@@ -583,3 +613,10 @@ def saved_panel(kind: str) -> None:
         st.dataframe(table, hide_index=True, width="stretch", key=f"ws_saved_table_{kind}")
         st.download_button(_("Download it (CSV)"), csv_bytes(table), f"{kind}_{item.id}.csv", "text/csv",
                            key=f"ws_dl_{kind}")
+        brief = item.payload.get("brief") if item.kind == "pairing" else None
+        if isinstance(brief, dict):  # an accepted pairing keeps its two-way brief
+            c1, c2 = st.columns(2)
+            c1.download_button(_("Two-way brief (Markdown)"), lambda: brief_markdown(brief, lang).encode("utf-8"),
+                               f"pairing_{item.id}.md", "text/markdown", key=f"ws_md_{kind}")
+            c2.download_button(_("Two-way brief (PDF)"), lambda: brief_pdf(brief, lang), f"pairing_{item.id}.pdf",
+                               "application/pdf", key=f"ws_pdf_{kind}")

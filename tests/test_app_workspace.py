@@ -225,6 +225,31 @@ def test_saved_shortlist_round_trip(ws_app):
     assert lines and not lines[0].startswith("- No longer in this run (0)")
 
 
+def test_an_accepted_pairing_is_saved_with_its_two_way_brief_and_themes(ws_app):
+    at, ws, _ = ws_app
+    first = list(_twins_table(at)["city"])[0]
+    assert any(c.value == "Sign in (in the sidebar) to accept a pairing." for c in at.caption)
+    sign_in(at, OFFICER)
+    at.multiselect(key="ws_pair_themes").set_value([SECTOR])  # a form: sent with its button
+    at.text_input(key="ws_pair_other").set_value("one-stop shop for home renovation")
+    _click(at, "Accept and save the pairing")
+    assert not at.exception
+    assert any(s.value.startswith("Pairing saved: “Milton Keynes – ") for s in at.success), [e.value for e in at.error]
+    saved = list_saved(ws, kind="pairing")
+    assert len(saved) == 1 and saved[0].owner == OFFICER and saved[0].name == f"Milton Keynes – {first}"
+    pair = saved[0].payload["pairs"][0]
+    assert pair["a"]["city_id"] == MK and pair["b"]["name"] == first
+    assert pair["themes"] == [SECTOR, "one-stop shop for home renovation"]
+    brief = saved[0].payload["brief"]
+    assert brief["agreed_themes"] == pair["themes"] and brief["mode"] == "two-way twins"
+    two_way = next(term for term in brief["twins"][0]["terms"] if term["name"] == "two_way")
+    assert f"{first} can teach you:" in two_way["detail"] and f"you can teach {first}:" in two_way["detail"]
+    assert abs(sum(term["contribution"] for term in brief["twins"][0]["terms"]) - pair["score"]) < 1e-3
+    at.run()
+    labels = [b.label for b in at.get("download_button")]
+    assert "Two-way brief (PDF)" in labels and "Two-way brief (Markdown)" in labels
+
+
 def test_an_admin_opens_my_city_on_a_city_not_an_empty_picker(ws_app):
     at, _, _ = ws_app
     sign_in(at, ADMIN)

@@ -40,3 +40,20 @@ def test_a_pairing_brief_says_both_directions_and_the_agreed_themes(matcher):
 def test_a_pairing_needs_two_cities(matcher):
     with pytest.raises(ConfigError, match="two different cities"):
         matcher.pairing_brief("Lyon", "Lyon")
+
+
+def test_a_saved_pairing_brief_renders_again_after_json(matcher):
+    """The workspace stores the brief as JSON (unknown numbers as null): it renders the same."""
+    import json
+
+    from matcher.present.workspace_view import pairing_payload
+
+    brief = matcher.pairing_brief("Milton Keynes", "Lyon", ["Built environment"])
+    a, b = ({"city_id": "gn2642465", "name": "Milton Keynes", "country_code": "GB"},
+            {"city_id": "gn2996944", "name": "Lyon", "country_code": "FR"})
+    payload, rules, objective = pairing_payload(brief, a, b)
+    stored = json.loads(json.dumps(payload, allow_nan=False))
+    assert stored["pairs"][0]["themes"] == ["Built environment"] == rules["themes"]
+    assert objective.startswith("two-way twin score")
+    assert brief_markdown(stored["brief"]) == brief_markdown(brief)
+    assert "## Thèmes convenus" in brief_markdown(stored["brief"], "fr")

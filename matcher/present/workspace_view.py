@@ -8,6 +8,8 @@ survey terms are translated for showing only, the stored values stay the survey'
 """
 from __future__ import annotations
 
+import math
+
 import re
 from dataclasses import dataclass
 
@@ -304,6 +306,30 @@ def review_payload(assignment) -> tuple[dict, dict, str]:
     return {"reviews": reviews}, {"rules": list(assignment.rules), "mode": assignment.mode}, objective
 
 
+def json_safe(value):
+    """A brief as JSON can hold it: unknown numbers (NaN) as null, numpy scalars as Python ones."""
+    if isinstance(value, dict):
+        return {str(k): json_safe(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [json_safe(v) for v in value]
+    if hasattr(value, "item") and not isinstance(value, str):
+        value = value.item()
+    if isinstance(value, float) and not math.isfinite(value):
+        return None
+    return value
+
+
+def pairing_payload(brief: dict, a: dict, b: dict) -> tuple[dict, dict, str]:
+    """An accepted pairing as saved work: the two cities, the agreed themes and the whole
+    two-way brief (so it can be downloaded again as it was accepted)."""
+    pair = brief["twins"][0]
+    themes = list(brief.get("agreed_themes") or [])
+    city = (lambda x: {"city_id": x.get("city_id"), "name": x.get("name"), "country_code": x.get("country_code")})
+    payload = {"pairs": [{"a": city(a), "b": city(b), "themes": themes, "score": round(float(pair["score"]), 4)}],
+               "brief": json_safe(brief)}
+    return payload, {"themes": themes}, f"two-way twin score {pair['score']:.3f}"
+
+
 def saved_list_table(items, locale: str = "en") -> pd.DataFrame:
     """Saved items: name, kind, who, when, objective and rules (the last two as they were saved)."""
     t = translator(locale)
@@ -348,7 +374,10 @@ def saved_table(item, locale: str = "en") -> pd.DataFrame:
     if item.kind == "review_plan":
         return _frame([(r.get("plan"), r.get("reviewer"), r.get("affinity")) for r in p.get("reviews", [])],
                       ["plan", "reviewer", "affinity"], locale)
-    return _frame([((x.get("a") if isinstance(x, dict) else x[0]), (x.get("b") if isinstance(x, dict) else x[1]),
+    def side(x) -> str:
+        return x.get("name") or x.get("city_id") if isinstance(x, dict) else x
+
+    return _frame([((side(x.get("a")) if isinstance(x, dict) else x[0]), (side(x.get("b")) if isinstance(x, dict) else x[1]),
                     shown(x.get("themes") if isinstance(x, dict) else None, locale)) for x in p.get("pairs", [])],
                   ["city", "twin", "themes"], locale)
 
@@ -360,6 +389,10 @@ def _names_in(payload: dict) -> dict:
         for m in group:
             if isinstance(m, dict) and m.get("city_id"):
                 out[m["city_id"]] = m.get("name") or m["city_id"]
+    for pair in payload.get("pairs", []):
+        for side in (pair.get("a"), pair.get("b")) if isinstance(pair, dict) else ():
+            if isinstance(side, dict) and side.get("city_id"):
+                out[side["city_id"]] = side.get("name") or side["city_id"]
     for r in payload.get("reviews", []):
         out[r.get("plan_id")] = r.get("plan") or r.get("plan_id")
         out[r.get("reviewer_id")] = r.get("reviewer") or r.get("reviewer_id")
