@@ -642,7 +642,7 @@ def page_cohorts() -> None:
                            mean=f"{cohort.mean_similarity:.2f}"), expanded=cohort.number == 1):
             for line in cohort.why:
                 st.markdown(f"- {md_escape(plain(line, tr().lang))}")
-            rows = cohort_view(members.loc[members["cohort"] == cohort.number, columns], tr().lang)
+            rows = cohort_view(plan, cohort.number, tr().lang)
             st.dataframe(rows.rename(columns={c: _(c) for c in columns}), hide_index=True, width="stretch")
 
 

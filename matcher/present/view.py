@@ -249,8 +249,14 @@ def reviews_view(assignment, locale: str = "en") -> pd.DataFrame:
     return table
 
 
-def cohort_view(members: pd.DataFrame, locale: str = "en") -> pd.DataFrame:
-    """Cohort members (tables.cohort_members_table) as shown: country names, mentor reasons in the
-    interface language."""
-    return members.assign(country=members["country"].map(lambda c: country_name(c, locale)),
-                          **{"mentor why": members["mentor why"].map(lambda r: plain(r, locale) if r else "")})
+def cohort_view(plan, number: int, locale: str = "en") -> pd.DataFrame:
+    """The members of one cohort as shown: city, country name, fit, mentor and why a mentor, in the
+    interface language (read from the plan: a table cell keeps no Reason)."""
+    from .tables import cohort_members_table
+
+    table = cohort_members_table(plan)
+    rows = table.loc[table["cohort"] == number, ["city", "country", "fit", "mentor", "mentor why"]].copy()
+    members = next(c for c in plan.cohorts if c.number == number).members
+    rows["country"] = [country_name(m["country_code"], locale) for m in members]
+    rows["mentor why"] = [plain(m["mentor_why"], locale) if m["mentor_why"] else "" for m in members]
+    return rows
