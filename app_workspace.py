@@ -18,6 +18,7 @@ from matcher import MatcherError, vocabularies
 from matcher import workspace as wsp
 from matcher.present import csv_bytes, md_escape
 from matcher.present.view import error_text, language_name, twins_view
+from matcher.present.i18n import session_translator
 from matcher.present.workspace_view import (EDIT_FIELDS, MATURITY_CHOICES, ORG_KIND_NAMES, ROLE_NAMES,
                                             SAVED_KIND_NAMES, board_matches_table, choices_for, cohort_payload,
                                             comparison_lines, completeness, form_changes, form_value,
@@ -410,7 +411,7 @@ def board_matches(m, posts: list) -> None:
                                 ("Cities that have done it", found.cities, "city"),
                                 ("Case studies", found.case_studies, "case study")):
         st.markdown(f"**{title}**")
-        rows = board_matches_table(result, kind).to_dict("records")
+        rows = board_matches_table(result, kind, session_translator(st.session_state).lang).to_dict("records")
         if not rows:
             st.caption("Nothing yet.")
         for i, row in enumerate(rows, 1):

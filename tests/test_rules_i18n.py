@@ -199,3 +199,29 @@ def test_the_cohorts_page_shows_broken_rules_in_german(app_at_url):
     assert not ENGLISH.search(message.replace("Versuchen Sie", "")), message
     rules = next(c.value for c in at.caption if c.value.startswith("Geltende Regeln") or "Kohorten von 9–9" in c.value)
     assert "Kohorten von 9–9 Städten" in rules
+
+
+# ---------------------------------------------------------------------------- the board
+from tests.test_board_matches import board, data_dir  # noqa: E402,F401  (the board's fixtures)
+from tests.workspace_support import db_url, pg_server  # noqa: E402,F401
+
+
+def test_board_match_reasons_read_the_same_in_english_and_translate(board):  # noqa: F811
+    from matcher.present.workspace_view import board_matches_table
+
+    m, ws, admin, labelled, posts, orgs = board
+    found = [m.board_matches(pid, k=5) for pid in posts.values()]
+    results = [(f.posts, "post") for f in found] + [(f.organisations, "organisation") for f in found] + \
+        [(f.cities, "city") for f in found]
+    details = [t.detail for r, _ in results for x in r.matches for t in x.explanation]
+    assert len(details) > 200 and all(isinstance(d, Reason) for d in details)
+    assert [translator("en").reason(d) for d in details] == [str(d) for d in details]
+    used = {t for t in set().union(*(_templates(d) for d in details)) if re.sub(r"\{\w*\}", "", t).strip(" ;,()")}
+    for lang in TRANSLATED:
+        assert sorted(used - set(_catalogue(lang))) == [], lang
+    german = [w for r, kind in results for w in board_matches_table(r, kind, "de")["why"]]
+    assert german and not any(re.search(r"\b(shared tags|texts alike|works in|city like yours|actions in|"
+                                         r"not compared|one way only|case study)\b", w) for w in german), german[:5]
+    assert any(w.startswith(("gemeinsame Schlagwörter: ", "Texte mit ähnlicher Bedeutung")) for w in german)
+    english = [w for r, kind in results for w in board_matches_table(r, kind)["why"]]
+    assert any("shared tags: " in w for w in english) and not any("cosine" in w for w in english)

@@ -13,7 +13,7 @@ import pandas as pd
 
 from ..facets import FACETS, has_value, known_facets
 from ..vocab import MATURITY_LEVELS, vocabularies
-from .view import UNKNOWN, country_name, facet_label, plain, shown
+from .view import UNKNOWN, country_name, facet_label, reasons_text, shown
 
 ROLE_NAMES = {"admin": "network admin", "officer": "city officer", "viewer": "viewer"}
 ORG_KIND_NAMES = {"delivery_partner": "delivery partner", "investor": "investor",
@@ -177,9 +177,9 @@ def match_sum(match) -> str:
     return f"{terms} = {match.score:.3f}"
 
 
-def board_matches_table(result, kind: str) -> pd.DataFrame:
+def board_matches_table(result, kind: str, locale: str = "en") -> pd.DataFrame:
     """The matches of one kind ("post", "organisation", "city", "case study") as rows: what, who,
-    score, why (in words) and how the score adds up."""
+    score, why (in words, in the interface language) and how the score adds up."""
     rows = []
     for m in result.matches:
         if kind == "case study":
@@ -191,7 +191,7 @@ def board_matches_table(result, kind: str) -> pd.DataFrame:
         if kind == "city":
             by = ""  # the title names the city and its country
         rows.append({"match": what, "from": by if by is not None else UNKNOWN, "score": round(m.score, 3),
-                     "why": plain("; ".join(m.reasons[:3])) or "—", "how the score adds up": match_sum(m)})
+                     "why": reasons_text(m.reasons, locale, 3) or "—", "how the score adds up": match_sum(m)})
     return pd.DataFrame(rows, columns=["match", "from", "score", "why", "how the score adds up"])
 
 
