@@ -30,8 +30,9 @@ from matcher.present.maps import OUTLINES_SOURCE, cohort_colours, country_outlin
 import app_workspace as workspace_pages  # noqa: E402  (sign in, My city, Board, save/load panels)
 from matcher.present.charts import contribution_spec  # noqa: E402
 from matcher.present.i18n import LANGUAGES, N_, URL_KEY, session_translator  # noqa: E402
-from matcher.present.view import (compare_view, error_text, facet_label, plain, profile_view,  # noqa: E402
-                                  readable_source, rule_lines, shown, survey_terms, twins_view)
+from matcher.present.view import (cohort_view, compare_view, error_text, facet_label, plain,  # noqa: E402
+                                  profile_view, readable_source, reviews_view, rule_lines, rules_text, shown,
+                                  survey_terms, twins_view)
 
 PAGES = (N_("Find twins"), N_("My city"), N_("Board"), N_("Case studies"), N_("Cohorts"), N_("Peer reviewers"),
          N_("Data"))
@@ -106,7 +107,7 @@ def show_error(exc: Exception) -> None:
         lines = [f"- {md_escape(reason)}  \n  *{try_this}* {md_escape(fix)}" for reason, fix in rule_lines(exc, tr().lang)]
         st.error(f"**{heading}**\n\n" + "\n".join(lines), icon=":material/warning:")
         if getattr(exc, "rules", None):
-            st.caption(_("Rules in force: {rules}.", rules=md_escape("; ".join(exc.rules))))
+            st.caption(_("Rules in force: {rules}.", rules=md_escape(rules_text(exc.rules, tr().lang))))
         return
     st.error(md_escape(error_text(exc)), icon=":material/warning:")
 
@@ -628,7 +629,7 @@ def page_cohorts() -> None:
               "pair of cities in the same cohort."))
     m2.metric(_("Best possible split?"), _("yes, proven") if plan.optimal else
               _("within {gap} of the best", gap=f"{plan.gap:.0%}"))
-    st.caption(_("Rules: {rules}.", rules=md_escape("; ".join(plan.rules))))
+    st.caption(_("Rules: {rules}.", rules=md_escape(rules_text(plan.rules, tr().lang))))
     with st.expander(_("Technical detail")):
         st.caption(_("Solver: {solver}. Upper bound {bound} ({source}); gap {gap}.", solver=md_escape(plan.solver),
                      bound=f"{plan.upper_bound:.2f}", source=md_escape(plan.bound_source), gap=f"{plan.gap:.1%}"))
@@ -642,8 +643,8 @@ def page_cohorts() -> None:
         with st.expander(_("Cohort {n}: {size} cities, mean similarity {mean}", n=cohort.number, size=cohort.size,
                            mean=f"{cohort.mean_similarity:.2f}"), expanded=cohort.number == 1):
             for line in cohort.why:
-                st.markdown(f"- {md_escape(line)}")
-            rows = members.loc[members["cohort"] == cohort.number, columns].assign(country=lambda f: f["country"].map(country_name))
+                st.markdown(f"- {md_escape(plain(line, tr().lang))}")
+            rows = cohort_view(plan, cohort.number, tr().lang)
             st.dataframe(rows.rename(columns={c: _(c) for c in columns}), hide_index=True, width="stretch")
 
 
@@ -688,15 +689,15 @@ def page_reviewers() -> None:
     m1.metric(_("Total affinity"), f"{result.total_affinity:.2f}")
     m2.metric(_("Worst-off plan"), f"{result.worst_plan_affinity:.2f}", help=result.worst_plan)
     m3.metric(_("Best possible assignment?"), _("yes, proven") if result.optimal else _("the best found in time"))
-    st.caption(_("Rules: {rules}.", rules=md_escape("; ".join(result.rules))))
+    st.caption(_("Rules: {rules}.", rules=md_escape(rules_text(result.rules, tr().lang))))
     with st.expander(_("Technical detail")):
         st.caption(_("Solver: {solver}.", solver=md_escape(result.solver)))
     for note in result.notes:
-        st.info(note)
-    table = reviews_table(result)
+        st.info(plain(note, tr().lang))
+    table = reviews_view(result, tr().lang)
     st.dataframe(table, hide_index=True, width="stretch", key="reviews_table",
                  column_config={c: st.column_config.Column(_(c)) for c in table.columns})
-    st.download_button(_("Download the assignment (CSV)"), csv_bytes(table), "reviewers.csv", "text/csv",
+    st.download_button(_("Download the assignment (CSV)"), csv_bytes(reviews_table(result)), "reviewers.csv", "text/csv",
                        key="dl_reviewers")
     workspace_pages.offer_save("review_plan", result)
 

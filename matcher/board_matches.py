@@ -15,6 +15,7 @@ import numpy as np
 from .facets import has_value
 from .scoring import Match, Result, Term, check_k, ranked
 from .vocab import ACTION_SECTORS, PRIORITY_ACTION_SECTORS
+from .wording import Num, Reason, Terms, cosine_figure, survey_list
 
 POST_WEIGHTS = {"tags": 0.35, "text": 0.4, "peer": 0.15, "both_ways": 0.1}
 ORG_WEIGHTS = {"tags": 0.35, "text": 0.45, "reach": 0.2}
@@ -45,7 +46,7 @@ class BoardMatches:
     case_studies: Result
 
 
-def _term(name: str, weight: float, similarity: float, detail: str) -> Term:
+def _term(name: str, weight: float, similarity: float, detail: Reason) -> Term:
     return Term(name, weight, float(similarity), float(weight * similarity), detail, LABELS[name])
 
 
@@ -107,20 +108,21 @@ class BoardMatcher:
 
     def _tags(self, post, cand) -> Term:
         fit, shared = _tag_fit(post.tags, cand.tags)
-        return _term("tags", POST_WEIGHTS["tags"], fit, ("shared tags: " + "; ".join(shared)) if shared
-                     else "no tag in common")
+        return _term("tags", POST_WEIGHTS["tags"], fit, Reason("shared tags: {tags}", tags=survey_list(shared))
+                     if shared else Reason("no tag in common"))
 
     def _text(self, q: np.ndarray, v: np.ndarray, weights: dict = POST_WEIGHTS) -> Term:
         cos = max(0.0, float(q @ v))
-        return _term("text", weights["text"], cos, f"texts alike in meaning (cosine {cos:.2f})")
+        return _term("text", weights["text"], cos, Reason("texts alike in meaning{cosine}", cosine=cosine_figure(cos)))
 
     def _peer(self, post, cand) -> Term:
         rows = [self.m.twins.row_of_id(c) if c else None for c in (post.city_id, cand.city_id)]
         if None in rows:
-            return _term("peer", POST_WEIGHTS["peer"], 0.0, "not compared: a post without a city")
+            return _term("peer", POST_WEIGHTS["peer"], 0.0, Reason("not compared: a post without a city"))
         sim = float(self.m.twins.explain_pair(rows[0], rows[1]).score)
         name = self.m.twins.profiles.at[rows[1], "name"]
-        return _term("peer", POST_WEIGHTS["peer"], sim, f"{name} is a city like yours (twin score {sim:.2f})")
+        return _term("peer", POST_WEIGHTS["peer"], sim, Reason("{name} is a city like yours (twin score {score})",
+                                                              name=name, score=Num(sim, ".2f")))
 
     def _both_ways(self, post, cand) -> Term:
         """Does the candidate's side also need what the post's side offers?"""
@@ -133,9 +135,11 @@ class BoardMatcher:
                 if fit > best:
                     best, pair = fit, (a, b)
         if pair is None or best < BOTH_WAYS_FLOOR:
-            return _term("both_ways", POST_WEIGHTS["both_ways"], 0.0, "one way only (nothing the other way on the board)")
+            return _term("both_ways", POST_WEIGHTS["both_ways"], 0.0,
+                         Reason("one way only (nothing the other way on the board)"))
         return _term("both_ways", POST_WEIGHTS["both_ways"], 1.0,
-                     f"you need what they offer and they need what you offer: '{_first_line(pair[0].text, 60)}'")
+                     Reason("you need what they offer and they need what you offer: '{text}'",
+                            text=_first_line(pair[0].text, 60)))
 
     # ------------------------------------------------------------------ organisations
     def _organisations(self, post, k: int) -> list[BoardMatch]:
@@ -146,22 +150,24 @@ class BoardMatcher:
             if org.status != "approved":
                 continue
             fit, shared = _tag_fit([t for t in post.tags], org.sectors)
-            tags = _term("tags", ORG_WEIGHTS["tags"], fit, ("works in: " + "; ".join(shared)) if shared
-                         else "none of your sectors")
+            tags = _term("tags", ORG_WEIGHTS["tags"], fit, Reason("works in: {sectors}", sectors=survey_list(shared))
+                         if shared else Reason("none of your sectors"))
             terms = [tags, self._text(q, self._org_vec[org.id], ORG_WEIGHTS), self._reach(org, asker)]
             out.append(self._match("organisation", str(org.id), org.name, terms, by=org.kind))
         return ranked(out, k, tie=lambda m: m.id)
 
     def _reach(self, org, asker: dict | None) -> Term:
         if asker is None:
-            return _term("reach", ORG_WEIGHTS["reach"], 0.0, "not compared: the post names no city")
+            return _term("reach", ORG_WEIGHTS["reach"], 0.0, Reason("not compared: the post names no city"))
         country, languages = asker.get("country_code"), set(asker.get("languages") or [])
         in_country = not org.countries or country in org.countries
         speaks = not org.languages or bool(languages & set(org.languages))
         share = (0.5 if in_country else 0.0) + (0.5 if speaks else 0.0)
-        where = "works in your country" if in_country else f"works in {', '.join(org.countries)}"
-        says = "speaks your language" if speaks else f"works in {', '.join(org.languages)}"
-        return _term("reach", ORG_WEIGHTS["reach"], share, f"{where}; {says}")
+        where = Reason("works in your country") if in_country else \
+            Reason("works in {countries}", countries=Terms(org.countries, ", ", "country"))
+        says = Reason("speaks your language") if speaks else \
+            Reason("works in {languages}", languages=Terms(org.languages, ", ", "language"))
+        return _term("reach", ORG_WEIGHTS["reach"], share, Reason("{where}; {says}", where=where, says=says))
 
     # ------------------------------------------------------------------ cities that have done it
     def _cities(self, post, k: int) -> list[BoardMatch]:
@@ -175,7 +181,8 @@ class BoardMatcher:
         out = []
         for cid, (score, title) in best.items():
             row = self.m.twins.profiles.iloc[self.m.twins.row_of_id(cid)]
-            terms = [_term("done_it", CITY_WEIGHTS["done_it"], score, f"case study '{title}' (fit {score:.2f})"),
+            terms = [_term("done_it", CITY_WEIGHTS["done_it"], score,
+                           Reason("case study '{title}' (fit {fit})", title=title, fit=Num(score, ".2f"))),
                      self._actions(row, sectors)]
             out.append(self._match("city", cid, f"{row['name']} ({row['country_code']})", terms))
         return ranked(out, k, tie=lambda m: m.id)
@@ -190,15 +197,16 @@ class BoardMatcher:
     @staticmethod
     def _actions(row, sectors: list[str]) -> Term:
         if not sectors:
-            return _term("actions", CITY_WEIGHTS["actions"], 0.0, "not compared: the post names no sector")
+            return _term("actions", CITY_WEIGHTS["actions"], 0.0, Reason("not compared: the post names no sector"))
         counts = {s: row.get(f"actions_n_{s}") for s in sectors}
         known = {s: float(v) for s, v in counts.items() if has_value(v)}
         if not known:
-            return _term("actions", CITY_WEIGHTS["actions"], 0.0, "no action plan on record")
+            return _term("actions", CITY_WEIGHTS["actions"], 0.0, Reason("no action plan on record"))
         total = sum(known.values())
         top = max(known, key=known.get)
         return _term("actions", CITY_WEIGHTS["actions"], min(1.0, total / 20),
-                     f"{known[top]:.0f} actions in {ACTION_SECTORS[top]} ({total:.0f} in these sectors)")
+                     Reason("{count} actions in {sector} ({total} in these sectors)", count=Num(known[top], ".0f"),
+                            sector=Reason(ACTION_SECTORS[top]), total=Num(total, ".0f")))
 
     # ------------------------------------------------------------------ helpers
     def _city(self, post) -> dict | None:

@@ -20,43 +20,49 @@ import numpy as np
 from .errors import ConfigError
 from .facets import has_value
 from .vocab import expand_barriers
+from .wording import Num, R_, Reason, Terms, joined, survey_term
 
 ENABLING = {
-    "Governance, Policy, Climate City Contracts": (
+    R_("Governance, Policy, Climate City Contracts"): (
         ("governance", "policy", "contract", "regulation"),
         ("Fragmented responsibility & siloed governance structure", "Lack of enabling policy at the EU level",
          "Lack of enabling policy at the National/ Federal level", "Lack of political leadership",
          "Slow approval or authorization process", "Too many bureaucratic hurdles",
          "Uncertain or unclear regulations and taxation", "Insufficient administrative and operational capacity")),
-    "Social Innovation and Digitisation": (
+    R_("Social Innovation and Digitisation"): (
         ("social", "digital", "innovation"),
         ("Lack of digitalisation", "Lack of know-how and skills",
          "Limited technological interventions that reduce/ eliminate emissions")),
-    "Stakeholder Engagement": (
+    R_("Stakeholder Engagement"): (
         ("engagement", "stakeholder", "citizen", "participation"),
         ("Lack of support/awareness by citizens", "Lack of support from the relevant industries",
          "Few/limited collaborations with private & public partnerships")),
-    "Financing, Funding and Partnerships": (
+    R_("Financing, Funding and Partnerships"): (
         ("financ", "funding", "investment", "partnership"),
         ("Very high investment costs", "Few/limited collaborations with private & public partnerships")),
-    "Peer-to-Peer Learning": (
+    R_("Peer-to-Peer Learning"): (
         ("peer", "learning", "monitoring", "capacity"),
         ("Lack of know-how and skills", "Lack of monitoring, reporting and verification procedures",
          "Insufficient administrative and operational capacity")),
 }
 # sectoral theme: keywords, survey priority sectors, Covenant action sectors, emission sectors
 SECTORAL = {
-    "Energy Systems": (("energy", "heat", "electricity", "renewable"), ("Energy systems",),
+    R_("Energy Systems"): (("energy", "heat", "electricity", "renewable"), ("Energy systems",),
                        ("electricity", "heat"), ()),
-    "Built Environment": (("build", "housing", "built", "renovation"), ("Built environment",),
+    R_("Built Environment"): (("build", "housing", "built", "renovation"), ("Built environment",),
                           ("residential", "tertiary", "municipal", "lighting"),
                           ("residential", "tertiary", "municipal")),
-    "Mobility and Transport": (("mobility", "transport"), ("Mobility and transport",), ("transport",),
+    R_("Mobility and Transport"): (("mobility", "transport"), ("Mobility and transport",), ("transport",),
                                ("transport",)),
-    "Circular Economy": (("circular", "waste", "industry"), ("Industry",), ("waste", "industry"),
+    R_("Circular Economy"): (("circular", "waste", "industry"), ("Industry",), ("waste", "industry"),
                          ("waste", "industry")),
-    "Nature Based Solutions": (("nature", "green", "nbs"), (), (), ("agriculture",)),
+    R_("Nature Based Solutions"): (("nature", "green", "nbs"), (), (), ("agriculture",)),
 }
+
+
+# the sectors of the Covenant action plans and emission inventories a sectoral theme names
+SECTOR_WORDS = (R_("electricity"), R_("heat"), R_("residential"), R_("tertiary"), R_("municipal"), R_("lighting"),
+                R_("transport"), R_("waste"), R_("industry"), R_("agriculture"))
 
 
 @dataclass
@@ -86,6 +92,17 @@ def parse_theme(text: str) -> Theme:
     return Theme(" + ".join(x for x in (enabling, sectoral) if x), enabling, sectoral)
 
 
+def theme_words(theme: Theme) -> Reason:
+    """A theme's name ('Financing, Funding and Partnerships + Built Environment') as the app shows it,
+    each part in its users' language."""
+    return joined([Reason(x) for x in (theme.enabling, theme.sectoral) if x], " + ")
+
+
+def _sectors(names) -> Terms:
+    """'residential/tertiary/municipal'."""
+    return Terms((Reason(x) for x in names), "/")
+
+
 def _match(part: str, table: dict) -> str | None:
     low = part.lower()
     for name, spec in table.items():
@@ -111,10 +128,10 @@ def _enabling_fit(row: dict, theme: str) -> tuple[float, list[str]]:
     barriers = expand_barriers(row.get("barriers"))
     hits = [b for b in ENABLING[theme][1] if b in barriers]
     if hits:
-        return 1.0, [f"barrier '{hits[0]}'"]
+        return 1.0, [Reason("barrier '{barrier}'", barrier=survey_term(hits[0]))]
     gaps = row.get("funding_gaps")
     if theme.startswith("Financing") and gaps is not None and len(gaps):
-        return 1.0, [f"funding gap '{list(gaps)[0]}'"]
+        return 1.0, [Reason("funding gap '{gap}'", gap=survey_term(list(gaps)[0]))]
     return (0.0, []) if len(barriers) else (math.nan, [])
 
 
@@ -123,18 +140,19 @@ def _sectoral_fit(row: dict, theme: str) -> tuple[float, list[str]]:
     sectors = row.get("priority_sectors")
     sectors = list(sectors) if sectors is not None else []
     if any(s in survey for s in sectors):
-        return 1.0, [f"priority sector {next(s for s in sectors if s in survey)}"]
+        return 1.0, [Reason("priority sector {sector}", sector=survey_term(next(s for s in sectors if s in survey)))]
     total = row.get("actions_co2_t_total")
     if has_value(total) and float(total) > 0:
         part = sum(float(row.get(f"actions_co2_t_{a}")) for a in actions if has_value(row.get(f"actions_co2_t_{a}")))
         share = min(part / float(total), 1.0)
-        return share, ([f"{share:.0%} of the CO2 cuts in its Covenant action plan are in "
-                        f"{'/'.join(actions)}"] if share >= 0.2 else [])
+        return share, ([Reason("{share} of the CO2 cuts in its Covenant action plan are in {sectors}",
+                               share=Num(share, ".0%"), sectors=_sectors(actions))] if share >= 0.2 else [])
     shares = [row.get(f"emission_share_{e}") for e in emissions]
     if emissions and any(has_value(v) for v in shares):
         share = min(sum(float(v) for v in shares if has_value(v)), 1.0)
         share = share / 100 if share > 1 else share
-        return share, ([f"{share:.0%} of its emissions come from {'/'.join(emissions)}"] if share >= 0.2 else [])
+        return share, ([Reason("{share} of its emissions come from {sectors}", share=Num(share, ".0%"),
+                               sectors=_sectors(emissions))] if share >= 0.2 else [])
     return (0.0, []) if sectors else (math.nan, [])
 
 

@@ -52,10 +52,11 @@ from .errors import ConfigError
 from .facets import has_value
 from .mentor import is_mentor, mentor_rule_words, pathway_stage
 from .network import InfeasibleRulesError, city_label, join_names, resolve_rows
-from .cohort_themes import cohorts_per_theme, parse_theme, theme_allowed, theme_table
+from .cohort_themes import cohorts_per_theme, parse_theme, theme_allowed, theme_table, theme_words
 from .cohort_search import (CohortState, CountRule, Layout, candidate_arcs, cohort_sums, flow_assign, ils,
                             repair, top_candidates)
 from .protocols import TwinSpace
+from .wording import Num, R_, Reason, Terms, country_code, joined, language_code, survey_term
 
 __all__ = ["CohortRules", "Cohort", "CohortPlan", "plan_cohorts", "cohort_bounds",
            "within_objective", "InfeasibleRulesError"]
@@ -87,25 +88,30 @@ class CohortRules:
     theme_slack: float = 0.0
 
     def describe(self, G: int | None = None) -> list[str]:
-        out = [f"cohorts of {self.min_size}-{self.max_size} cities" + (f", {_n(G, 'cohort')}" if G else "")]
+        """The rules in force, in words (Reasons: the app shows them in its users' language)."""
+        sizes = Reason("cohorts of {lo}-{hi} cities", lo=self.min_size, hi=self.max_size)
+        out = [Reason("{sizes}, {cohorts}", sizes=sizes, cohorts=_cohorts(G)) if G else sizes]
         if self.balance_sizes:
-            out.append("sizes differ by at most one")
+            out.append(Reason("sizes differ by at most one"))
         if self.min_mentors:
-            out.append(f"at least {self.min_mentors} mentor(s) per cohort ({mentor_rule_words(self.mentor_target_year)})")
+            out.append(Reason("at least {k} mentor(s) per cohort ({mentor})", k=self.min_mentors,
+                              mentor=mentor_rule_words(self.mentor_target_year)))
         if self.max_per_country:
-            out.append(f"at most {self.max_per_country} cities per country per cohort")
+            out.append(Reason("at most {k} cities per country per cohort", k=self.max_per_country))
         if self.common_language:
-            out.append("a shared official language in every cohort")
+            out.append(Reason("a shared official language in every cohort"))
         if self.themes:
-            out.append(f"themed cohorts ({'; '.join(str(t) for t in self.themes)}), each city in a cohort of its "
-                       f"best-fitting theme" + (f" (within {self.theme_slack:g})" if self.theme_slack else ""))
+            themes = Terms((str(t) for t in self.themes), "; ")
+            out.append(Reason("themed cohorts ({themes}), each city in a cohort of its best-fitting theme (within "
+                              "{slack})", themes=themes, slack=Num(self.theme_slack, "g")) if self.theme_slack else
+                       Reason("themed cohorts ({themes}), each city in a cohort of its best-fitting theme", themes=themes))
         for facet in self.balance:
-            out.append(f"{facet} balanced (each cohort within {self.balance_tolerance} of an even share of the "
-                       f"call's mix)")
+            out.append(Reason("{facet} balanced (each cohort within {tolerance} of an even share of the call's mix)",
+                              facet=facet_word(facet), tolerance=self.balance_tolerance))
         if self.together:
-            out.append(f"{len(self.together)} group(s) kept together")
+            out.append(Reason("{n} group(s) kept together", n=len(self.together)))
         if self.apart:
-            out.append(f"{len(self.apart)} group(s) kept apart")
+            out.append(Reason("{n} group(s) kept apart", n=len(self.apart)))
         return out
 
 
@@ -148,8 +154,14 @@ class CohortPlan:
         return {m["city_id"]: c.number for c in self.cohorts for m in c.members}
 
 
-def _n(k: int, word: str) -> str:
-    return f"{k} {word}{'' if k == 1 else 's'}"
+def _cohorts(k: int) -> Reason:
+    """'1 cohort', '3 cohorts'."""
+    return Reason("{k} cohort", k=k) if k == 1 else Reason("{k} cohorts", k=k)
+
+
+def _sizes(lo: int, hi: int) -> Reason:
+    """'cohorts of 6-12' (a change of the size range)."""
+    return Reason("cohorts of {lo}-{hi}", lo=lo, hi=hi)
 
 
 def cohort_bounds(n: int, lo: int, hi: int, n_cohorts: int | None = None) -> tuple[int, tuple[str, str] | None]:
@@ -161,25 +173,47 @@ def cohort_bounds(n: int, lo: int, hi: int, n_cohorts: int | None = None) -> tup
         if G < 1:
             raise ConfigError("n_cohorts must be at least 1.")
         if G * lo > n:
-            return G, (f"{n} cities cannot fill {G} cohorts of at least {lo} (they need {G * lo})",
-                       f"cohorts of {max(n // G, 1)}-{hi}" + (f", or {n // lo} cohorts" if n >= lo else ""))
+            fix = _sizes(max(n // G, 1), hi)
+            return G, (Reason("{n} cities cannot fill {G} cohorts of at least {lo} (they need {need})", n=n, G=G, lo=lo,
+                              need=G * lo), Reason("{fix}, or {k} cohorts", fix=fix, k=n // lo) if n >= lo else fix)
         if G * hi < n:
-            return G, (f"{n} cities do not fit in {G} cohorts of at most {hi} (they hold {G * hi})",
-                       f"cohorts of {lo}-{-(-n // G)}, or {-(-n // hi)} cohorts")
+            return G, (Reason("{n} cities do not fit in {G} cohorts of at most {hi} (they hold {room})", n=n, G=G,
+                              hi=hi, room=G * hi),
+                       Reason("{fix}, or {k} cohorts", fix=_sizes(lo, -(-n // G)), k=-(-n // hi)))
         return G, None
     G = math.ceil(n / hi)
     if n < lo:
-        return max(G, 1), (f"{n} cities are fewer than the smallest cohort ({lo})",
-                           f"cohorts of {n}-{max(hi, n)}, or {lo - n} more cities")
+        return max(G, 1), (Reason("{n} cities are fewer than the smallest cohort ({lo})", n=n, lo=lo),
+                           Reason("{fix}, or {k} more cities", fix=_sizes(n, max(hi, n)), k=lo - n))
     if G * lo > n:
-        return G, (f"{n} cities cannot be split into cohorts of {lo}-{hi}: {G - 1} cohorts hold at most "
-                   f"{(G - 1) * hi} and {G} need at least {G * lo}",
-                   f"cohorts of {n // G}-{hi}, or of {lo}-{-(-n // (n // lo))}")
+        return G, (Reason("{n} cities cannot be split into cohorts of {lo}-{hi}: {fewer} cohorts hold at most {room} "
+                          "and {G} need at least {need}", n=n, lo=lo, hi=hi, fewer=G - 1, room=(G - 1) * hi, G=G,
+                          need=G * lo),
+                   Reason("{fix}, or of {lo}-{hi}", fix=_sizes(n // G, hi), lo=lo, hi=-(-n // (n // lo))))
     return G, None
 
 
-SIZE_BANDS = ((50_000, "under 50k"), (250_000, "50k-250k"), (1_000_000, "250k-1M"), (float("inf"), "over 1M"))
-TARGET_BANDS = ((2030, "2030 or earlier"), (2040, "2031-2040"), (2050, "2041-2050"), (float("inf"), "after 2050"))
+SIZE_BANDS = ((50_000, R_("under 50k")), (250_000, "50k-250k"), (1_000_000, "250k-1M"), (float("inf"), R_("over 1M")))
+TARGET_BANDS = ((2030, R_("2030 or earlier")), (2040, "2031-2040"), (2050, "2041-2050"),
+                (float("inf"), R_("after 2050")))
+# the words of the balanced facets and their values, translated when shown (the stored values stay)
+WORDS = {R_("stage"), R_("maturity"), R_("size"), R_("country"), R_("target_year"), R_("mentor"), R_("not a mentor"),
+         R_("unknown")} | {label for _, label in SIZE_BANDS + TARGET_BANDS if not label[0].isdigit() or " " in label}
+
+
+def facet_word(facet: str):
+    """A balanced facet ('size') as a word the app translates; a profile column stays as it is."""
+    return Reason(facet) if facet in WORDS else facet
+
+
+def value_word(facet: str, value):
+    """A value of a balanced facet in words the app translates (a country's name, a maturity level
+    of the survey, a size band); other values stay as they are."""
+    if facet == "country" and value != "unknown":
+        return country_code(value)
+    if facet in ("stage", "maturity") and value != "unknown":
+        return survey_term(value)
+    return Reason(value) if value in WORDS else value
 
 
 def facet_value(row: dict, facet: str, mentor_year: int = 2030) -> str | None:
@@ -261,8 +295,12 @@ class _Problem:
         for item in group:
             r = resolve_rows(self.space, [item])[0]
             if r not in self.position:
-                raise InfeasibleRulesError([f"{city_label(self.space, r)} is to be kept {what} but is not among the "
-                                            f"cities of the call"], self.rules.describe())
+                city = city_label(self.space, r)
+                raise InfeasibleRulesError([
+                    Reason("{city} is to be kept together but is not among the cities of the call", city=city)
+                    if what == "together" else
+                    Reason("{city} is to be kept apart but is not among the cities of the call", city=city)],
+                    self.rules.describe())
             out.append(self.position[r])
         return out
 
@@ -323,10 +361,12 @@ class _Problem:
         if counts is None:
             only = (allowed & (allowed.sum(axis=1, keepdims=True) == 1)).sum(axis=0)
             need = int(np.ceil(only / self.hi).sum())
-            only_words = ", ".join(f"{int(k)} cities fit only {t.name}" for k, t in zip(only, self.theme_list) if k)
-            self.theme_problem = (f"themes: {only_words}"
-                                  f", which needs {need} cohorts of at most {self.hi}; there are {self.G}",
-                                  f"a theme slack of 0.25, or fewer themes, or cohorts of {self.lo}-{self.hi + 2}")
+            only_words = Terms(Reason("{k} cities fit only {theme}", k=int(k), theme=theme_words(t))
+                               for k, t in zip(only, self.theme_list) if k)
+            self.theme_problem = (Reason("themes: {only}, which needs {need} cohorts of at most {hi}; there are {G}",
+                                         only=only_words, need=need, hi=self.hi, G=self.G),
+                                  Reason("a theme slack of 0.25, or fewer themes, or {sizes}",
+                                         sizes=_sizes(self.lo, self.hi + 2)))
             return
         self.theme_of = [t for t, k in enumerate(counts) for _ in range(int(k))]
         self.theme_mask = allowed[:, self.theme_of]
@@ -422,23 +462,25 @@ class _Problem:
         for facet, (names, cat, lo, hi, n_v) in self.facets.items():
             need, room = int(lo.sum()), int(hi.sum()) + int((cat < 0).sum())
             if need > self.hi:
-                out.append((f"{facet} balanced: each cohort needs at least {need} cities for an even share of "
-                            f"{join_names(names)}, more than the largest cohort ({self.hi})",
-                            f"cohorts of {self.lo}-{need}, or a tolerance of "
-                            f"{tol + -(-(need - self.hi) // len(names))}"))
+                out.append((Reason("{facet} balanced: each cohort needs at least {need} cities for an even share of "
+                                   "{values}, more than the largest cohort ({hi})", facet=facet_word(facet), need=need,
+                                   values=join_names([value_word(facet, v) for v in names]), hi=self.hi),
+                            Reason("{sizes}, or a tolerance of {k}", sizes=_sizes(self.lo, need),
+                                   k=tol + -(-(need - self.hi) // len(names)))))
             elif room < self.lo:
-                out.append((f"{facet} balanced: a cohort holds at most {room} cities at an even share, fewer "
-                            f"than the smallest cohort ({self.lo})", f"cohorts of {room}-{self.hi}"))
+                out.append((Reason("{facet} balanced: a cohort holds at most {room} cities at an even share, fewer "
+                                   "than the smallest cohort ({lo})", facet=facet_word(facet), room=room, lo=self.lo),
+                            _sizes(room, self.hi)))
         return out
 
     def _fewer_cohorts_fix(self, G2: int) -> str:
         """The wording of "use G2 cohorts" with the sizes that make G2 cohorts hold the call."""
         n, lo, hi = self.N, self.rules.min_size, self.rules.max_size
         if G2 < 1:
-            return "no number of cohorts helps"
+            return Reason("no number of cohorts helps")
         if G2 * hi >= n:
-            return f"{_n(G2, 'cohort')} of {lo}-{hi}"
-        return f"{_n(G2, 'cohort')} of {min(lo, n // G2)}-{-(-n // G2)}"
+            return Reason("{cohorts} of {lo}-{hi}", cohorts=_cohorts(G2), lo=lo, hi=hi)
+        return Reason("{cohorts} of {lo}-{hi}", cohorts=_cohorts(G2), lo=min(lo, n // G2), hi=-(-n // G2))
 
     def _mentor_check(self) -> list[tuple[str, str]]:
         r, G = self.rules, self.G
@@ -448,15 +490,19 @@ class _Problem:
         if have >= r.min_mentors * G:
             return []
         names = [self.label[i] for i in np.flatnonzero(self.mentor)]
-        why = (f"at least {r.min_mentors} mentor(s) per cohort: only {have} mentor{'s' if have != 1 else ''} for "
-               f"{G} cohorts (at least {r.min_mentors} each needs {r.min_mentors * G}, "
-               f"{r.min_mentors * G - have} more)" + (f": {join_names(names)}" if names else "")
-               + f"; a mentor has {mentor_rule_words(r.mentor_target_year)}")
+        values = dict(k=r.min_mentors, mentors=Reason("{n} mentor", n=have) if have == 1 else
+                      Reason("{n} mentors", n=have), G=G, need=r.min_mentors * G, more=r.min_mentors * G - have,
+                      rule=mentor_rule_words(r.mentor_target_year))
+        why = Reason("at least {k} mentor(s) per cohort: only {mentors} for {G} cohorts (at least {k} each needs "
+                     "{need}, {more} more): {names}; a mentor has {rule}", names=join_names(names), **values) if names \
+            else Reason("at least {k} mentor(s) per cohort: only {mentors} for {G} cohorts (at least {k} each needs "
+                        "{need}, {more} more); a mentor has {rule}", **values)
         lower = have // G
-        fix = (f"lower the mentor rule to at least {lower} per cohort" if lower else "drop the mentor rule")
+        fix = (Reason("lower the mentor rule to at least {k} per cohort", k=lower) if lower
+               else Reason("drop the mentor rule"))
         fewer = have // r.min_mentors
         if fewer and -(-self.N // fewer) <= 2 * r.max_size:  # only while cohorts stay of a workable size
-            fix += f", or plan {self._fewer_cohorts_fix(fewer)}"
+            fix = Reason("{fix}, or plan {cohorts}", fix=fix, cohorts=self._fewer_cohorts_fix(fewer))
         return [(why, fix)]
 
     def _country_checks(self) -> list[tuple[str, str]]:
@@ -467,15 +513,17 @@ class _Problem:
         for c in np.flatnonzero(counts > r.max_per_country * G):
             cnt = int(counts[c])
             need = -(-cnt // r.max_per_country)
-            fix = f"allow {-(-cnt // G)} per country"
+            fix = Reason("allow {k} per country", k=-(-cnt // G))
             if need * r.min_size <= self.N:
-                fix += f", or plan {self._fewer_cohorts_fix(need)}"
+                fix = Reason("{fix}, or plan {cohorts}", fix=fix, cohorts=self._fewer_cohorts_fix(need))
             elif self.N // need >= 1:
-                fix += f", or cohorts of {self.N // need}-{max(r.max_size, -(-self.N // need))}"
-            out.append((f"at most {r.max_per_country} per country: {self.countries[c]} has {cnt} cities, and "
-                        f"{_n(G, 'cohort')} hold at most {r.max_per_country * G} of them "
-                        f"({self.N} cities fill at most {_n(self.N // r.min_size, 'cohort')} of at least "
-                        f"{r.min_size})", fix))
+                fix = Reason("{fix}, or {sizes}", fix=fix,
+                             sizes=_sizes(self.N // need, max(r.max_size, -(-self.N // need))))
+            out.append((Reason("at most {k} per country: {country} has {n} cities, and {cohorts} hold at most {room} "
+                               "of them ({N} cities fill at most {fill} of at least {lo})", k=r.max_per_country,
+                               country=country_code(self.countries[c]), n=cnt, cohorts=_cohorts(G),
+                               room=r.max_per_country * G, N=self.N, fill=_cohorts(self.N // r.min_size),
+                               lo=r.min_size), fix))
         return out
     def _group_checks(self) -> list[tuple[str, str]]:
         """Keep-together and keep-apart groups that cannot hold."""
@@ -483,30 +531,34 @@ class _Problem:
         for comp in self.together:
             names = join_names([self.label[i] for i in comp])
             if len(comp) > self.hi:
-                out.append((f"keeping {names} together makes a group of {len(comp)}, larger than the largest "
-                            f"cohort ({self.hi})", f"cohorts of {self.lo}-{len(comp)}, or split the group"))
+                out.append((Reason("keeping {names} together makes a group of {n}, larger than the largest cohort "
+                                   "({hi})", names=names, n=len(comp), hi=self.hi),
+                            Reason("{sizes}, or split the group", sizes=_sizes(self.lo, len(comp)))))
             if r.max_per_country:
                 for c in sorted(set(self.ci[comp])):
                     cnt = int((self.ci[comp] == c).sum())
                     if cnt > r.max_per_country:
-                        out.append((f"keeping {names} together puts {cnt} cities of {self.countries[c]} in one "
-                                    f"cohort, more than {r.max_per_country}",
-                                    f"allow {cnt} per country, or split the group"))
+                        out.append((Reason("keeping {names} together puts {n} cities of {country} in one cohort, more "
+                                           "than {k}", names=names, n=cnt, country=country_code(self.countries[c]),
+                                           k=r.max_per_country),
+                                    Reason("allow {k} per country, or split the group", k=cnt)))
             if r.common_language and not set.intersection(*[self.langs[i] for i in comp]):
-                out.append((f"{names} are to be kept together but share no official language",
-                            "drop the shared-language rule, or split the group"))
+                out.append((Reason("{names} are to be kept together but share no official language", names=names),
+                            Reason("drop the shared-language rule, or split the group")))
             for grp in self.apart_groups:
                 both = sorted(set(comp) & set(grp))
                 for x, a in enumerate(both):
                     for b in both[x + 1:]:
-                        out.append((f"{self.label[a]} and {self.label[b]} are to be kept both together and apart",
-                                    "remove one of them from the keep-together or the keep-apart group"))
+                        out.append((Reason("{a} and {b} are to be kept both together and apart", a=self.label[a],
+                                           b=self.label[b]),
+                                    Reason("remove one of them from the keep-together or the keep-apart group")))
         for g in self.apart_groups:
             if len(g) > self.G:
-                out.append((f"{len(g)} cities to be kept apart ({join_names([self.label[i] for i in g])}) need "
-                            f"{len(g)} cohorts, there are {self.G}",
-                            f"plan {self._fewer_cohorts_fix(len(g))}" if len(g) * self.rules.min_size <= self.N
-                            else f"keep at most {self.G} of them apart"))
+                out.append((Reason("{n} cities to be kept apart ({names}) need {n} cohorts, there are {G}", n=len(g),
+                                   names=join_names([self.label[i] for i in g]), G=self.G),
+                            Reason("plan {cohorts}", cohorts=self._fewer_cohorts_fix(len(g)))
+                            if len(g) * self.rules.min_size <= self.N
+                            else Reason("keep at most {G} of them apart", G=self.G)))
         return out
 
     def _language_checks(self) -> list[tuple[str, str]]:
@@ -516,15 +568,18 @@ class _Problem:
         lonely = [i for i in range(self.N) if not (self.langs[i] & set(self.cohort_langs))]
         out = []
         for i in lonely[:20]:
-            spoken = ", ".join(f"{L} ({self.lang_counts[L]} {'city' if self.lang_counts[L] == 1 else 'cities'})"
-                               for L in sorted(self.langs[i]))
+            spoken = [Reason("{language} ({n} city)", language=language_code(L), n=1) if self.lang_counts[L] == 1 else
+                      Reason("{language} ({n} cities)", language=language_code(L), n=self.lang_counts[L])
+                      for L in sorted(self.langs[i])]
             most = max((self.lang_counts[L] for L in self.langs[i]), default=0)
-            out.append((f"{self.label[i]} speaks {spoken or 'no known language'}; a cohort with a shared "
-                        f"language needs at least {self.lo} cities that speak it",
-                        f"cohorts of {most}-{self.hi}, or drop {self.label[i]} or the shared-language rule"
-                        if most else f"drop {self.label[i]} or the shared-language rule"))
+            city = self.label[i]
+            out.append((Reason("{city} speaks {languages}; a cohort with a shared language needs at least {lo} cities "
+                               "that speak it", city=city, languages=Terms(spoken) if spoken else
+                               Reason("no known language"), lo=self.lo),
+                        Reason("{sizes}, or drop {city} or the shared-language rule", sizes=_sizes(most, self.hi),
+                               city=city) if most else Reason("drop {city} or the shared-language rule", city=city)))
         if len(lonely) > 20:
-            out.append((f"and {len(lonely) - 20} more cities without a shared language", None))
+            out.append((Reason("and {n} more cities without a shared language", n=len(lonely) - 20), None))
         return out
 
     # ------------------------------------------------------------------ CP-SAT models
@@ -650,7 +705,7 @@ class _Problem:
                 ok = self._feasible(("size", "country"), time_limit)
                 r.max_per_country = saved
                 if ok:
-                    return f"allow {k} per country"
+                    return Reason("allow {k} per country", k=k)
         if part == "balance":
             for k in range(r.balance_tolerance + 1, r.balance_tolerance + 3):
                 r.balance_tolerance, saved = k, r.balance_tolerance
@@ -659,21 +714,23 @@ class _Problem:
                 r.balance_tolerance = saved
                 self._balance_facets()
                 if ok:
-                    return f"a balance tolerance of {k}"
+                    return Reason("a balance tolerance of {k}", k=k)
         if part == "mentors":
             for k in range(r.min_mentors - 1, 0, -1):
                 r.min_mentors, saved = k, r.min_mentors
                 ok = self._feasible(("size", "mentors"), time_limit)
                 r.min_mentors = saved
                 if ok:
-                    return f"lower the mentor rule to at least {k} per cohort"
-        return f"drop {self._rule_names()[part]}"
+                    return Reason("lower the mentor rule to at least {k} per cohort", k=k)
+        return Reason("drop {rule}", rule=self._rule_names()[part])
 
-    def _rule_names(self) -> dict[str, str]:
-        return {"country": f"at most {self.rules.max_per_country} per country",
-                "mentors": f"at least {self.rules.min_mentors} mentor(s) per cohort",
-                "language": "a shared language per cohort", "together": "the keep-together groups",
-                "apart": "the keep-apart groups", "balance": f"{join_names(list(self.rules.balance))} balanced"}
+    def _rule_names(self, either: bool = False) -> dict[str, Reason]:
+        """The rules by part, named (`either`: a list of balanced facets joined by 'or')."""
+        facets = join_names([facet_word(f) for f in self.rules.balance], either=either)
+        return {"country": Reason("at most {k} per country", k=self.rules.max_per_country),
+                "mentors": Reason("at least {k} mentor(s) per cohort", k=self.rules.min_mentors),
+                "language": Reason("a shared language per cohort"), "together": Reason("the keep-together groups"),
+                "apart": Reason("the keep-apart groups"), "balance": Reason("{facets} balanced", facets=facets)}
 
     def diagnose(self, time_limit) -> list[tuple[str, str]]:
         """Every rule that fails on its own with the sizes, each with its smallest fix; when each
@@ -682,20 +739,23 @@ class _Problem:
         present = {"country": bool(r.max_per_country), "mentors": bool(r.min_mentors), "balance": bool(r.balance),
                    "language": r.common_language, "together": bool(self.together), "apart": bool(self.apart_groups)}
         parts = [q for q in ("country", "mentors", "balance", "language", "together", "apart") if present[q]]
-        split = f"the {self.N} cities cannot be split into {self.G} cohorts of {self.lo}-{self.hi}"
-        out = [(f"{split} with {names[q]}", self._relax(q, time_limit)) for q in parts
+        split = Reason("the {n} cities cannot be split into {G} cohorts of {lo}-{hi}", n=self.N, G=self.G, lo=self.lo,
+                       hi=self.hi)
+        out = [(Reason("{split} with {rule}", split=split, rule=names[q]), self._relax(q, time_limit)) for q in parts
                if not self._feasible(("size", q), time_limit)]
         if out:
             return out
-        active = ["size"]
+        active, either = ["size"], self._rule_names(either=True)
         for q in parts:
             if not self._feasible(active + [q], time_limit):
-                before = [names[x] for x in active if x != "size"]
-                return [(f"{split} with {join_names(before)}, but not once {names[q]} is added (each holds alone)",
-                         f"drop or relax {names[q]} or {join_names(before).replace(' and ', ' or ')}")]
+                before = [x for x in active if x != "size"]
+                return [(Reason("{split} with {rules}, but not once {rule} is added (each holds alone)", split=split,
+                                rules=join_names([names[x] for x in before]), rule=names[q]),
+                         Reason("drop or relax {rule} or {rules}", rule=names[q],
+                                rules=join_names([either[x] for x in before], either=True)))]
             active.append(q)
-        return [("no split satisfies all the rules together, although each passes the separate checks",
-                 "relax one of them")]
+        return [(Reason("no split satisfies all the rules together, although each passes the separate checks"),
+                 Reason("relax one of them"))]
 
 
 # ---------------------------------------------------------------------------- entry point
@@ -823,10 +883,11 @@ def _start(p: _Problem, seed: int, limit: float, workers: int) -> tuple[np.ndarr
         if a is not None:
             return a, None, "min-cost flow start (k-means centres)"
     if p.N * p.G > CPSAT_START_LIMIT:
-        raise InfeasibleRulesError([(f"no split of these {p.N} cities under all the rules was found (a call "
-                                     f"this large is planned by a network flow and repair swaps, which found none "
-                                     f"for {join_names(p.rules.describe(p.G)[1:])} together)",
-                                     "relax one of those rules, or plan the call in parts")],
+        raise InfeasibleRulesError([(Reason("no split of these {n} cities under all the rules was found (a call "
+                                            "this large is planned by a network flow and repair swaps, which found "
+                                            "none for {rules} together)", n=p.N,
+                                            rules=join_names(p.rules.describe(p.G)[1:])),
+                                     Reason("relax one of those rules, or plan the call in parts"))],
                                    p.rules.describe(p.G))
     return (*_cpsat_start(p, km, limit, workers), "OR-Tools CP-SAT start (k-means proxy)")
 
@@ -842,9 +903,9 @@ def _cpsat_start(p: _Problem, km: np.ndarray, limit: float, workers: int) -> tup
     if status not in (cp.OPTIMAL, cp.FEASIBLE):
         if status == cp.INFEASIBLE:
             raise InfeasibleRulesError(p.diagnose(limit), p.rules.describe(p.G))
-        raise InfeasibleRulesError([f"no split under these rules was found within {limit:g} s "
-                                    "(the solver could neither find one nor prove none exists); "
-                                    "raise the time limit or relax a rule"], p.rules.describe(p.G))
+        raise InfeasibleRulesError([Reason("no split under these rules was found within {limit} s (the solver could "
+                                           "neither find one nor prove none exists); raise the time limit or relax a "
+                                           "rule", limit=Num(limit, "g"))], p.rules.describe(p.G))
     return _solution(p, s, x), _cohort_languages(p, s, lang)
 
 
@@ -964,13 +1025,14 @@ def _theme_lines(p: _Problem, g: int, idx: np.ndarray, why: list, members: list)
         m = by_id[p.space.profiles["city_id"].iat[p.rows[i]]]
         f, reasons = p.theme_fit[i, t], p.theme_why[i][t]
         m["theme_fit"] = None if np.isnan(f) else float(f)
-        m["theme_why"] = "; ".join(reasons) if reasons else ("no data on this theme: placed by similarity"
-                                                            if np.isnan(f) else f"fit {f:.2f}; no theme of the "
-                                                            f"call fits it better")
+        m["theme_why"] = joined(reasons) if reasons else (
+            Reason("no data on this theme: placed by similarity") if np.isnan(f) else
+            Reason("fit {fit}; no theme of the call fits it better", fit=Num(f, ".2f")))
         if reasons:
-            fits.append(f"{p.label[i]} ({reasons[0]})")
-    why.insert(0, f"theme {theme}: " + (", ".join(fits[:6]) + (f" and {len(fits) - 6} more" if len(fits) > 6 else "")
-                                       if fits else "no member has data on it; placed by similarity"))
+            fits.append(Reason("{city} ({reason})", city=p.label[i], reason=reasons[0]))
+    listed = (Reason("{names} and {more} more", names=Terms(fits[:6]), more=len(fits) - 6) if len(fits) > 6
+              else Terms(fits)) if fits else Reason("no member has data on it; placed by similarity")
+    why.insert(0, Reason("theme {theme}: {fits}", theme=theme_words(p.theme_list[t]), fits=listed))
     return theme
 
 
@@ -986,9 +1048,42 @@ def _mix(p: _Problem, idx: np.ndarray) -> dict:
     return out
 
 
-def _share_words(p: _Problem, facet: str) -> str:
+def _share_words(p: _Problem, facet: str) -> Terms:
     names, _, lo, hi, n_v = p.facets[facet]
-    return "; ".join(f"{v}: {n} cities, {a}-{b} per cohort" for v, n, a, b in zip(names, n_v, lo, hi))
+    return Terms((Reason("{value}: {n} cities, {lo}-{hi} per cohort", value=value_word(facet, v), n=n, lo=a, hi=b)
+                  for v, n, a, b in zip(names, n_v, lo, hi)), "; ")
+
+
+def _balance_lines(p: _Problem, mix: dict) -> list[Reason]:
+    """'size balanced: 3 under 50k, 4 50k-250k (an even share of the call's ...)', one per facet."""
+    return [Reason("{facet} balanced: {counts} (an even share of the call's {shares})", facet=facet_word(facet),
+                   counts=Terms(Reason("{n} {value}", n=c, value=value_word(facet, v)) for v, c in counts.items()),
+                   shares=_share_words(p, facet)) for facet, counts in mix.items()]
+
+
+def _shared(p: _Problem, idx: np.ndarray, col: str) -> list[Reason]:
+    """The survey terms (barriers, sectors) at least two members share: 'term (3 of 8)', four at most."""
+    prof, k, counts = p.space.profiles, len(idx), {}
+    for i in idx:
+        vals = prof[col].iat[p.rows[i]]
+        for v in (vals if vals is not None and not isinstance(vals, float) else []):
+            counts[v] = counts.get(v, 0) + 1
+    return [Reason("{term} ({n} of {k})", term=survey_term(v), n=c, k=k)
+            for v, c in sorted(counts.items(), key=lambda kv: (-kv[1], kv[0])) if c >= 2][:4]
+
+
+def _why(mean: float, barriers: list, sectors: list, pop_range, common: list, mentors: list) -> list[Reason]:
+    """The why lines of a cohort (before its theme and balance lines)."""
+    why = [Reason("mean twin score between members {mean}", mean=Num(mean, ".3f"))]
+    if barriers:
+        why.append(Reason("shared barriers: {items}", items=Terms(barriers, "; ")))
+    if sectors:
+        why.append(Reason("shared priority sectors: {items}", items=Terms(sectors, "; ")))
+    why.append(Reason("population {range}", range=pop_range))
+    if common:
+        why.append(Reason("common language: {languages}", languages=Terms(common, ", ", "language")))
+    why.append(Reason("mentors: {mentors}", mentors=Terms(mentors, "; ") if mentors else Reason("none")))
+    return why
 
 
 def _describe(p: _Problem, a: np.ndarray, lang_of) -> list[Cohort]:
@@ -1009,41 +1104,23 @@ def _describe(p: _Problem, a: np.ndarray, lang_of) -> list[Cohort]:
             members.append({"name": row["name"], "country_code": row["country_code"], "city_id": row["city_id"],
                             "fit": float(fits[pos]), "mentor": bool(p.mentor[i]), "mentor_why": p.mentor_why[i]})
         members.sort(key=lambda d: -d["fit"])
-
-        def shared(col):
-            counts: dict[str, int] = {}
-            for i in idx:
-                vals = prof[col].iat[p.rows[i]]
-                for v in (vals if vals is not None and not isinstance(vals, float) else []):
-                    counts[v] = counts.get(v, 0) + 1
-            return [f"{v} ({c} of {k})" for v, c in sorted(counts.items(), key=lambda kv: (-kv[1], kv[0]))
-                    if c >= 2][:4]
-
-        barriers, sectors = shared("barriers"), shared("priority_sectors")
+        barriers, sectors = _shared(p, idx, "barriers"), _shared(p, idx, "priority_sectors")
         common = sorted(set.intersection(*[p.langs[i] for i in idx])) if k else []
         pop_all = pd.to_numeric(prof["population"].iloc[[p.rows[i] for i in idx]], errors="coerce")
         pops = [float(v) for v in pop_all.dropna()]
-        pop_range = f"{int(min(pops)):,} - {int(max(pops)):,}" if pops else "unknown"
+        pop_range = Reason("{low} - {high}", low=Num(int(min(pops)), ","), high=Num(int(max(pops)), ",")) if pops \
+            else Reason("unknown")
         countries: dict[str, int] = {}
         for i in idx:
             countries[p.cc[i]] = countries.get(p.cc[i], 0) + 1
-        mentors = [f"{p.label[i]}: {p.mentor_why[i]}" for i in idx if p.mentor[i]]
-        why = [f"mean twin score between members {pair_sum / max(k * (k - 1) / 2, 1):.3f}"]
-        if barriers:
-            why.append("shared barriers: " + "; ".join(barriers))
-        if sectors:
-            why.append("shared priority sectors: " + "; ".join(sectors))
-        why.append(f"population {pop_range}")
-        if common:
-            why.append("common language: " + ", ".join(common))
-        why.append("mentors: " + ("; ".join(mentors) if mentors else "none"))
+        mentors = [Reason("{city}: {why}", city=p.label[i], why=p.mentor_why[i]) for i in idx if p.mentor[i]]
+        mean = pair_sum / max(k * (k - 1) / 2, 1)
+        why = _why(mean, barriers, sectors, pop_range, common, mentors)
         mix = _mix(p, idx)
         theme = _theme_lines(p, g, idx, why, members)
-        why += [f"{facet} balanced: " + ", ".join(f"{c} {v}" for v, c in counts.items())
-                + f" (an even share of the call's {_share_words(p, facet)})" for facet, counts in mix.items()]
-        out.append(Cohort(number=number, members=members, size=k, objective=pair_sum,
-                          mean_similarity=pair_sum / max(k * (k - 1) / 2, 1), mentors=mentors,
-                          shared_barriers=barriers, shared_sectors=sectors, common_languages=common,
+        why += _balance_lines(p, mix)
+        out.append(Cohort(number=number, members=members, size=k, objective=pair_sum, mean_similarity=mean,
+                          mentors=mentors, shared_barriers=barriers, shared_sectors=sectors, common_languages=common,
                           language=lang_of[g] if lang_of else None, population_range=pop_range,
                           countries=countries, why=why, mix=mix, theme=theme))
     return out

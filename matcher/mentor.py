@@ -61,10 +61,10 @@ def is_mentor(row: dict, target_year_max: int = 2030) -> tuple[bool, str]:
     """Whether a city can mentor a cohort, and why in words."""
     level = maturity_rank(row.get("maturity"))
     if level == TOP_MATURITY:
-        return True, "maturity advanced"
+        return True, Reason("maturity {theirs}", theirs=survey_term(MATURITY_LEVELS[TOP_MATURITY]))
     year = target_year(row.get("net_zero_target_year"))
     if year is not None and year <= target_year_max and level != 0:
-        return True, f"target {year}"
+        return True, Reason("target {year}", year=year)
     return False, ""
 
 
@@ -88,8 +88,10 @@ def pathway_stage(row: dict) -> tuple[str | None, str]:
     return None, ""
 
 
-def mentor_rule_words(target_year_max: int) -> str:
-    return f"maturity advanced, or a target of {target_year_max} or earlier and maturity not 'starting'"
+def mentor_rule_words(target_year_max: int) -> Reason:
+    return Reason("maturity {top}, or a target of {year} or earlier and maturity not '{first}'",
+                  top=survey_term(MATURITY_LEVELS[TOP_MATURITY]), year=target_year_max,
+                  first=survey_term(MATURITY_LEVELS[0]))
 
 
 class Experience:

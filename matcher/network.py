@@ -11,6 +11,7 @@ from .errors import ConfigError, MatcherError, ProfileValidationError
 from .io import check_input_file, decode_text
 from .limits import Limits
 from .protocols import TwinSpace
+from .wording import Reason, Terms
 
 
 class InfeasibleRulesError(MatcherError):
@@ -19,14 +20,17 @@ class InfeasibleRulesError(MatcherError):
 
     A reason may be given as (why, fix): its text then ends with "; smallest fix: <fix>", so a
     list shown one reason per line carries its fixes, and `fixes` holds the fixes alone, parallel
-    to `reasons` (None where no single change is known)."""
+    to `reasons` (None where no single change is known); `broken` holds the reasons without their
+    fixes. Reasons, fixes and rules are `matcher.wording.Reason`s where the library words them, so
+    the app shows them in its users' language (the message itself stays English)."""
 
     def __init__(self, reasons: list, rules: list[str] | None = None):
-        self.reasons, self.fixes = [], []
+        self.reasons, self.fixes, self.broken = [], [], []
         for item in reasons:
             why, fix = item if isinstance(item, tuple) else (item, None)
-            self.reasons.append(f"{why}; smallest fix: {fix}" if fix else why)
+            self.reasons.append(Reason("{why}; smallest fix: {fix}", why=why, fix=fix) if fix else why)
             self.fixes.append(fix)
+            self.broken.append(why)
         self.rules = list(rules or [])
         lines = ["The rules cannot all hold:"] + [f"  - {r}" for r in self.reasons]
         if self.rules:
@@ -107,10 +111,15 @@ def city_label(space: TwinSpace, row: int) -> str:
     return f"{r['name']} ({r['country_code']})"
 
 
-def join_names(names: list[str], limit: int = 8) -> str:
+def join_names(names: list, limit: int = 8, either: bool = False) -> str:
+    """'A, B and C' ('A, B or C' with `either`), 'A, ..., H and 3 more' past `limit` names; a Reason
+    (names may be Reasons) that the app shows in its users' language."""
     names = list(names)
     if len(names) > limit:
-        return ", ".join(names[:limit]) + f" and {len(names) - limit} more"
+        more = len(names) - limit
+        return Reason("{names} or {more} more", names=Terms(names[:limit]), more=more) if either else \
+            Reason("{names} and {more} more", names=Terms(names[:limit]), more=more)
     if len(names) <= 1:
-        return "".join(names)
-    return ", ".join(names[:-1]) + " and " + names[-1]
+        return names[0] if names else ""
+    return Reason("{names} or {last}", names=Terms(names[:-1]), last=names[-1]) if either else \
+        Reason("{names} and {last}", names=Terms(names[:-1]), last=names[-1])

@@ -41,6 +41,8 @@ from .errors import ConfigError
 from .mentor import TOP_MATURITY, maturity_rank, more_mature
 from .network import InfeasibleRulesError, city_label, join_names, resolve_rows
 from .protocols import TwinSpace
+from .vocab import MATURITY_LEVELS
+from .wording import Num, R_, Reason, Terms, country_code, survey_term
 
 __all__ = ["ReviewRules", "Review", "ReviewAssignment", "ReviewProblem", "ReviewNetwork", "assign_reviewers",
            "solve_priced", "InfeasibleRulesError"]
@@ -65,20 +67,22 @@ class ReviewRules:
     mentor: bool = False  # affinity = twin score + mentor bonus (reviewer ahead where the plan is stuck)
 
     def describe(self) -> list[str]:
-        out = [f"{self.per_plan} reviewer(s) per plan",
-               f"{self.min_load}-{self.max_load} reviews per reviewer", "no city reviews its own plan"]
+        """The rules in force, in words (Reasons: the app shows them in its users' language)."""
+        out = [Reason("{k} reviewer(s) per plan", k=self.per_plan),
+               Reason("{lo}-{hi} reviews per reviewer", lo=self.min_load, hi=self.max_load),
+               Reason("no city reviews its own plan")]
         if self.no_same_country:
-            out.append("no reviewer from the plan's country")
+            out.append(Reason("no reviewer from the plan's country"))
         if self.no_same_network:
-            out.append("no reviewer from a network the plan's city belongs to")
+            out.append(Reason("no reviewer from a network the plan's city belongs to"))
         if self.conflicts:
-            out.append(f"{len(self.conflicts)} listed conflict pair(s)")
+            out.append(Reason("{n} listed conflict pair(s)", n=len(self.conflicts)))
         if self.common_language:
-            out.append("reviewer and plan share an official language")
+            out.append(Reason("reviewer and plan share an official language"))
         if self.more_mature:
-            out.append("at least one more mature reviewer per plan (where maturity is known)")
+            out.append(Reason("at least one more mature reviewer per plan (where maturity is known)"))
         if self.locks:
-            out.append(f"{len(self.locks)} locked review(s)")
+            out.append(Reason("{n} locked review(s)", n=len(self.locks)))
         return out
 
 
@@ -240,24 +244,32 @@ class ReviewProblem:
         if len(pair) != 2:
             raise ConfigError(f"A lock is a (reviewer, plan) pair, got {pair!r}.")
         rv, pl = resolve_rows(space, [pair[0]])[0], resolve_rows(space, [pair[1]])[0]
-        what = f"Lock '{city_label(space, rv)} reviews {city_label(space, pl)}'"
+        what = Reason("Lock '{reviewer} reviews {plan}'", reviewer=city_label(space, rv), plan=city_label(space, pl))
         if pl not in self.plan_pos:
-            return f"{what}: {city_label(space, pl)} is not among the plans to review"
+            return Reason("{lock}: {plan} is not among the plans to review", lock=what, plan=city_label(space, pl))
         if rv not in self.rev_pos:
-            return f"{what}: {city_label(space, rv)} is not among the reviewers"
+            return Reason("{lock}: {reviewer} is not among the reviewers", lock=what, reviewer=city_label(space, rv))
         p, r = self.plan_pos[pl], self.rev_pos[rv]
         if rv == pl:
-            return f"{what}: a city never reviews its own plan"
+            return Reason("{lock}: a city never reviews its own plan", lock=what)
         broken = [name for name, m in self.rule_masks.items() if name != "not itself" and not m[p, r]]
         if broken:
-            why = {"same-country": f"both are in {self.cc_p[p]}",
-                   "same-network": "they share " + ", ".join(sorted(self.nets_p[p] & self.nets_r[r])),
-                   "listed-conflicts": "the pair is listed as a conflict",
-                   "common-language": f"no common language ({', '.join(sorted(self.langs_r[r]))} vs "
-                                      f"{', '.join(sorted(self.langs_p[p]))})"}
-            return (f"{what} breaks the {' and '.join(broken)} rule"
-                    f"{'s' if len(broken) > 1 else ''} ({'; '.join(why[b] for b in broken)})")
+            why = Terms((self._broken_words(b, p, r) for b in broken), "; ")
+            rules = _all_of([Reason(b) for b in broken])
+            return Reason("{lock} breaks the {rules} rules ({why})", lock=what, rules=rules, why=why) \
+                if len(broken) > 1 else Reason("{lock} breaks the {rules} rule ({why})", lock=what, rules=rules, why=why)
         return p, r
+
+    def _broken_words(self, rule: str, p: int, r: int) -> Reason:
+        """Why a locked pair breaks one rule, in words."""
+        if rule == "same-country":
+            return Reason("both are in {country}", country=country_code(self.cc_p[p]))
+        if rule == "same-network":
+            return Reason("they share {networks}", networks=Terms(sorted(self.nets_p[p] & self.nets_r[r])))
+        if rule == "listed-conflicts":
+            return Reason("the pair is listed as a conflict")
+        return Reason("no common language ({reviewer} vs {plan})", reviewer=Terms(sorted(self.langs_r[r]), ", ", "language"),
+                      plan=Terms(sorted(self.langs_p[p]), ", ", "language"))
 
     # The per-plan and per-reviewer figures once locks are fixed.
     def residual(self):
@@ -278,13 +290,31 @@ class ReviewProblem:
 
 
 # ---------------------------------------------------------------------------- pre-checks
+# the rules that cut a plan's possible reviewers, by name, and their names in the rule masks
+RULE_NAMES = (R_("same-country"), R_("same-network"), R_("listed-conflicts"), R_("common-language"))
+_RULE_WORDS = {"same-country": R_("same-country"), "same-network": R_("same-network"),
+               "listed-conflicts": R_("listed-conflict"), "common-language": R_("language")}
+
+
+def _all_of(items: list):
+    """'a and b and c' (each joined by 'and')."""
+    out = items[0]
+    for item in items[1:]:
+        out = Reason("{names} and {last}", names=Terms([out]), last=item)
+    return out
+
+
 def _rule_words(names: list[str]) -> str:
-    words = {"same-country": "same-country", "same-network": "same-network",
-             "listed-conflicts": "listed-conflict", "common-language": "language"}
-    used = [words[n] for n in names if n in words]
+    used = [Reason(_RULE_WORDS[n]) for n in names if n in _RULE_WORDS]
     if not used:
         return ""
-    return "the " + join_names(used) + (" rules" if len(used) > 1 else " rule")
+    return Reason("the {rules} rules", rules=join_names(used)) if len(used) > 1 else \
+        Reason("the {rule} rule", rule=used[0])
+
+
+def _possible(n: int) -> Reason:
+    """'1 possible reviewer', '3 possible reviewers'."""
+    return Reason("{n} possible reviewer", n=n) if n == 1 else Reason("{n} possible reviewers", n=n)
 
 
 def _prechecks(inst: ReviewProblem) -> list[str]:
@@ -293,11 +323,12 @@ def _prechecks(inst: ReviewProblem) -> list[str]:
     reasons = list(inst.lock_problems)
     need_total = P * k
     if need_total > R * rules.max_load:
-        reasons.append(f"{P} plans need {need_total} reviews but {R} reviewers x max {rules.max_load} = "
-                       f"{R * rules.max_load}")
+        reasons.append(Reason("{P} plans need {need} reviews but {R} reviewers x max {k} = {room}", P=P, need=need_total,
+                              R=R, k=rules.max_load, room=R * rules.max_load))
     if R * rules.min_load > need_total:
-        reasons.append(f"{R} reviewers x at least {rules.min_load} = {R * rules.min_load} reviews are required, "
-                       f"but {P} plans x {k} = {need_total} reviews are to be done")
+        reasons.append(Reason("{R} reviewers x at least {k} = {least} reviews are required, but {P} plans x {per} = "
+                              "{need} reviews are to be done", R=R, k=rules.min_load, least=R * rules.min_load, P=P,
+                              per=k, need=need_total))
     for p in range(P):
         final = int(inst.allowed[p].sum())
         if final < k:
@@ -310,34 +341,38 @@ def _prechecks(inst: ReviewProblem) -> list[str]:
                 prev = now
             after = _rule_words(cut)
             if after:
-                reasons.append(f"{inst.plan_label[p]} has {final} possible reviewer{'s' if final != 1 else ''} "
-                               f"after {after}, it needs {k}")
+                reasons.append(Reason("{plan} has {possible} after {rules}, it needs {k}", plan=inst.plan_label[p],
+                                      possible=_possible(final), rules=after, k=k))
             else:
-                reasons.append(f"{inst.plan_label[p]} has {final} possible reviewer{'s' if final != 1 else ''} "
-                               f"(the reviewers other than itself), it needs {k}")
+                reasons.append(Reason("{plan} has {possible} (the reviewers other than itself), it needs {k}",
+                                      plan=inst.plan_label[p], possible=_possible(final), k=k))
     need, cap, low, locked, split = inst.residual()
     for p in np.flatnonzero(need < 0):
-        reasons.append(f"{inst.plan_label[p]} has {int(locked[p].sum())} locked reviewers but takes only {k}")
+        reasons.append(Reason("{plan} has {n} locked reviewers but takes only {k}", plan=inst.plan_label[p],
+                              n=int(locked[p].sum()), k=k))
     for r in np.flatnonzero(cap < 0):
-        reasons.append(f"{inst.rev_label[r]} has {int(locked[:, r].sum())} locked reviews but may do at most "
-                       f"{rules.max_load}")
+        reasons.append(Reason("{reviewer} has {n} locked reviews but may do at most {k}", reviewer=inst.rev_label[r],
+                              n=int(locked[:, r].sum()), k=rules.max_load))
     if rules.min_load > 0:
         for r in range(R):
             can = int(inst.allowed[:, r].sum())
             if can < rules.min_load:
                 cut = [name for name, m in inst.rule_masks.items() if name != "not itself" and not m[:, r].all()]
                 after = _rule_words(cut)
-                reasons.append(f"{inst.rev_label[r]} may review only {can} plan{'s' if can != 1 else ''}"
-                               f"{' after ' + after if after else ''} but must review at least {rules.min_load}")
+                plans = Reason("{n} plan", n=can) if can == 1 else Reason("{n} plans", n=can)
+                reasons.append(Reason("{reviewer} may review only {plans} after {rules} but must review at least {k}",
+                                      reviewer=inst.rev_label[r], plans=plans, rules=after, k=rules.min_load) if after
+                               else Reason("{reviewer} may review only {plans} but must review at least {k}",
+                                           reviewer=inst.rev_label[r], plans=plans, k=rules.min_load))
     for p in np.flatnonzero(split):
         options = inst.allowed[p] & inst.ahead[p]
         if not options.any():
-            lv = ["starting", "developing", "advanced"][inst.mat_p[p]]
-            reasons.append(f"{inst.plan_label[p]} (maturity {lv}) has no allowed reviewer of higher maturity, "
-                           "which the more-mature rule requires")
+            reasons.append(Reason("{plan} (maturity {level}) has no allowed reviewer of higher maturity, which the "
+                                  "more-mature rule requires", plan=inst.plan_label[p],
+                                  level=survey_term(MATURITY_LEVELS[inst.mat_p[p]])))
         elif need[p] <= 0:
-            reasons.append(f"{inst.plan_label[p]}'s {k} locked reviewers are all as mature or less, and the "
-                           "more-mature rule needs one more mature reviewer")
+            reasons.append(Reason("{plan}'s {k} locked reviewers are all as mature or less, and the more-mature rule "
+                                  "needs one more mature reviewer", plan=inst.plan_label[p], k=k))
     return reasons
 
 
@@ -489,11 +524,14 @@ def _hall_violation(inst: ReviewProblem) -> str | None:
     deg = free[group].sum(axis=0)
     give = {r: int(min(max(cap[r], 0), deg[r])) for r in range(R) if deg[r] > 0}
     supply = sum(give.values())
-    helpers = [f"{inst.rev_label[r]} {v}" for r, v in sorted(give.items(), key=lambda kv: -kv[1]) if v > 0]
-    names = [inst.plan_label[p] for p in group]
-    return (f"{join_names(names)} together need {demand} more reviews, but the reviewers allowed for "
-            f"{'them' if len(group) > 1 else 'it'} can give at most {supply} "
-            f"({join_names(helpers) if helpers else 'none'}; load limits and one review per pair)")
+    helpers = [Reason("{reviewer} {n}", reviewer=inst.rev_label[r], n=v)
+               for r, v in sorted(give.items(), key=lambda kv: -kv[1]) if v > 0]
+    values = dict(plans=join_names([inst.plan_label[p] for p in group]), need=demand, most=supply,
+                  helpers=join_names(helpers) if helpers else Reason("none"))
+    return Reason("{plans} together need {need} more reviews, but the reviewers allowed for them can give at most "
+                  "{most} ({helpers}; load limits and one review per pair)", **values) if len(group) > 1 else \
+        Reason("{plans} together need {need} more reviews, but the reviewers allowed for it can give at most {most} "
+               "({helpers}; load limits and one review per pair)", **values)
 
 
 def _explain_infeasible(inst: ReviewProblem) -> list[str]:
@@ -505,21 +543,21 @@ def _explain_infeasible(inst: ReviewProblem) -> list[str]:
     base = [r for r in inst.rules.describe() if not r.startswith("at least one more mature")]
     if inst.rules.min_load and _solve_flow(inst, use_min=False, use_mature=False) is not None:
         if _solve_flow(inst, use_min=True, use_mature=False) is None:
-            reasons.append(f"an assignment exists without the minimum load, but not one in which every reviewer "
-                           f"does at least {inst.rules.min_load} reviews: the reviewers allowed for few plans "
-                           "compete for the same plans")
+            reasons.append(Reason("an assignment exists without the minimum load, but not one in which every reviewer "
+                                  "does at least {k} reviews: the reviewers allowed for few plans compete for the "
+                                  "same plans", k=inst.rules.min_load))
             return reasons
     if inst.rules.more_mature and inst.applies.any():
         n_apply = int(inst.applies.sum())
         n_ahead = int((inst.ahead & inst.allowed).any(axis=0).sum())
-        reasons.append(f"an assignment exists under the other rules ({'; '.join(base)}), but not one that also "
-                       f"gives each of the {n_apply} plans under the more-mature rule a more mature reviewer: "
-                       f"only {n_ahead} allowed reviewer(s) are more mature than some plan, with at most "
-                       f"{inst.rules.max_load} reviews each")
+        reasons.append(Reason("an assignment exists under the other rules ({rules}), but not one that also gives "
+                              "each of the {n} plans under the more-mature rule a more mature reviewer: only {ahead} "
+                              "allowed reviewer(s) are more mature than some plan, with at most {k} reviews each",
+                              rules=Terms(base, "; "), n=n_apply, ahead=n_ahead, k=inst.rules.max_load))
         return reasons
-    reasons.append("no assignment satisfies all the rules together, although each plan and each reviewer passes "
-                   "the separate checks; relax one of them (more reviewers, a higher maximum load, fewer "
-                   "conflict rules)")
+    reasons.append(Reason("no assignment satisfies all the rules together, although each plan and each reviewer "
+                          "passes the separate checks; relax one of them (more reviewers, a higher maximum load, "
+                          "fewer conflict rules)"))
     return reasons
 
 
@@ -949,8 +987,9 @@ def solve_problem(inst: ReviewProblem, mode: str = "total", solver: str = "auto"
         if chosen is None:
             if infeasible or _solve_flow(inst) is None:
                 raise InfeasibleRulesError(_explain_infeasible(inst), rules.describe())
-            raise InfeasibleRulesError([f"CP-SAT found no assignment within {time_limit:g} s although one "
-                                        "exists (the total mode finds it); raise the time limit"], rules.describe())
+            raise InfeasibleRulesError([Reason("CP-SAT found no assignment within {limit} s although one exists (the "
+                                               "total mode finds it); raise the time limit", limit=Num(time_limit, "g"))],
+                                       rules.describe())
     return _result(inst, chosen, mode, used, proven, explain)
 
 
@@ -972,8 +1011,8 @@ def _result(inst: ReviewProblem, chosen, mode, used, proven, explain) -> ReviewA
             if term.contribution > 0:
                 reasons.append(term.detail)
         if inst.applies[p] and inst.ahead[p, r]:
-            reasons.append(f"more mature: {['starting', 'developing', 'advanced'][inst.mat_r[r]]} vs "
-                           f"{['starting', 'developing', 'advanced'][inst.mat_p[p]]}")
+            reasons.append(Reason("more mature: {reviewer} vs {plan}", reviewer=survey_term(MATURITY_LEVELS[inst.mat_r[r]]),
+                                  plan=survey_term(MATURITY_LEVELS[inst.mat_p[p]])))
         reviews.append(Review(plan_id=pr["city_id"], plan=pr["name"], plan_country=pr["country_code"],
                               reviewer_id=rv["city_id"], reviewer=rv["name"], reviewer_country=rv["country_code"],
                               affinity=float(inst.affinity[p, r]), twin_score=float(inst.twin[p, r]),
@@ -990,10 +1029,11 @@ def _result(inst: ReviewProblem, chosen, mode, used, proven, explain) -> ReviewA
         n_app = int(inst.applies.sum())
         unknown = sum(m is None for m in inst.mat_p)
         top = sum(m == 2 for m in inst.mat_p)
-        notes.append(f"the more-mature rule applies to {n_app} of {inst.P} plans; exempt: {unknown} of unknown "
-                     f"maturity, {top} already advanced. A reviewer of unknown maturity never counts as more mature.")
+        notes.append(Reason("the more-mature rule applies to {n} of {P} plans; exempt: {unknown} of unknown maturity, "
+                            "{top} already advanced. A reviewer of unknown maturity never counts as more mature.",
+                            n=n_app, P=inst.P, unknown=unknown, top=top))
     if inst.rules.mentor:
-        notes.append("affinity = twin score + mentor bonus (reviewer ahead where the plan's city is stuck)")
+        notes.append(Reason("affinity = twin score + mentor bonus (reviewer ahead where the plan's city is stuck)"))
     return ReviewAssignment(
         reviews=reviews, mode=mode, total_affinity=float(per_plan.sum()),
         worst_plan_affinity=float(per_plan[worst]), worst_plan=inst.plan_label[worst],

@@ -10,7 +10,8 @@ The values a template takes:
 - a plain str or number: shown as it is (a city's name, a case study's title, a year);
 - `Num(value, spec)`: a number, `format(value, spec)` in English, the locale's digits elsewhere;
 - `Terms(items, sep, kind)`: a list: survey terms (`kind="survey"`), language codes
-  (`kind="language"`: names when shown to people) or reasons and plain words (`kind="reason"`);
+  (`kind="language"`: names when shown to people), country codes (`kind="country"`: names when
+  shown to people) or reasons and plain words (`kind="reason"`);
 - `Technical(reason)`: a figure for the technical detail only (a cosine), left out of the plain
   wording the app shows;
 - another `Reason` (a word such as a sector name is a `Reason` without values).
@@ -46,7 +47,7 @@ class Terms:
 
     items: tuple
     sep: str = ", "
-    kind: str = "reason"  # "survey", "language" or "reason" (reasons, words and plain text)
+    kind: str = "reason"  # "survey", "language", "country" or "reason" (reasons, words and plain text)
 
     def __init__(self, items: Iterable, sep: str = ", ", kind: str = "reason"):
         object.__setattr__(self, "items", tuple(items))
@@ -103,3 +104,13 @@ def survey_term(value) -> Terms:
 def words(items: Iterable, sep: str = ", ") -> Terms:
     """Registry words (sector names, commitments, what is unknown), translated when shown."""
     return Terms((Reason(i) for i in items), sep)
+
+
+def country_code(code) -> Terms:
+    """A country code ('GB'), its name when shown to people ('Vereinigtes Königreich')."""
+    return Terms([code], "", "country")
+
+
+def language_code(code) -> Terms:
+    """A language code ('nl'), its name when shown to people ('Niederländisch')."""
+    return Terms([code], "", "language")

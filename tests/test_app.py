@@ -238,7 +238,7 @@ def test_7_each_broken_rule_on_its_own_line_with_a_fix(app):
     app.number_input(key="co_country").set_value(2)  # 28 Key Cities, all in GB: 14 cohorts of 2 at most
     app.button(key="co_go").click().run()
     message = app.error[0].value
-    assert "GB has 28 cities, and 4 cohorts hold at most 8 of them" in message
+    assert "United Kingdom has 28 cities, and 4 cohorts hold at most 8 of them" in message  # a name, not GB
     assert "which at most" not in message and "smallest fix" not in message  # the fix has its own line
     assert "*Try:* allow 7 per country, or cohorts of 2-12" in message
     app.sidebar.radio(key="page").set_value("Peer reviewers").run()

@@ -145,6 +145,8 @@ class Translator:
             return self.survey(str(item))
         if kind == "language":
             return self.language_name(item) if plain or self.lang != SOURCE_LANGUAGE else str(item)
+        if kind == "country":
+            return self.country(item) if plain or self.lang != SOURCE_LANGUAGE else str(item)
         return self._rendered(item, plain)
 
 

@@ -17,9 +17,9 @@ UNKNOWN = "unknown"
 _FACET_LABEL = {f.name: f.label for f in FACETS} | {"mentor": N_("Ahead of you")}
 SURVEY_FIELDS = ("barriers", "priority_sectors", "co_benefits", "funding_gaps", "maturity")
 
-__all__ = ["compare_view", "country_name", "detail", "error_text", "facet_label", "language_name", "plain",
-           "profile_view", "readable_source", "reasons_text", "rule_fix", "rule_lines", "shown", "survey_terms",
-           "twins_view"]
+__all__ = ["cohort_view", "compare_view", "country_name", "detail", "error_text", "facet_label", "language_name",
+           "plain", "profile_view", "readable_source", "reasons_text", "reviews_view", "rule_fix", "rule_lines",
+           "rules_text", "shown", "survey_terms", "twins_view"]
 
 
 def shown(value, locale: str = "en") -> str:
@@ -219,12 +219,44 @@ def rule_fix(reason: str, locale: str = "en") -> str:
 
 
 def rule_lines(exc, locale: str = "en") -> list[tuple[str, str]]:
-    """Each broken rule of an InfeasibleRulesError with a change to try: [(reason, fix), ...]."""
-    reasons = [str(r) for r in (getattr(exc, "reasons", None) or [error_text(exc)])]
-    fixes = list(getattr(exc, "fixes", None) or [])
+    """Each broken rule of an InfeasibleRulesError with a change to try: [(reason, fix), ...], in the
+    interface language with the names and numbers of the library's wording (country and language
+    names for their codes); the library's own fix where it gives one."""
+    t = translator(locale)
+    reasons = list(getattr(exc, "reasons", None) or [error_text(exc)])
+    broken, fixes = list(getattr(exc, "broken", None) or []), list(getattr(exc, "fixes", None) or [])
     out = []
     for i, reason in enumerate(reasons):
-        text, _, fix = reason.partition("; smallest fix: ")  # the library's own fix, when it gives one
-        fix = (fixes[i] if i < len(fixes) and fixes[i] else fix) or rule_fix(reason, locale)
-        out.append((_ID.sub("", text), fix))
+        text, _, fix = str(reason).partition("; smallest fix: ")
+        why = broken[i] if i < len(broken) and isinstance(broken[i], Reason) else text
+        fix = (fixes[i] if i < len(fixes) and fixes[i] else fix)
+        out.append((_ID.sub("", t.reason(why, plain=True)),
+                     t.reason(fix, plain=True) if fix else rule_fix(str(reason), locale)))
     return out
+
+
+def rules_text(rules, locale: str = "en") -> str:
+    """The rules in force, in the interface language, joined by '; '."""
+    return "; ".join(plain(r, locale) for r in rules or [])
+
+
+def reviews_view(assignment, locale: str = "en") -> pd.DataFrame:
+    """The reviews table (tables.reviews_table) with its reasons in the interface language."""
+    from .tables import reviews_table
+
+    table = reviews_table(assignment)
+    table["why"] = [reasons_text(r.reasons, locale, 3) for r in assignment.reviews]
+    return table
+
+
+def cohort_view(plan, number: int, locale: str = "en") -> pd.DataFrame:
+    """The members of one cohort as shown: city, country name, fit, mentor and why a mentor, in the
+    interface language (read from the plan: a table cell keeps no Reason)."""
+    from .tables import cohort_members_table
+
+    table = cohort_members_table(plan)
+    rows = table.loc[table["cohort"] == number, ["city", "country", "fit", "mentor", "mentor why"]].copy()
+    members = next(c for c in plan.cohorts if c.number == number).members
+    rows["country"] = [country_name(m["country_code"], locale) for m in members]
+    rows["mentor why"] = [plain(m["mentor_why"], locale) if m["mentor_why"] else "" for m in members]
+    return rows

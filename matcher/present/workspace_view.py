@@ -19,7 +19,7 @@ from ..facets import FACETS, has_value, known_facets
 from ..vocab import MATURITY_LEVELS, vocabularies
 from .i18n import N_, translator
 from .safe import md_escape
-from .view import UNKNOWN, country_name, facet_label, language_name, plain, shown
+from .view import UNKNOWN, country_name, facet_label, language_name, reasons_text, shown
 
 ROLE_NAMES = {"admin": N_("network admin"), "officer": N_("city officer"), "viewer": N_("viewer")}
 ORG_KIND_NAMES = {"delivery_partner": N_("delivery partner"), "investor": N_("investor"),
@@ -247,8 +247,8 @@ def match_sum(match, locale: str = "en") -> str:
 
 def board_matches_table(result, kind: str, locale: str = "en") -> pd.DataFrame:
     """The matches of one kind ("post", "organisation", "city", "case study") as rows: what, who,
-    score, why (in words) and how the score adds up. The keys stay English (the app reads them);
-    `board_headings` gives the headings to show."""
+    score, why (in words, in the interface language) and how the score adds up. The keys stay
+    English (the app reads them); `board_headings` gives the headings to show."""
     rows = []
     for m in result.matches:
         if kind == "case study":
@@ -261,7 +261,7 @@ def board_matches_table(result, kind: str, locale: str = "en") -> pd.DataFrame:
         if kind == "city":
             by = ""  # the title names the city and its country
         rows.append({"match": what, "from": by if by is not None else translator(locale)(UNKNOWN),
-                     "score": round(m.score, 3), "why": plain("; ".join(m.reasons[:3]), locale) or "—",
+                     "score": round(m.score, 3), "why": reasons_text(m.reasons, locale, 3) or "—",
                      "how the score adds up": match_sum(m, locale)})
     return pd.DataFrame(rows, columns=["match", "from", "score", "why", "how the score adds up"])
 
