@@ -94,6 +94,14 @@ def town_labels() -> tuple[list[str], dict[str, str]]:
 
 
 @st.cache_data(show_spinner=False)
+def listed_labels() -> list[str]:
+    """What the city box lists (the cities with a climate profile of 20,000+ inhabitants and the
+    curated ones); every other town is typed and looked up."""
+    towns = city_choices(everyone=True)
+    return towns.loc[towns["listed"], "label"].tolist()
+
+
+@st.cache_data(show_spinner=False)
 def profile_options() -> dict:
     return load_matcher().filter_options()
 
@@ -116,13 +124,14 @@ DEFAULT_CITY = "Milton Keynes (GB)"
 
 
 def city_picker(key: str, label: str = N_("City")) -> str | None:
-    """One city input: every European town by name (the cities with a climate profile first);
-    a name typed that is not in the list is looked up (accents, exonyms, typos)."""
-    labels, ids = town_labels()
-    picked = st.selectbox(_(label), labels, key=f"{key}_city", accept_new_options=True,
+    """One city input over every European town: the box lists the larger cities with a climate
+    profile; any other name typed is looked up (accents, exonyms, typos)."""
+    ids = town_labels()[1]
+    picked = st.selectbox(_(label), listed_labels(), key=f"{key}_city", accept_new_options=True,
                           placeholder=_("Type a town: Fundão, Cologne, Padua…"),
-                          help=_("Cities with a climate profile come first; every town of 5,000+ inhabitants "
-                                 "follows. Type a name in any spelling and press Enter."))
+                          help=_("The list holds the cities with a climate profile of 20,000+ inhabitants. Any "
+                                 "other town (5,000+ inhabitants, or a Covenant of Mayors signatory): type its "
+                                 "name in any spelling and press Enter."))
     if picked is None:
         return None
     return ids.get(picked, str(picked).strip())

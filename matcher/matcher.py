@@ -37,6 +37,12 @@ from .workspace import Workspace, changed_since, get_post, latest_profiles, list
 REFRESH_OVERLAP = 50  # change ids looked at again on each refresh (out-of-order commits)
 
 
+# A pick list shows the cities with a climate profile of this size or more (and every curated
+# one: about 2,100 names); any other town is typed and looked up. A list of all 27,400 places
+# cost the browser about 0.8 s on every rerun (slider moves: p50 1.22 s -> 0.41 s with 2,000
+# names; `python -m benchmarks.bench_browser`, BENCHMARKS.md).
+LISTED_MIN_POPULATION = 20_000
+
 @dataclass(frozen=True)
 class CohortPlanner:
     """Cohort planning over one twin space (matcher.cohorts)."""
@@ -140,7 +146,8 @@ class Matcher:
     def city_options(self, everyone: bool = False) -> pd.DataFrame:
         """The cities as a person picks them: city_id and a unique label "Name (CC)", sorted; with
         `everyone`, every town follows the cities with a climate profile (a town whose name and
-        country repeat an earlier one gets its region, then its population, in the label)."""
+        country repeat an earlier one gets its region, then its population, in the label).
+        `listed` marks what a pick list shows (see LISTED_MIN_POPULATION); the rest is typed."""
         p = self.twins.profiles if everyone else self.twins.profiles[self.twins.profiles["has_climate_profile"]]
         p = p.assign(_first=~p["has_climate_profile"].astype(bool)).sort_values(["_first", "name"], kind="stable")
         label = p["name"] + " (" + p["country_code"] + ")"
@@ -148,7 +155,8 @@ class Matcher:
                       p["population"].map(lambda v: f"pop. {int(v):,}" if pd.notna(v) else ""), p["city_id"]):
             dup = label.duplicated(keep="first")  # a city with a climate profile keeps the short label
             label = label.where(~dup | (extra == ""), label.str[:-1] + ", " + extra + ")")
-        out = pd.DataFrame({"city_id": p["city_id"], "label": label, "profiled": ~p["_first"]})
+        listed = ~p["_first"] & ((p["population"] >= LISTED_MIN_POPULATION) | (p["tier"] == "curated"))
+        out = pd.DataFrame({"city_id": p["city_id"], "label": label, "profiled": ~p["_first"], "listed": listed})
         return out.sort_values(["profiled", "label"], ascending=[False, True]).reset_index(drop=True)
 
     def filter_options(self) -> dict[str, list[str]]:

@@ -112,19 +112,22 @@ def test_1_the_explanation_follows_the_ticked_row_and_resets_with_the_city(app):
     assert _why(app) == f"Why {_shown(app)['city'][0]}? (rank 1)"
 
 
-def test_2_one_city_input_the_list_and_the_heading_agree(app, app_at_url, real_recommender):
+def test_2_one_city_input_the_list_and_the_heading_agree(app, app_at_url, real_recommender, real_matcher):
     assert not [t for t in app.text_input if "town" in t.label.lower()]  # no second, conflicting box
     box = app.selectbox(key="twins_city")
     p = real_recommender.profiles
-    n_profiled = int(p["has_climate_profile"].sum())
-    assert len(box.options) == len(p)  # every town, the cities with a climate profile first
-    first = {real_recommender.resolve(label.rsplit(" (", 1)[0], label.rsplit("(", 1)[1][:2]) for label in box.options[:5]}
-    assert p.loc[list(first), "has_climate_profile"].all() and n_profiled < len(p)
+    options = real_matcher.city_options(everyone=True)
+    listed = options[options["listed"]]
+    assert box.options == listed["label"].tolist()  # the larger cities with a climate profile (a short list)
+    assert 1500 < len(box.options) < 0.15 * len(p)
+    rows = p.set_index("city_id").loc[listed["city_id"]]
+    assert rows["has_climate_profile"].all() and ((rows["population"] >= 20_000) | (rows["tier"] == "curated")).all()
     box.set_value("Ghent (BE)").run()
     assert app.selectbox(key="twins_city").value == "Ghent (BE)" and _heading(app) == "Twins for Ghent (Belgium)"
-    town = box.options[-1]  # a town without a climate profile, picked from the same list
-    app.selectbox(key="twins_city").set_value(town).run()
-    assert not app.error and _heading(app).startswith(f"Twins for {town.rsplit(' (', 1)[0]} (")
+    town = options.loc[~options["profiled"], "label"].iloc[-1]  # a town without a climate profile, typed
+    assert town not in box.options
+    typed_town = app_at_url(twins_city=town)  # (AppTest types into the box only through the URL)
+    assert not typed_town.error and _heading(typed_town).startswith(f"Twins for {town.rsplit(' (', 1)[0]} (")
     typed = app_at_url(twins_city="Cologne")  # a name typed in the same box: looked up (exonym)
     assert typed.selectbox(key="twins_city").value == "Cologne" and _heading(typed) == "Twins for Köln (Germany)"
 
