@@ -81,19 +81,19 @@ def load_library(model_name: str) -> CaseLibrary:
     return load_matcher().case_library(model_name)
 
 
-@st.cache_data(show_spinner=False)
+@st.cache_resource(show_spinner=False)  # shared, read-only: no copy per call
 def city_choices(everyone: bool = False) -> pd.DataFrame:
     return load_matcher().city_options(everyone=everyone)
 
 
-@st.cache_data(show_spinner=False)
+@st.cache_resource(show_spinner=False)  # shared, read-only: no copy per call
 def town_labels() -> tuple[list[str], dict[str, str]]:
     """Every town's label, the cities with a climate profile first, and label -> city_id."""
     towns = city_choices(everyone=True)
     return towns["label"].tolist(), dict(zip(towns["label"], towns["city_id"]))
 
 
-@st.cache_data(show_spinner=False)
+@st.cache_resource(show_spinner=False)  # shared, read-only: no copy per call
 def listed_labels() -> list[str]:
     """What the city box lists (the cities with a climate profile of 20,000+ inhabitants and the
     curated ones); every other town is typed and looked up."""
@@ -101,7 +101,7 @@ def listed_labels() -> list[str]:
     return towns.loc[towns["listed"], "label"].tolist()
 
 
-@st.cache_data(show_spinner=False)
+@st.cache_resource(show_spinner=False)  # shared, read-only: no copy per call
 def profile_options() -> dict:
     return load_matcher().filter_options()
 
@@ -308,11 +308,8 @@ def own_city_form() -> dict | None:
 
 def full_profile(m: Matcher, asker: dict) -> dict:
     """The asking city's whole profile row (a city of the data), else what was asked with."""
-    cid = asker.get("city_id")
-    p = m.twins.profiles
-    if isinstance(cid, str) and (p["city_id"] == cid).any():
-        return p.loc[p["city_id"] == cid].iloc[0].to_dict()
-    return asker
+    row = m.twins.row_of_id(asker.get("city_id")) if isinstance(asker.get("city_id"), str) else None
+    return m.twins.profiles.iloc[row].to_dict() if row is not None else asker
 
 
 def page_twins() -> None:
