@@ -596,6 +596,20 @@ def _members_map(frame: pd.DataFrame, group: str) -> None:
     st.caption(_("Hover a city for its cohort. Map: {source}.", source=OUTLINES_SOURCE))
 
 
+def kept_result(key: str, asked, pressed: bool, compute):
+    """The result of the page's last button press, kept while what was asked stays the same: a
+    click elsewhere (Save, a download, an expander) no longer loses the plan; a changed rule does."""
+    if pressed:
+        try:
+            st.session_state[key] = (repr(asked), compute())
+        except MatcherError as exc:
+            st.session_state.pop(key, None)
+            show_error(exc)
+            return None
+    kept = st.session_state.get(key)
+    return kept[1] if kept is not None and kept[0] == repr(asked) else None
+
+
 def _groups(text: str) -> list[list[str]]:
     """'Lyon, Bordeaux' -> [['Lyon', 'Bordeaux']] (one group), '' -> []."""
     names = [c.strip() for c in text.split(",") if c.strip()]
@@ -619,16 +633,16 @@ def page_cohorts() -> None:
     seconds = c6.slider(_("Solver time (s)"), 2, 60, 10, key="co_seconds")
     together = st.text_input(_("Keep together (city names separated by commas)"), key="co_together")
     apart = st.text_input(_("Keep apart (city names separated by commas)"), key="co_apart")
-    if not st.button(_("Plan cohorts"), type="primary", key="co_go") or cities is None:
+    pressed = st.button(_("Plan cohorts"), type="primary", key="co_go")
+    if cities is None:
         return
     rules = CohortRules(min_size=low, max_size=high, min_mentors=int(mentors), max_per_country=int(per_country) or None,
                         common_language=language, balance_sizes=balance,
                         together=_groups(together), apart=_groups(apart))
-    try:
-        with st.spinner(_("Planning cohorts…")):
-            plan = m.cohorts.plan(cities, rules, time_limit=float(seconds))
-    except MatcherError as exc:
-        show_error(exc)
+    with st.spinner(_("Planning cohorts…")):
+        plan = kept_result("co_result", (cities, rules, seconds), pressed,
+                           lambda: m.cohorts.plan(cities, rules, time_limit=float(seconds)))
+    if plan is None:
         return
     m1, m2 = st.columns(2)
     m1.metric(_("How alike the members are"), f"{plan.objective:.2f}", help=_("The sum of the similarities of every "
@@ -680,16 +694,16 @@ def page_reviewers() -> None:
     mature = c7.checkbox(_("Each plan gets at least one reviewer further along (higher maturity)"), key="rv_mature")
     mentor = c8.checkbox(_("Prefer reviewers ahead where the plan's city is stuck (mentor bonus)"), key="rv_mentor",
                          help=_(SETTING_HELP["mentor_weight"]))
-    if not st.button(_("Assign reviewers"), type="primary", key="rv_go") or plans is None:
+    pressed = st.button(_("Assign reviewers"), type="primary", key="rv_go")
+    if plans is None:
         return
     rules = ReviewRules(per_plan=int(per_plan), min_load=int(min_load), max_load=int(max_load),
                         no_same_country=same_country, no_same_network=same_network, common_language=language,
                         more_mature=mature, mentor=mentor)
-    try:
-        with st.spinner(_("Solving the assignment…")):
-            result = m.reviewers.assign(plans, reviewers, rules, mode="fair" if fair else "total")
-    except MatcherError as exc:
-        show_error(exc)
+    with st.spinner(_("Solving the assignment…")):
+        result = kept_result("rv_result", (plans, reviewers, rules, fair), pressed,
+                             lambda: m.reviewers.assign(plans, reviewers, rules, mode="fair" if fair else "total"))
+    if result is None:
         return
     m1, m2, m3 = st.columns(3)
     m1.metric(_("Total affinity"), f"{result.total_affinity:.2f}")

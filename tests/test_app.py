@@ -188,6 +188,25 @@ def test_cohorts_page_plans_within_the_bounds(app):
     assert "Upper bound" in " ".join(c.value for c in technical.caption)  # the solver's words stay in there
 
 
+def test_a_plan_stays_while_its_rules_stay_and_goes_when_they_change(app):
+    """Any other click (a language, Save, a download) reruns the page: the plan must not vanish;
+    a changed rule must not leave the old plan on show."""
+    app.sidebar.radio(key="page").set_value("Cohorts").run()
+    app.slider(key="co_seconds").set_value(3)
+    app.button(key="co_go").click().run()
+    first = [e.label for e in app.expander if e.label.startswith("Cohort ")]
+    assert first
+    app.run()  # a rerun without the button (what a Save click does)
+    assert [e.label for e in app.expander if e.label.startswith("Cohort ")] == first
+    app.number_input(key="co_country").set_value(3).run()  # another rule: the old plan is not shown
+    assert not [e.label for e in app.expander if e.label.startswith("Cohort ")]
+    app.sidebar.radio(key="page").set_value("Peer reviewers").run()
+    app.button(key="rv_go").click().run()
+    shown = len(app.dataframe)
+    app.run()
+    assert shown and len(app.dataframe) == shown
+
+
 def test_cohorts_page_explains_infeasible_rules(app):
     app.sidebar.radio(key="page").set_value("Cohorts").run()
     app.slider(key="co_size").set_value((9, 9))
