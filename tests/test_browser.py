@@ -174,7 +174,7 @@ def test_impossible_cohort_rule_one_line_each_with_a_fix(app_url):
         items = alert.locator("li").all_inner_texts()
         browser.close()
     assert items and all("Try:" in item for item in items)
-    assert any("GB has 28 cities, and 4 cohorts hold at most 8 of them" in item for item in items)
+    assert any("United Kingdom has 28 cities, and 4 cohorts hold at most 8 of them" in item for item in items)
 
 
 def test_pdf_brief_first_page_renders(real_recommender, tmp_path):
