@@ -816,7 +816,7 @@ def page_data() -> None:
 def main() -> None:
     restore_from_url()
     keep_values()
-    st.sidebar.selectbox("🌐 " + _("Language of the interface"), list(LANGUAGES), key=URL_KEY, format_func=LANGUAGES.get,
+    st.sidebar.selectbox(":material/translate: " + _("Language of the interface"), list(LANGUAGES), key=URL_KEY, format_func=LANGUAGES.get,
                          help=_("The survey's terms are shown in this language; hover a list for the survey's "
                                 "English wording."))
     with st.spinner(_("Loading the twin index (the very first start builds it: about a minute)…")):
