@@ -20,7 +20,7 @@ import numpy as np
 from .errors import ConfigError
 from .facets import has_value
 from .vocab import expand_barriers
-from .wording import Num, R_, Reason, Terms, joined, survey_term
+from .wording import Num, R_, Reason, joined, survey_term, words
 
 ENABLING = {
     R_("Governance, Policy, Climate City Contracts"): (
@@ -98,11 +98,6 @@ def theme_words(theme: Theme) -> Reason:
     return joined([Reason(x) for x in (theme.enabling, theme.sectoral) if x], " + ")
 
 
-def _sectors(names) -> Terms:
-    """'residential/tertiary/municipal'."""
-    return Terms((Reason(x) for x in names), "/")
-
-
 def _match(part: str, table: dict) -> str | None:
     low = part.lower()
     for name, spec in table.items():
@@ -146,13 +141,13 @@ def _sectoral_fit(row: dict, theme: str) -> tuple[float, list[str]]:
         part = sum(float(row.get(f"actions_co2_t_{a}")) for a in actions if has_value(row.get(f"actions_co2_t_{a}")))
         share = min(part / float(total), 1.0)
         return share, ([Reason("{share} of the CO2 cuts in its Covenant action plan are in {sectors}",
-                               share=Num(share, ".0%"), sectors=_sectors(actions))] if share >= 0.2 else [])
+                               share=Num(share, ".0%"), sectors=words(actions, "/"))] if share >= 0.2 else [])
     shares = [row.get(f"emission_share_{e}") for e in emissions]
     if emissions and any(has_value(v) for v in shares):
         share = min(sum(float(v) for v in shares if has_value(v)), 1.0)
         share = share / 100 if share > 1 else share
         return share, ([Reason("{share} of its emissions come from {sectors}", share=Num(share, ".0%"),
-                               sectors=_sectors(emissions))] if share >= 0.2 else [])
+                               sectors=words(emissions, "/"))] if share >= 0.2 else [])
     return (0.0, []) if sectors else (math.nan, [])
 
 

@@ -854,8 +854,9 @@ def _fair_stage(inst: ReviewProblem, coef, use, locked, floor, bounds, hint, tim
     lp = None if floor is None else _fair_bound(inst, coef, allowed, use, locked, floor, t_hi)
     if lp is not None and lp[3] is not None:  # an integral LP optimum is the best assignment
         return int(coef[lp[3]].sum()), lp[3], use | lp[3], True, "the LP optimum is integral"
+    top = t_hi if floor is None else int(np.maximum(coef, 0).sum())  # the cap before any LP bound
     for round_ in range(6):
-        cap = t_hi if floor is None else int(np.maximum(coef, 0).sum())
+        cap = top
         if lp is not None:
             cap = min(cap, int(np.floor(-lp[0] + lp[2])))
         value, chosen, optimal = _fair_cpsat(inst, coef, use, locked, floor, cap, chosen,
