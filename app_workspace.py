@@ -19,12 +19,13 @@ from matcher import workspace as wsp
 from matcher.present import brief_markdown, brief_pdf, csv_bytes, md_escape
 from matcher.present.i18n import session_translator
 from matcher.present.view import twins_view
-from matcher.present.workspace_view import (EDIT_FIELDS, MATURITY_CHOICES, board_matches_table, choices_for,
-                                            cohort_payload, comparison_lines, completeness, form_changes, form_value,
-                                            history_table, improve_matches, org_kind_name, organisations_table, pairing_payload,
-                                            post_card, post_label, review_payload, role_name, saved_item_label,
-                                            saved_kind_name, saved_list_table, saved_table, shortlist_payload,
-                                            source_name, status_name, version_diff_table, version_label, workspace_message)
+from matcher.present.workspace_view import (EDIT_FIELDS, MATURITY_CHOICES, SURVEY_BARRIERS, board_matches_table,
+                                            choices_for, cohort_payload, comparison_lines, completeness, form_changes,
+                                            form_value, history_table, improve_matches, org_kind_name,
+                                            organisations_table, pairing_payload, post_card, post_label, review_payload,
+                                            role_name, saved_item_label, saved_kind_name, saved_list_table, saved_table,
+                                            shortlist_payload, source_name, status_name, version_diff_table,
+                                            version_label, when, workspace_message)
 
 ACTOR = "ws_actor"
 _REFRESH = threading.Lock()  # one session at a time lays edits over the shared index
@@ -85,12 +86,14 @@ def show_error(exc: Exception, m=None) -> None:
     st.error(md_escape(workspace_message(exc, names, tr().lang)), icon=":material/warning:")
 
 
-@st.cache_data(show_spinner=False, max_entries=2)
-def city_labels(_m, url: str) -> tuple[list[str], dict[str, str], dict[str, str]]:
-    """Every town's label (cities with a climate profile first), label -> id and id -> name."""
+@st.cache_resource(show_spinner=False, max_entries=2)  # shared, read-only: no copy per call
+def city_labels(_m, url: str) -> tuple[list[str], dict[str, str], dict[str, str], dict[str, str]]:
+    """Every town's label (cities with a climate profile first), label -> id, id -> name and
+    id -> label."""
     towns = _m.city_options(everyone=True)
     names = dict(zip(_m.twins.profiles["city_id"], _m.twins.profiles["name"]))
-    return towns["label"].tolist(), dict(zip(towns["label"], towns["city_id"])), names
+    return (towns["label"].tolist(), dict(zip(towns["label"], towns["city_id"])), names,
+            dict(zip(towns["city_id"], towns["label"])))
 
 
 # ---------------------------------------------------------------------------- sign in
@@ -153,8 +156,7 @@ def first_admin_form() -> None:
 def pick_city(m, key: str, default_id: str | None, label: str, start_filled: bool = True) -> str | None:
     """A town from the list; it starts on `default_id`, else (start_filled) on the city of the
     Find twins page, so the page never opens empty; else it asks for a town."""
-    labels, ids, _names = city_labels(m, workspace_url())
-    by_id = {v: k for k, v in ids.items()}
+    labels, ids, _names, by_id = city_labels(m, workspace_url())
     if default_id in by_id:
         index = labels.index(by_id[default_id])
     elif start_filled:
@@ -194,7 +196,7 @@ def page_my_city(m) -> None:
                                       known=known, total=total))
     if info.version:
         c2.caption(_("Last saved by {who} ({source}), {when}.", who=md_escape(info.author),
-                     source=md_escape(source_name(info.source, lang)), when=f"{info.created_at:%Y-%m-%d %H:%M} UTC"))
+                     source=md_escape(source_name(info.source, lang)), when=when(info.created_at, lang)))
     with st.expander(_("What would improve your matches"), expanded=True):
         st.dataframe(improve_matches(profile, lang), hide_index=True, width="stretch", key="mc_improve")
     if me is not None:
@@ -559,7 +561,7 @@ def offer_pairing(m, asker: dict, match) -> None:
             st.caption(_("Sign in (in the sidebar) to accept a pairing."))
             return
         vocab = vocabularies()
-        terms = list(vocab["priority_sectors"]) + list(vocab["barriers"][:17])
+        terms = list(vocab["priority_sectors"]) + list(vocab["barriers"][:SURVEY_BARRIERS])
         with st.form("ws_pairing", clear_on_submit=True):
             themes = st.multiselect(_("Themes you agreed to work on"), terms, key="ws_pair_themes",
                                     format_func=tr().survey, help=tr().glossary(terms))
@@ -573,7 +575,7 @@ def offer_pairing(m, asker: dict, match) -> None:
                 item = wsp.save_work(workspace(), "pairing", f"{asker.get('name')} – {match.name}", payload, actor(),
                                      rules=rules, objective=objective)
             except MatcherError as exc:
-                st.error(md_escape(workspace_message(exc, {}, tr().lang)), icon=":material/warning:")
+                show_error(exc, m)
                 return
             st.success(_("Pairing saved: “{name}”. Its two-way brief is under “Saved” at the top of this page.",
                          name=md_escape(item.name)), icon=":material/check_circle:")

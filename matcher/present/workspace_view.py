@@ -19,7 +19,7 @@ from ..facets import FACETS, has_value, known_facets
 from ..vocab import MATURITY_LEVELS, vocabularies
 from .i18n import N_, translator
 from .safe import md_escape
-from .view import UNKNOWN, country_name, facet_label, language_name, reasons_text, shown
+from .view import SURVEY_FIELDS, UNKNOWN, country_name, facet_label, language_name, reasons_text, shown
 
 ROLE_NAMES = {"admin": N_("network admin"), "officer": N_("city officer"), "viewer": N_("viewer")}
 ORG_KIND_NAMES = {"delivery_partner": N_("delivery partner"), "investor": N_("investor"),
@@ -208,7 +208,7 @@ def _value(field: str, value, locale: str = "en") -> str:
         return t.number(int(value))
     if field == "languages" and has_value(value):
         return shown([language_name(v, locale) for v in value], locale)
-    if field in ("barriers", "priority_sectors", "co_benefits", "funding_gaps", "maturity") and has_value(value):
+    if field in SURVEY_FIELDS and has_value(value):
         return shown(t.survey(value) if isinstance(value, str) else t.survey_list(value), locale)
     return shown(value, locale)
 
@@ -248,7 +248,7 @@ def match_sum(match, locale: str = "en") -> str:
 def board_matches_table(result, kind: str, locale: str = "en") -> pd.DataFrame:
     """The matches of one kind ("post", "organisation", "city", "case study") as rows: what, who,
     score, why (in words, in the interface language) and how the score adds up. The keys stay
-    English (the app reads them); `board_headings` gives the headings to show."""
+    English (the app reads them and translates the headings where it shows them)."""
     rows = []
     for m in result.matches:
         if kind == "case study":
@@ -456,11 +456,11 @@ ACTIONS = {"edit the profile of": N_("edit the profile of '{city}'"),
            "export or restore the workspace": N_("export or restore the workspace")}
 MESSAGES = (
     (r"unknown email or wrong password", N_("unknown email or wrong password")),
-    (r"(?P<who>\S+) is the officer of '(?P<city>[^']*)' and cannot edit the profile of '(?P<other>[^']*)'",
+    (r"(?P<who>\S+) is the officer of '(?P<city>.*?)' and cannot edit the profile of '(?P<other>.*)'",
      N_("{who} is the officer of '{city}' and cannot edit the profile of '{other}'")),
-    (r"(?P<who>\S+) is the officer of '(?P<city>[^']*)' and cannot post on the board for '(?P<other>[^']*)'",
+    (r"(?P<who>\S+) is the officer of '(?P<city>.*?)' and cannot post on the board for '(?P<other>.*)'",
      N_("{who} is the officer of '{city}' and cannot post on the board for '{other}'")),
-    (r"(?P<who>\S+) \((?P<role>\w+)\) is not allowed to (?P<action>" + "|".join(ACTIONS) + r")(?: '(?P<city>[^']*)')?",
+    (r"(?P<who>\S+) \((?P<role>\w+)\) is not allowed to (?P<action>" + "|".join(ACTIONS) + r")(?: '(?P<city>.*)')?",
      N_("{who} ({role}) is not allowed to {action}")),
     (r"this change needs a signed-in user", N_("this change needs a signed-in user")),
     (r"user '(?P<who>[^']*)' is unknown or deactivated", N_("user '{who}' is unknown or deactivated")),
