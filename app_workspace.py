@@ -10,6 +10,8 @@ artifacts/workspace.db (created on first start; the shipped data is its base lay
 """
 from __future__ import annotations
 
+import functools
+import os
 import threading
 
 import streamlit as st
@@ -44,7 +46,13 @@ def _(message: str, **values) -> str:
 # ---------------------------------------------------------------------------- the workspace
 def workspace_url() -> str:
     """MATCHER_DB_URL, else the embedded SQLite file of the repository."""
-    return wsp.resolve_url(None)
+    return _resolved_url(os.environ.get(wsp.ENV_URL))
+
+
+@functools.lru_cache(maxsize=8)
+def _resolved_url(setting: str | None) -> str:
+    """Resolved once per setting, not on every rerun (it walks the file system)."""
+    return wsp.resolve_url(setting)
 
 
 @st.cache_resource(show_spinner=False, max_entries=4)

@@ -14,6 +14,8 @@ echo "Checking the indexes (the first time builds them, about half a minute)" >&
 # The app's own modules compiled once (an editable install leaves them as sources).
 .venv/bin/python -m compileall -q matcher app_streamlit.py >/dev/null
 echo "Starting the app: open http://localhost:${port}" >&2
-# No file watcher (it scanned .venv and kept a core busy): .streamlit/config.toml says so too.
+# No file watcher (it scanned .venv and kept a core busy) and no full garbage collection after
+# every rerun (most of a rerun's time): .streamlit/config.toml says so too.
 exec .venv/bin/streamlit run app_streamlit.py --server.headless true --server.port "$port" \
-    --browser.gatherUsageStats false --server.fileWatcherType none
+    --browser.gatherUsageStats false --server.fileWatcherType none \
+    --runner.postScriptGC false

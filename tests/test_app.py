@@ -321,6 +321,18 @@ def test_8_the_file_watcher_is_off():
     assert "--server.fileWatcherType none" in (REPO / "scripts" / "run.sh").read_text()
 
 
+def test_8_no_full_garbage_collection_after_each_rerun():
+    """Streamlit's post-run gc.collect(2) was most of a rerun's time (BENCHMARKS.md): off in the
+    config and the run command; what the app loads once is frozen out of Python's collections."""
+    import tomllib
+
+    from .conftest import REPO
+
+    config = tomllib.loads((REPO / ".streamlit" / "config.toml").read_text())
+    assert config["runner"]["postScriptGC"] is False
+    assert "--runner.postScriptGC false" in (REPO / "scripts" / "run.sh").read_text()
+
+
 def _map_spec(at) -> dict:
     """The map's Vega-Lite spec, with the tables Streamlit sends apart (as Arrow) put back under datasets."""
     import json

@@ -11,7 +11,7 @@ from .audit import AuditRecord, audit_log
 from .board import KINDS as POST_KINDS
 from .board import (BoardPost, create_post, get_post, hide_post, list_posts, post_markdown, set_post_status,
                     tag_vocabulary)
-from .db import Workspace, default_db_url, open_workspace, resolve_url
+from .db import ENV_URL, Workspace, default_db_url, open_workspace, resolve_url
 from .errors import (AuthenticationError, ConflictError, NotFoundError, PermissionDeniedError, WorkspaceError)
 from .orgs import KINDS as ORG_KINDS
 from .orgs import (OrganisationInfo, add_organisation, approve_organisation, list_organisations,
@@ -36,6 +36,7 @@ def init_workspace(db=None, *, admin_email: str | None = None, admin_password: s
 
 
 __all__ = [
+    "ENV_URL",
     "Actor", "AuditRecord", "ORG_KINDS", "POST_KINDS", "SAVED_KINDS", "AuthenticationError", "BoardPost", "ChangeSet", "ConflictError", "NotFoundError",
     "OrganisationInfo", "PermissionDeniedError", "ProfileVersionInfo", "ROLES", "SavedWork", "TransferReport",
     "Workspace", "WorkspaceError", "WorkspaceSurveyImport", "add_organisation", "approve_organisation", "audit_log",
