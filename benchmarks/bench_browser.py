@@ -239,12 +239,15 @@ def timed_interactions(page, finished: list[float], n: int) -> tuple[list[float]
 async def protocol_session(url: str, moves: int, think_s: float = 0.0, slider_key: str = "w_geography") -> dict:
     """One session over Streamlit's own protocol (no browser, nothing rendered): the first run,
     then `moves` weight-slider moves, each timed from the BackMsg sent to the server's
-    script_finished; `think_s` seconds between moves (a person reading the result)."""
+    script_finished; `think_s` seconds between moves (a person reading the result). Like the
+    browser, it keeps the large messages it was sent and names them in each rerun request, so the
+    server sends a reference instead of a message it has already sent unchanged."""
     import websockets
     from streamlit.proto.BackMsg_pb2 import BackMsg
     from streamlit.proto.ForwardMsg_pb2 import ForwardMsg
 
     out: dict = {"error": None, "moves_s": [], "kb": []}
+    cached: set[str] = set()  # hashes of the cacheable messages received, as the browser keeps them
     ws_url = url.replace("http://", "ws://") + "/_stcore/stream"
     try:
         async with websockets.connect(ws_url, subprotocols=["streamlit"], max_size=None, open_timeout=60) as ws:
@@ -252,6 +255,7 @@ async def protocol_session(url: str, moves: int, think_s: float = 0.0, slider_ke
                 msg = BackMsg()
                 msg.rerun_script.query_string = ""
                 msg.rerun_script.page_script_hash = ""
+                msg.rerun_script.cached_message_hashes[:] = sorted(cached)
                 for wid, value in states.items():
                     w = msg.rerun_script.widget_states.widgets.add()
                     w.id = wid
@@ -264,6 +268,8 @@ async def protocol_session(url: str, moves: int, think_s: float = 0.0, slider_ke
                     size += len(raw)
                     fwd = ForwardMsg.FromString(raw)
                     kind = fwd.WhichOneof("type")
+                    if fwd.metadata.cacheable and fwd.hash:
+                        cached.add(fwd.hash)
                     if kind == "delta" and fwd.delta.WhichOneof("type") == "new_element":
                         el = fwd.delta.new_element
                         if el.WhichOneof("type") == "slider" and slider_key in el.slider.id:
