@@ -32,7 +32,9 @@ from .scoring import Result
 from .settings import Settings, default_data_dir, default_index_dir
 from .twins import TwinRecommender
 from .errors import ConfigError
-from .workspace import Workspace, changed_since, get_post, latest_profiles, list_organisations, list_posts
+from .io import shipped_profiles_path
+from .workspace import (Workspace, changed_since, get_post, latest_profiles, list_organisations, list_posts,
+                        share_base_profiles)
 
 REFRESH_OVERLAP = 50  # change ids looked at again on each refresh (out-of-order commits)
 
@@ -97,6 +99,8 @@ class Matcher:
         index_dir = Path(index_dir or default_index_dir())
         base = encoder or make_encoder(str(settings["model_name"]))
         profiles, featurizer, index, lookup = open_twins(data_dir, index_dir, base, settings, build, say, facets)
+        if workspace is not None:  # its base layer is this same validated table: not read twice
+            share_base_profiles(workspace, profiles, shipped_profiles_path(data_dir))
         case_table = read_case_table(data_dir, lookup, settings)
         twins = TwinRecommender(profiles, featurizer, index, lookup, Experience(case_table))
         case_root = index_dir.parent / "case_index"

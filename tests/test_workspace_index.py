@@ -68,3 +68,18 @@ def test_a_city_created_in_the_workspace_becomes_findable(db_url, data_dir, tmp_
     assert len(m.twins.profiles) == n + 1 and m.twins.index.n == n + 1
     result = m.twins.recommend("Newtown on Sea", k=3)
     assert result.asker["name"] == "Newtown on Sea" and len(result.matches) == 3
+
+
+def test_the_workspace_reads_the_shipped_table_once(db_url, data_dir, tmp_path):  # noqa: F811
+    """The matcher hands the workspace the validated table its index keeps: the first profile
+    read (the My city page) does not load and validate the shipped file again (~4 s for the
+    27,400 shipped rows), and the profile it reads is the shipped one."""
+    from matcher.workspace import base_profiles, get_profile
+
+    ws, _ = init_workspace(db_url, admin_email="admin@example.org", admin_password="s3cret-pass",
+                           data_dir=data_dir)
+    m = Matcher.open(data_dir, tmp_path / "index", encoder=FakeEncoder(), workspace=ws)
+    assert base_profiles(ws) is m.twins.profiles  # no edits yet: the same table, not a second read
+    mk_id = m.twins.profiles.iloc[m.twins.resolve("Milton Keynes")]["city_id"]
+    shipped = get_profile(ws, mk_id)
+    assert shipped.version == 0 and shipped.profile["name"] == "Milton Keynes"

@@ -18,7 +18,7 @@ from .orgs import (OrganisationInfo, add_organisation, approve_organisation, lis
                    review_organisation)
 from .profiles import (ChangeSet, ProfileVersionInfo, base_profiles, change_counter, changed_since, city_label,
                        compare_versions, find_city, get_profile, get_version, latest_profiles, merged_profiles,
-                       profile_history, revert_profile, set_profile)
+                       profile_history, revert_profile, set_profile, share_base_profiles)
 from .saved import KINDS as SAVED_KINDS
 from .saved import SavedWork, compare_saved, delete_saved, list_saved, load_saved, save_work
 from .survey_import import WorkspaceSurveyImport, import_survey_to_workspace
@@ -36,7 +36,7 @@ def init_workspace(db=None, *, admin_email: str | None = None, admin_password: s
 
 
 __all__ = [
-    "ENV_URL",
+    "ENV_URL", "share_base_profiles",
     "Actor", "AuditRecord", "ORG_KINDS", "POST_KINDS", "SAVED_KINDS", "AuthenticationError", "BoardPost", "ChangeSet", "ConflictError", "NotFoundError",
     "OrganisationInfo", "PermissionDeniedError", "ProfileVersionInfo", "ROLES", "SavedWork", "TransferReport",
     "Workspace", "WorkspaceError", "WorkspaceSurveyImport", "add_organisation", "approve_organisation", "audit_log",
