@@ -13,6 +13,7 @@ from __future__ import annotations
 import functools
 import os
 import threading
+from typing import NamedTuple
 
 import streamlit as st
 
@@ -90,18 +91,33 @@ def flash(key: str, message: str | None = None) -> None:
 def show_error(exc: Exception, m=None) -> None:
     """A library error as a message in the interface language; with the matcher, the cities it
     names by their names. E-mail addresses in it are plain text (md_escape)."""
-    names = city_labels(m, workspace_url())[2] if m is not None else {}
+    names = city_names(m) if m is not None else {}
     st.error(md_escape(workspace_message(exc, names, tr().lang)), icon=":material/warning:")
 
 
+class CityLabels(NamedTuple):
+    """How the pages name and pick cities (built once, shared read-only)."""
+
+    labels: list[str]  # every town's label, the cities with a climate profile first
+    ids: dict[str, str]  # label -> city_id
+    names: dict[str, str]  # city_id -> name
+    by_id: dict[str, str]  # city_id -> label
+    listed: list[str]  # what a pick list shows (the larger cities with a climate profile); the rest is typed
+    listed_set: frozenset[str]
+
+
 @st.cache_resource(show_spinner=False, max_entries=2)  # shared, read-only: no copy per call
-def city_labels(_m, url: str) -> tuple[list[str], dict[str, str], dict[str, str], dict[str, str]]:
-    """Every town's label (cities with a climate profile first), label -> id, id -> name and
-    id -> label."""
+def city_labels(_m, url: str) -> CityLabels:
     towns = _m.city_options(everyone=True)
     names = dict(zip(_m.twins.profiles["city_id"], _m.twins.profiles["name"]))
-    return (towns["label"].tolist(), dict(zip(towns["label"], towns["city_id"])), names,
-            dict(zip(towns["city_id"], towns["label"])))
+    listed = towns.loc[towns["listed"], "label"].tolist()
+    return CityLabels(towns["label"].tolist(), dict(zip(towns["label"], towns["city_id"])), names,
+                      dict(zip(towns["city_id"], towns["label"])), listed, frozenset(listed))
+
+
+def city_names(m) -> dict[str, str]:
+    """city_id -> name, for messages and captions."""
+    return city_labels(m, workspace_url()).names
 
 
 # ---------------------------------------------------------------------------- sign in
@@ -111,7 +127,7 @@ def account_sidebar(m) -> None:
     ws = workspace()
     me = actor()
     if me is not None:
-        names = city_labels(m, workspace_url())[2]
+        names = city_names(m)
         city = f", {md_escape(names.get(me.city_id, me.city_id))}" if me.city_id and me.role == "officer" else ""
         st.sidebar.markdown(_("Signed in as {email} ({role})", email=md_escape(me.email),
                               role=role_name(me.role, tr().lang) + city))
@@ -162,17 +178,29 @@ def first_admin_form() -> None:
 
 # ---------------------------------------------------------------------------- my city
 def pick_city(m, key: str, default_id: str | None, label: str, start_filled: bool = True) -> str | None:
-    """A town from the list; it starts on `default_id`, else (start_filled) on the city of the
-    Find twins page, so the page never opens empty; else it asks for a town."""
-    labels, ids, _names, by_id = city_labels(m, workspace_url())
-    if default_id in by_id:
-        index = labels.index(by_id[default_id])
-    elif start_filled:
-        index = labels.index(st.session_state["twins_city"]) if st.session_state.get("twins_city") in ids else 0
-    else:
-        index = None
-    picked = st.selectbox(label, labels, index=index, key=key, placeholder=_("Type a town"))
-    return ids.get(picked) if picked else None
+    """A town, picked as on Find twins: the box lists the larger cities with a climate profile and
+    any other town is typed and looked up. It starts on `default_id`, else (start_filled) on the
+    city of the Find twins page, so the page never opens empty; else it asks for a town."""
+    cities = city_labels(m, workspace_url())
+    current = cities.by_id.get(default_id)
+    if current is None and start_filled:
+        twins_city = st.session_state.get("twins_city")
+        current = twins_city if twins_city in cities.ids else cities.listed[0]
+    options = cities.listed if current is None or current in cities.listed_set else [current, *cities.listed]
+    picked = st.selectbox(label, options, index=None if current is None else options.index(current), key=key,
+                          placeholder=_("Type a town"), accept_new_options=True,
+                          help=_("The list holds the cities with a climate profile of 20,000+ inhabitants. Any "
+                                 "other town (5,000+ inhabitants, or a Covenant of Mayors signatory): type its "
+                                 "name in any spelling and press Enter."))
+    if not picked:
+        return None
+    if picked in cities.ids:
+        return cities.ids[picked]
+    try:
+        return str(m.twins.profiles["city_id"].iloc[m.twins.resolve(str(picked).strip())])
+    except MatcherError as exc:
+        show_error(exc, m)
+        return None
 
 
 def page_my_city(m) -> None:
@@ -271,7 +299,7 @@ def save_profile(m, ws, me, city_id: str, read: int, changes: dict, note: str | 
     try:
         new = wsp.set_profile(ws, city_id, changes, read, me, source="app", note=note or None)
     except wsp.ConflictError as exc:
-        message = workspace_message(exc, city_labels(m, workspace_url())[2], tr().lang)
+        message = workspace_message(exc, city_names(m), tr().lang)
         st.session_state[f"ws_conflict_{city_id}"] = {"message": message, "changes": exc.attempted}
         return
     except MatcherError as exc:
@@ -345,7 +373,7 @@ def people(m, ws, me) -> None:
     t = tr()
     with st.expander(_("People of this workspace (admins)")):
         users = wsp.list_users(ws)
-        names = city_labels(m, workspace_url())[2]
+        names = city_names(m)
         st.dataframe([{t("email"): u.email, t("role"): role_name(u.role, t.lang),
                        t("city"): names.get(u.city_id, u.city_id or ""), t("active"): t("yes") if u.active else t("no")}
                       for u in users], hide_index=True, width="stretch", key="ws_users")
@@ -396,7 +424,7 @@ def post_form(m, ws) -> None:
                             format_func={"need": _("We need…"), "offer": _("We can offer…")}.get)
             if me.role == "officer":
                 city = me.city_id
-                st.caption(_("For your city ({name}).", name=md_escape(city_labels(m, workspace_url())[2].get(city, city))))
+                st.caption(_("For your city ({name}).", name=md_escape(city_names(m).get(city, city))))
             else:
                 city = pick_city(m, "bp_city", None, _("For which city?"))
             vocabulary = wsp.tag_vocabulary()
@@ -419,7 +447,7 @@ def post_form(m, ws) -> None:
 def board_list(m, ws) -> list:
     me = actor()
     t = tr()
-    names = city_labels(m, workspace_url())[2]
+    names = city_names(m)
     c1, c2 = st.columns(2)
     kind = c1.radio(_("Show"), ["all", "need", "offer"], horizontal=True, key="board_kind",
                     format_func={"all": _("needs and offers"), "need": _("needs"), "offer": _("offers")}.get)
@@ -443,7 +471,7 @@ def board_list(m, ws) -> list:
 def board_matches(m, posts: list) -> None:
     if not posts:
         return
-    names = city_labels(m, workspace_url())[2]
+    names = city_names(m)
     ids = [p.id for p in posts]
     if st.session_state.get("board_pick_box") not in ids:
         st.session_state.pop("board_pick_box", None)  # filtered out: the newest shown instead

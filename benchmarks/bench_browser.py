@@ -4,8 +4,9 @@
    them before the server starts (the one-time index build on a fresh clone; a check of a few seconds later);
 2. server start: `streamlit run` as scripts/run.sh starts it (no file watcher), to /_stcore/health;
 3. cold start: headless Chromium opens the page, to the first twins table drawn and the rerun over;
-4. interactions: real ones in that browser (weight sliders, the "exclude my country" filter,
-   mentor mode, ticking a row, another city), each from the action to the end of the rerun it
+4. interactions: real ones in that browser (on Find twins: weight sliders, the "exclude my
+   country" filter, mentor mode, ticking a row, another city; then two case searches and a visit
+   to every other page), each from the action to the end of the rerun it
    starts (the server's script_finished on the websocket) and the next frame drawn; for another
    city the action is the Enter that picks it (the typing before it is the person's own time);
 5. load: concurrent sessions over Streamlit's own protocol (no browser renders anything), each
@@ -232,7 +233,26 @@ def timed_interactions(page, finished: list[float], n: int) -> tuple[list[float]
     plan = [("slider", None)] * max(0, n - len(fixed)) + fixed[:n]
     for i, (kind, action) in enumerate(plan):
         timed(kind, slider(i) if action is None else action)
+    for kind, action in other_pages(page):
+        timed(kind, action)
     return times, kinds
+
+
+def other_pages(page) -> list[tuple[str, object]]:
+    """The other pages, once each after Find twins: two case searches (each timed from its Enter),
+    and back. The first visit to Case studies loads the case library and its language model
+    (once per server), so it is reported on its own."""
+    def go(name):
+        return lambda: page.locator(".st-key-page label").filter(has_text=name).first.click()
+
+    def search(query):
+        def typing():
+            page.locator(".st-key-case_query input").fill(query)
+        return typing, lambda: page.locator(".st-key-case_query input").press("Enter")
+
+    return [("first visit to Case studies", go("Case studies")), ("case search", search("heat pumps in social housing")),
+            ("case search", search("green bonds")), *((("another page", go(name)) for name in
+            ("Cohorts", "Peer reviewers", "My city", "Board", "Data", "Case studies", "Find twins")))]
 
 
 # ---------------------------------------------------------------------------- 5. sessions over the protocol

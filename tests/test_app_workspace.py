@@ -321,3 +321,23 @@ def test_the_board_speaks_german(ws_app_de):
     assert "Wert" in sections["Angebote für diesen Bedarf"][0] and "Gemeinsame Schlagwörter" in \
         sections["Angebote für diesen Bedarf"][0]
     assert _frame(at, "Organisation")["Art"].tolist() == ["Umsetzungspartner"]
+
+
+def test_my_city_lists_the_larger_cities_and_looks_up_a_typed_town(ws_app, real_matcher):
+    """The city box of My city is the one of Find twins: the ~2,100 larger cities with a climate
+    profile (not all 27,400 towns, which cost the browser ~0.5 s on every rerun); any other town
+    is typed and looked up."""
+    at, _, _ = ws_app
+    at.session_state["mc_city"] = "Cologne"  # typed (an exonym); AppTest types only through the state,
+    _page(at, "My city")                      # and only into a box not yet drawn
+    options = real_matcher.city_options(everyone=True)
+    assert at.selectbox(key="mc_city").options == options.loc[options["listed"], "label"].tolist()
+    assert not at.exception and not at.error
+    assert at.subheader[0].value == "Köln: version 0"
+
+
+def test_my_city_says_when_a_typed_town_is_unknown(ws_app):
+    at, _, _ = ws_app
+    at.session_state["mc_city"] = "Qwxzyville"
+    _page(at, "My city")
+    assert not at.exception and at.error and "Qwxzyville" in at.error[0].value
