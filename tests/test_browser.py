@@ -262,3 +262,31 @@ def test_people_journeys_screenshots(app_url):
     assert "What are the main barriers and gaps your city faces?" in form_text and "Latitude" not in form_text
     assert "Weak matches" in cases_text and "BM25" not in cases_text.split("Technical detail")[0]
     assert _land_share(SHOTS / "cohorts_map_offline.png") > 0.1
+
+
+def _warm_up_module():
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location("warm_up", REPO / "scripts" / "warm_up.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_the_warm_up_runs_both_pages_and_reports_an_error_it_sees(app_url):
+    """scripts/run.sh warms the server up (scripts/warm_up.py): Find twins and Case studies run to
+    the end over Streamlit's protocol before any visitor; a page showing an error fails it, and a
+    server that does not answer fails it with the reason."""
+    import asyncio
+    import sys
+
+    done = subprocess.run([sys.executable, "scripts/warm_up.py", app_url], cwd=REPO, capture_output=True, text=True,
+                          timeout=600)
+    assert done.returncode == 0, done.stderr
+    assert "Warmed up: Find twins" in done.stderr and "Case studies" in done.stderr
+    warm_up = _warm_up_module()
+    problems = asyncio.run(warm_up.run_page(app_url, "twins_city=Qwxzyville", 120))
+    assert problems and "Qwxzyville" in problems[0]  # the app's "no such town" box, seen as an error
+    closed = subprocess.run([sys.executable, "scripts/warm_up.py", "http://127.0.0.1:9", "--timeout", "1"], cwd=REPO,
+                            capture_output=True, text=True, timeout=60)
+    assert closed.returncode == 1 and "did not answer" in closed.stderr
