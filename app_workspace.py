@@ -98,8 +98,7 @@ def show_error(exc: Exception, m=None) -> None:
 class CityLabels(NamedTuple):
     """How the pages name and pick cities (built once, shared read-only)."""
 
-    labels: list[str]  # every town's label, the cities with a climate profile first
-    ids: dict[str, str]  # label -> city_id
+    ids: dict[str, str]  # every town's label -> city_id
     names: dict[str, str]  # city_id -> name
     by_id: dict[str, str]  # city_id -> label
     listed: list[str]  # what a pick list shows (the larger cities with a climate profile); the rest is typed
@@ -111,7 +110,7 @@ def city_labels(_m, url: str) -> CityLabels:
     towns = _m.city_options(everyone=True)
     names = dict(zip(_m.twins.profiles["city_id"], _m.twins.profiles["name"]))
     listed = towns.loc[towns["listed"], "label"].tolist()
-    return CityLabels(towns["label"].tolist(), dict(zip(towns["label"], towns["city_id"])), names,
+    return CityLabels(dict(zip(towns["label"], towns["city_id"])), names,
                       dict(zip(towns["city_id"], towns["label"])), listed, frozenset(listed))
 
 
