@@ -42,7 +42,7 @@ from .mentor import TOP_MATURITY, maturity_rank, more_mature
 from .network import InfeasibleRulesError, city_label, join_names, resolve_rows
 from .protocols import TwinSpace
 from .vocab import MATURITY_LEVELS
-from .wording import Num, R_, Reason, Terms, country_code, survey_term
+from .wording import Num, R_, Reason, Terms, country_code, plural, survey_term
 
 __all__ = ["ReviewRules", "Review", "ReviewAssignment", "ReviewProblem", "ReviewNetwork", "assign_reviewers",
            "solve_priced", "InfeasibleRulesError"]
@@ -255,9 +255,9 @@ class ReviewProblem:
         broken = [name for name, m in self.rule_masks.items() if name != "not itself" and not m[p, r]]
         if broken:
             why = Terms((self._broken_words(b, p, r) for b in broken), "; ")
-            rules = _all_of([Reason(b) for b in broken])
-            return Reason("{lock} breaks the {rules} rules ({why})", lock=what, rules=rules, why=why) \
-                if len(broken) > 1 else Reason("{lock} breaks the {rules} rule ({why})", lock=what, rules=rules, why=why)
+            return plural(len(broken), R_("{lock} breaks the {rules} rule ({why})"),
+                          R_("{lock} breaks the {rules} rules ({why})"), lock=what,
+                          rules=_all_of([Reason(b) for b in broken]), why=why)
         return p, r
 
     def _broken_words(self, rule: str, p: int, r: int) -> Reason:
@@ -308,13 +308,13 @@ def _rule_words(names: list[str]) -> str:
     used = [Reason(_RULE_WORDS[n]) for n in names if n in _RULE_WORDS]
     if not used:
         return ""
-    return Reason("the {rules} rules", rules=join_names(used)) if len(used) > 1 else \
-        Reason("the {rule} rule", rule=used[0])
+    names = join_names(used)
+    return plural(len(used), R_("the {rule} rule"), R_("the {rules} rules"), rule=names, rules=names)
 
 
 def _possible(n: int) -> Reason:
     """'1 possible reviewer', '3 possible reviewers'."""
-    return Reason("{n} possible reviewer", n=n) if n == 1 else Reason("{n} possible reviewers", n=n)
+    return plural(n, R_("{n} possible reviewer"), R_("{n} possible reviewers"), n=n)
 
 
 def _prechecks(inst: ReviewProblem) -> list[str]:
@@ -359,7 +359,7 @@ def _prechecks(inst: ReviewProblem) -> list[str]:
             if can < rules.min_load:
                 cut = [name for name, m in inst.rule_masks.items() if name != "not itself" and not m[:, r].all()]
                 after = _rule_words(cut)
-                plans = Reason("{n} plan", n=can) if can == 1 else Reason("{n} plans", n=can)
+                plans = plural(can, R_("{n} plan"), R_("{n} plans"), n=can)
                 reasons.append(Reason("{reviewer} may review only {plans} after {rules} but must review at least {k}",
                                       reviewer=inst.rev_label[r], plans=plans, rules=after, k=rules.min_load) if after
                                else Reason("{reviewer} may review only {plans} but must review at least {k}",
@@ -528,10 +528,10 @@ def _hall_violation(inst: ReviewProblem) -> str | None:
                for r, v in sorted(give.items(), key=lambda kv: -kv[1]) if v > 0]
     values = dict(plans=join_names([inst.plan_label[p] for p in group]), need=demand, most=supply,
                   helpers=join_names(helpers) if helpers else Reason("none"))
-    return Reason("{plans} together need {need} more reviews, but the reviewers allowed for them can give at most "
-                  "{most} ({helpers}; load limits and one review per pair)", **values) if len(group) > 1 else \
-        Reason("{plans} together need {need} more reviews, but the reviewers allowed for it can give at most {most} "
-               "({helpers}; load limits and one review per pair)", **values)
+    return plural(len(group), R_("{plans} together need {need} more reviews, but the reviewers allowed for it can "
+                                 "give at most {most} ({helpers}; load limits and one review per pair)"),
+                  R_("{plans} together need {need} more reviews, but the reviewers allowed for them can give at most "
+                     "{most} ({helpers}; load limits and one review per pair)"), **values)
 
 
 def _explain_infeasible(inst: ReviewProblem) -> list[str]:
@@ -604,57 +604,87 @@ def _cpsat_run(m, time_limit: float, workers: int, callback=None):
     return solver, status
 
 
-def _cpsat_worst_off(inst: ReviewProblem, pp, rr, coef, locked, time_limit: float, workers: int):
-    """Fair mode, stage one: the largest worst-off plan total, started from the total-mode
-    optimum. Returns the status, that total (scaled) and the assignment that reaches it."""
+def _lowest_plan_total(coef: np.ndarray, per_plan: int) -> int:
+    """A lower bound on any plan's total: `per_plan` reviews at the lowest (scaled) affinity, 0
+    when none is negative. The worst-off plan's total is never below it."""
+    return int(min(0, coef.min(initial=0))) * per_plan
+
+
+def _stop_at(cap: int):
+    """A CP-SAT callback that stops the search at a solution that reaches `cap` (a proven
+    bound; a constraint would slow the search)."""
     from ortools.sat.python import cp_model
 
-    m, x, plan_sum, total = _cpsat_model(inst, pp, rr, coef, locked)
-    P, k = inst.P, inst.rules.per_plan
-    lo = int(min(0, coef.min(initial=0))) * k
-    hi = int(max(0, coef.max(initial=0))) * k
-    # the worst plan can do no better than the plan with the weakest top-k candidates
-    top_k = min(int(np.sort(coef[pp == p])[::-1][:k].sum()) for p in range(P))
-    t = m.new_int_var(lo, max(lo, min(hi, top_k)), "worst")
-    for s in plan_sum:
-        m.add(t <= s)
-    m.maximize(t)
-    hint = set(_solve_flow(inst) or [])  # start from the total-mode optimum
-    for i, xi in enumerate(x):
-        m.add_hint(xi, (int(pp[i]), int(rr[i])) in hint)
-    solver, status = _cpsat_run(m, time_limit, workers)
+    class StopAtCap(cp_model.CpSolverSolutionCallback):
+        def on_solution_callback(self):
+            if self.objective_value >= cap:
+                self.stop_search()
+
+    return StopAtCap()
+
+
+def _cpsat_stage(inst: ReviewProblem, pp, rr, c, locked, time_limit: float, workers: int, *, worst_cap=None,
+                 floor=None, hint=None, stop_at=None):
+    """One CP-SAT solve of the assignment model (`_cpsat_model`) on the pairs (pp, rr) with
+    scaled affinities `c`: with `worst_cap`, the fair mode's stage one (maximise the worst-off
+    plan's total, at most `worst_cap`); else the largest total, with every plan's total at least
+    `floor` when given (the fair mode's stage two). `hint`: one bool per pair to start from;
+    `stop_at`: stop at a solution that reaches it. Returns (status, objective or None, one bool
+    per pair or None)."""
+    from ortools.sat.python import cp_model
+
+    m, x, plan_sum, total = _cpsat_model(inst, pp, rr, c, locked)
+    obj = total
+    if worst_cap is not None:
+        obj = m.new_int_var(_lowest_plan_total(c, inst.rules.per_plan), int(worst_cap), "worst")
+        for s in plan_sum:
+            m.add(obj <= s)
+    elif floor is not None:
+        for s in plan_sum:
+            m.add(s >= int(floor))
+    m.maximize(obj)
+    for xi, h in zip(x, hint if hint is not None else ()):
+        m.add_hint(xi, bool(h))
+    solver, status = _cpsat_run(m, time_limit, workers, None if stop_at is None else _stop_at(stop_at))
     if status not in (cp_model.OPTIMAL, cp_model.FEASIBLE):
         return status, None, None
-    return status, int(solver.value(t)), [solver.boolean_value(xi) for xi in x]
+    return status, int(round(solver.objective_value)), [solver.boolean_value(xi) for xi in x]
+
+
+def _worst_cap(inst: ReviewProblem, pp: np.ndarray, coef: np.ndarray) -> int:
+    """Stage one's cap on all pairs: the worst plan does no better than the plan with the
+    weakest top-k candidates (nor than k times the largest affinity)."""
+    k = inst.rules.per_plan
+    lo = _lowest_plan_total(coef, k)
+    hi = int(max(0, coef.max(initial=0))) * k
+    top_k = min(int(np.sort(coef[pp == p])[::-1][:k].sum()) for p in range(inst.P))
+    return max(lo, min(hi, top_k))
 
 
 def _solve_cpsat(inst: ReviewProblem, fair: bool, time_limit: float, workers: int):
-    """Total mode by CP-SAT, or fair mode's two stages: the worst-off floor, then the largest
-    total that keeps it. Returns (pairs or None, proven infeasible, proven optimal)."""
+    """Total mode by CP-SAT, or fair mode's two stages on all pairs: the worst-off floor
+    (started from the total-mode optimum), then the largest total that keeps it. Returns
+    (pairs or None, proven infeasible, proven optimal)."""
     from ortools.sat.python import cp_model
 
     need, cap, low, locked, split = inst.residual()
     pp, rr = np.nonzero(inst.allowed)
     coef = np.rint(inst.affinity[pp, rr] * CPSAT_SCALE).astype(np.int64)
     proven = True
-    worst_floor = None
+    worst_floor = first = None
     if fair:
-        status, worst_floor, first = _cpsat_worst_off(inst, pp, rr, coef, locked, time_limit, workers)
+        flow = set(_solve_flow(inst) or [])
+        start = [(int(p), int(r)) in flow for p, r in zip(pp, rr)]
+        status, worst_floor, first = _cpsat_stage(inst, pp, rr, coef, locked, time_limit, workers,
+                                                  worst_cap=_worst_cap(inst, pp, coef), hint=start)
         if worst_floor is None:
             return None, status == cp_model.INFEASIBLE, False
         proven &= status == cp_model.OPTIMAL
-    m, x, plan_sum, total = _cpsat_model(inst, pp, rr, coef, locked)
-    if worst_floor is not None:
-        for s in plan_sum:
-            m.add(s >= worst_floor)
-        for i, xi in enumerate(x):
-            m.add_hint(xi, bool(first[i]))
-    m.maximize(total)
-    solver, status = _cpsat_run(m, time_limit, workers)
-    if status not in (cp_model.OPTIMAL, cp_model.FEASIBLE):
+    status, _, x = _cpsat_stage(inst, pp, rr, coef, locked, time_limit, workers, floor=worst_floor, hint=first)
+    if x is None:
         return None, status == cp_model.INFEASIBLE, False
     proven &= status == cp_model.OPTIMAL
-    chosen = [(int(pp[i]), int(rr[i])) for i in range(len(pp)) if solver.boolean_value(x[i])]
+    chosen = [(int(pp[i]), int(rr[i])) for i in range(len(pp)) if x[i]]
     return chosen, False, proven
 
 
@@ -697,7 +727,7 @@ def _fair_candidates(inst: ReviewProblem, coef: np.ndarray, seed_pairs) -> np.nd
     return use & inst.allowed
 
 
-def _fair_lp(inst: ReviewProblem, coef: np.ndarray, use: np.ndarray, locked: np.ndarray, floor, t_hi: int):
+def _fair_lp(inst: ReviewProblem, coef: np.ndarray, use: np.ndarray, locked: np.ndarray, floor, t_bounds):
     """solver model: the LP relaxation of one fair-mode stage on the pairs `use` (HiGHS through
     scipy), in minimisation form: stage one (floor None) minimises -t with t <= every plan's
     total, stage two minimises -total with every plan's total >= floor. Rows: per-plan counts
@@ -732,7 +762,7 @@ def _fair_lp(inst: ReviewProblem, coef: np.ndarray, use: np.ndarray, locked: np.
     obj = np.append(np.zeros(n), -1.0) if stage_one else -c
     bounds = np.column_stack([locked[pp, rr].astype(float), np.ones(n)])
     if stage_one:
-        bounds = np.vstack([bounds, [float(min(0, coef.min(initial=0)) * rules.per_plan), float(t_hi)]])
+        bounds = np.vstack([bounds, [float(t) for t in t_bounds]])
     res = linprog(obj, A_ub=sparse.vstack(blocks).tocsr(), b_ub=np.concatenate(b_ub), A_eq=eq,
                   b_eq=np.full(P, float(rules.per_plan)), bounds=bounds, method="highs")
     if res.status != 0:
@@ -781,11 +811,11 @@ def _fair_bound(inst: ReviewProblem, coef, allowed, use, locked, floor, t_hi):
     is the full LP). Returns (bound, reduced costs, margin, the LP's assignment when integral)
     or None when the LP fails."""
     stage_one = floor is None
-    t_lo = float(min(0, coef.min(initial=0)) * inst.rules.per_plan)
+    t_lo = float(_lowest_plan_total(coef, inst.rules.per_plan))
     lp_use = use.copy()
     out = None
     for _ in range(30):
-        duals = _fair_lp(inst, coef, lp_use, locked, floor, t_hi)
+        duals = _fair_lp(inst, coef, lp_use, locked, floor, (t_lo, t_hi))
         if duals is None:
             return out
         out = (*_fair_reduced(inst, coef, allowed, locked, duals, stage_one, t_lo, float(t_hi)), duals["x"])
@@ -805,33 +835,14 @@ def _fair_cpsat(inst: ReviewProblem, coef, use, locked, floor, cap: int, hint: n
     from ortools.sat.python import cp_model
 
     pp, rr = np.nonzero(use)
-    c = coef[pp, rr]
-    m, x, plan_sum, total = _cpsat_model(inst, pp, rr, c, locked)
-    if floor is None:
-        obj = m.new_int_var(int(min(0, c.min(initial=0))) * inst.rules.per_plan, int(cap), "worst")
-        for s in plan_sum:
-            m.add(obj <= s)
-    else:
-        for s in plan_sum:
-            m.add(s >= int(floor))
-        obj = total
-    m.maximize(obj)
-    for i, xi in enumerate(x):
-        m.add_hint(xi, bool(hint[pp[i], rr[i]]))
-
-    class StopAtCap(cp_model.CpSolverSolutionCallback):
-        """Stops the search at a solution that reaches the cap (a constraint would slow it)."""
-
-        def on_solution_callback(self):
-            if self.objective_value >= cap:
-                self.stop_search()
-
-    solver, status = _cpsat_run(m, max(time_limit, 0.1), workers, StopAtCap())
-    if status not in (cp_model.OPTIMAL, cp_model.FEASIBLE):
+    status, value, x = _cpsat_stage(inst, pp, rr, coef[pp, rr], locked, max(time_limit, 0.1), workers,
+                                    worst_cap=cap if floor is None else None, floor=floor, hint=hint[pp, rr],
+                                    stop_at=cap)
+    if value is None:
         return None, hint, False
     chosen = np.zeros_like(use)
-    chosen[pp, rr] = [solver.boolean_value(xi) for xi in x]
-    return int(round(solver.objective_value)), chosen, status == cp_model.OPTIMAL
+    chosen[pp, rr] = x
+    return value, chosen, status == cp_model.OPTIMAL
 
 
 def _fair_stage(inst: ReviewProblem, coef, use, locked, floor, bounds, hint, time_limit, workers):

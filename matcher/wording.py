@@ -81,6 +81,14 @@ class Reason(str):
         return made
 
 
+def plural(count: int, one: str, many: str, /, **values) -> Reason:
+    """A reason worded for `count` things: template `one` when it is 1, else `many` (mark both with
+    `R_` for the catalogue). Values the chosen template does not name are left out of it, so
+    the two may name a value differently ('the {rule} rule' / 'the {rules} rules')."""
+    template = one if count == 1 else many
+    return Reason(template, **{k: v for k, v in values.items() if "{" + k + "}" in template})
+
+
 def joined(parts: Iterable, sep: str = "; ") -> Reason:
     """Reasons joined into one (`"; ".join(parts)`, keeping each part's structure)."""
     return Reason("{parts}", parts=Terms(parts, sep))

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 
 import pandas as pd
@@ -10,6 +11,7 @@ import pytest
 from matcher.cli import main
 from matcher.features import CachedEncoder
 from matcher.matcher import Matcher
+from matcher.present.view import language_name
 
 pytestmark = pytest.mark.integration
 
@@ -74,6 +76,25 @@ def test_cli_unknown_city_exits_2_with_suggestions(capsys, real_recommender, rea
     err = capsys.readouterr().err
     assert code == 2
     assert "Unknown city 'Miltn Keynes'" in err and "Milton Keynes" in err
+
+
+def test_cli_twins_name_languages_in_their_reasons(capsys, real_recommender, real_index_dir):
+    """The CLI words the reasons as the app does in English: 'common language: English', 'no common
+    language (German vs English)', never the bare codes of the languages these cities speak."""
+    assert main(["twins", "Milton Keynes", "--index-dir", str(real_index_dir)]) == 0
+    lines = capsys.readouterr().out.splitlines()
+    ids = re.findall(r"\[(\S+)\]$", "\n".join(lines), flags=re.M) + list(
+        real_recommender.profiles.loc[real_recommender.profiles["name"] == "Milton Keynes", "city_id"])
+    assert len(ids) == 11
+    langs = real_recommender.profiles.set_index("city_id").loc[ids, "languages"]
+    codes = {code for spoken in langs for code in spoken}
+    assert {"en", "de"} <= codes  # English and German cities among the twins: codes the reasons could print
+    reasons = [line for line in lines if line.startswith("      ")]
+    worded = [line for line in reasons if "language" in line]
+    assert len(worded) >= 10  # each twin's languages term
+    assert [line for line in reasons if set(re.findall(r"\b[a-z]{2,3}\b", line)) & codes] == []
+    assert any(f"common language: {language_name('en')}" in line for line in worded)
+    assert any(f"({language_name('de')} vs {language_name('en')})" in line for line in worded)
 
 
 def test_cli_csv_is_spreadsheet_safe(capsys, real_recommender, real_index_dir):

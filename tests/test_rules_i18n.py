@@ -225,3 +225,26 @@ def test_board_match_reasons_read_the_same_in_english_and_translate(board):  # n
     assert any(w.startswith(("gemeinsame Schlagwörter: ", "Texte mit ähnlicher Bedeutung")) for w in german)
     english = [w for r, kind in results for w in board_matches_table(r, kind)["why"]]
     assert any("shared tags: " in w for w in english) and not any("cosine" in w for w in english)
+
+
+def test_reviewer_checks_word_one_thing_and_several_with_their_own_templates(fake_recommender):
+    """One template for one thing, another for several (`wording.plural`): Lyon, to be reviewed by
+    Paris, Marseille or Madrid and by no reviewer of its own country, has 1 possible reviewer after
+    one rule; Madrid below has none after two rules. Each
+    reason keeps only the values its template names, and reads in German from the catalogue."""
+    with pytest.raises(InfeasibleRulesError) as e:
+        assign_reviewers(fake_recommender, ["Lyon"], ["Paris", "Marseille", "Madrid"],
+                         ReviewRules(per_plan=2, max_load=2, no_same_country=True))
+    one = next(r for r in e.value.reasons if r.startswith("Lyon"))
+    assert one == "Lyon (FR) has 1 possible reviewer after the same-country rule, it needs 2"
+    assert one.args["possible"].template == "{n} possible reviewer"
+    assert one.args["rules"].template == "the {rule} rule" and set(one.args["rules"].args) == {"rule"}
+    with pytest.raises(InfeasibleRulesError) as e:
+        assign_reviewers(fake_recommender, ["Madrid", "Valencia", "Seville", "Lyon", "Vienna"],
+                         rules=ReviewRules(per_plan=3, no_same_country=True, common_language=True))
+    many = next(r for r in e.value.reasons if r.startswith("Madrid"))
+    assert many.args["possible"].template == "{n} possible reviewers"
+    assert many.args["rules"].template == "the {rules} rules" and set(many.args["rules"].args) == {"rules"}
+    for reason in (one, many):
+        german = translator("de").reason(reason)
+        assert german != str(reason) and not ENGLISH.search(german.replace("Lyon", "")), german

@@ -117,37 +117,40 @@ class Translator:
 
         return format_decimal(value, format="#,##0" + ("." + "0" * digits if digits else ""), locale=self.lang)
 
-    def reason(self, text, plain: bool = False) -> str:
+    def reason(self, text, plain: bool = False, names: bool = False) -> str:
         """A reason the library worded (matcher.wording.Reason) in this language: its template from
         the `reasons` catalogue, survey terms from the `survey` one, numbers as this language writes
-        them. `plain` leaves out technical figures (a cosine) and names languages instead of giving
-        their codes. In English and not plain it is the library's own text, character for character.
+        them. `plain` leaves out technical figures (a cosine) and names languages and countries
+        instead of giving their codes; `names` only names them (the figures stay). In English,
+        neither plain nor names, it is the library's own text, character for character.
         Text that is not a Reason (e.g. read back from JSON) comes back as it is."""
-        return self._rendered(text, plain) if isinstance(text, Reason) else ("" if text is None else str(text))
+        if not isinstance(text, Reason):
+            return "" if text is None else str(text)
+        return self._rendered(text, plain, plain or names or self.lang != SOURCE_LANGUAGE)
 
-    def _rendered(self, value, plain: bool) -> str:
+    def _rendered(self, value, plain: bool, names: bool) -> str:
         if isinstance(value, Reason):
             template = _compiled(self.lang, "reasons").gettext(value.template) if self.lang != SOURCE_LANGUAGE \
                 else value.template
             if not value.args:
                 return template
-            return template.format(**{k: self._rendered(v, plain) for k, v in value.args.items()})
+            return template.format(**{k: self._rendered(v, plain, names) for k, v in value.args.items()})
         if isinstance(value, Technical):
-            return "" if plain else self._rendered(value.reason, plain)
+            return "" if plain else self._rendered(value.reason, plain, names)
         if isinstance(value, Terms):
-            return value.sep.join(self._item(value.kind, item, plain) for item in value.items)
+            return value.sep.join(self._item(value.kind, item, plain, names) for item in value.items)
         if isinstance(value, Num):
             return local_number(value, self.lang)
         return str(value)
 
-    def _item(self, kind: str, item, plain: bool) -> str:
+    def _item(self, kind: str, item, plain: bool, names: bool) -> str:
         if kind == "survey":
             return self.survey(str(item))
         if kind == "language":
-            return self.language_name(item) if plain or self.lang != SOURCE_LANGUAGE else str(item)
+            return self.language_name(item) if names else str(item)
         if kind == "country":
-            return self.country(item) if plain or self.lang != SOURCE_LANGUAGE else str(item)
-        return self._rendered(item, plain)
+            return self.country(item) if names else str(item)
+        return self._rendered(item, plain, names)
 
 
 _SPEC = re.compile(r"^(?P<sign>\+)?(?P<group>,)?(?:\.(?P<digits>\d+))?(?P<kind>[dfg%])?$")

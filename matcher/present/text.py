@@ -1,5 +1,8 @@
-"""Every result as terminal text (the CLI's default output)."""
+"""Every result as terminal text (the CLI's default output). Reasons are the library's English
+with language and country names for their codes, as the app words them (`view.named`)."""
 from __future__ import annotations
+
+from .view import language_name, named
 
 
 def twins_text(result) -> str:
@@ -11,12 +14,12 @@ def twins_text(result) -> str:
         lines.append("No candidate passes the filters.")
     for m in result.matches:
         lines += ["", f"{m.rank:>2}. {m.name} ({m.country_code})  score {m.score:.3f}  [{m.city_id}]",
-                  f"      evidence: {m.evidence}"]
+                  f"      evidence: {named(m.evidence)}"]
         for t in sorted(m.explanation, key=lambda t: -t.contribution):
             if abs(t.contribution) >= 0.0005 or t.detail:
-                lines.append(f"      {t.name:<12} {t.contribution:+.3f}  {t.detail}")
-        lines += [f"      {note}" for note in m.not_compared]
-        lines += [f"      also: {extra}" for extra in m.reasons if extra.startswith("both ")]
+                lines.append(f"      {t.name:<12} {t.contribution:+.3f}  {named(t.detail)}")
+        lines += [f"      {named(note)}" for note in m.not_compared]
+        lines += [f"      also: {named(extra)}" for extra in m.reasons if extra.startswith("both ")]
     return "\n".join(lines)
 
 
@@ -27,7 +30,7 @@ def cases_text(result) -> str:
     for h in result.matches:
         where = ", ".join(x for x in (h.city, h.country_code) if x)
         lines += ["", f"{h.rank:>2}. {h.title}" + (f" ({where})" if where else "") + f"  score {h.score:.3f}"]
-        lines += [f"      {t.name:<9} {t.contribution:+.3f}  {t.detail}" for t in h.explanation]
+        lines += [f"      {t.name:<9} {t.contribution:+.3f}  {named(t.detail)}" for t in h.explanation]
         tags = h.sectors + h.barriers + [f"{t} (inferred)" for t in h.inferred_sectors + h.inferred_barriers]
         if tags:
             lines.append("      tags: " + "; ".join(tags))
@@ -40,7 +43,7 @@ def reviews_text(result) -> str:
              f"solver: {result.solver}",
              f"total affinity {result.total_affinity:.3f}; worst plan {result.worst_plan} "
              f"{result.worst_plan_affinity:.3f}",
-             "rules: " + "; ".join(result.rules)] + [f"note: {n}" for n in result.notes]
+             "rules: " + "; ".join(named(r) for r in result.rules)] + [f"note: {named(n)}" for n in result.notes]
     current = None
     for v in result.reviews:
         if v.plan != current:
@@ -48,7 +51,7 @@ def reviews_text(result) -> str:
             total = result.plan_totals[f"{v.plan} ({v.plan_country})"]
             lines += ["", f"{v.plan} ({v.plan_country})  plan total {total:.3f}"]
         lines.append(f"    {v.reviewer} ({v.reviewer_country})  {v.affinity:.3f}{'  [locked]' if v.locked else ''}"
-                     f"  {'; '.join(v.reasons[:3])}")
+                     f"  {'; '.join(named(r) for r in v.reasons[:3])}")
     loads = sorted(result.loads.items(), key=lambda kv: (-kv[1], kv[0]))
     lines += ["", "loads: " + ", ".join(f"{k} {n}" for k, n in loads)]
     return "\n".join(lines)
@@ -58,12 +61,14 @@ def cohorts_text(plan) -> str:
     quality = ("proven optimal" if plan.optimal else
                f"upper bound {plan.upper_bound:.3f} ({plan.bound_source}), gap at most {plan.gap:.1%}")
     lines = [f"{len(plan.cohorts)} cohorts; objective {plan.objective:.3f} (sum of within-cohort twin scores); "
-             + quality, f"solver: {plan.solver}", "rules: " + "; ".join(plan.rules)] + [f"note: {n}" for n in plan.notes]
+             + quality, f"solver: {plan.solver}", "rules: " + "; ".join(named(r) for r in plan.rules)] \
+        + [f"note: {named(n)}" for n in plan.notes]
     for co in plan.cohorts:
-        lines += ["", f"Cohort {co.number}: {co.size} cities" + (f", language {co.language}" if co.language else "")]
-        lines += [f"    {w}" for w in co.why]
+        lines += ["", f"Cohort {co.number}: {co.size} cities"
+                  + (f", language {language_name(co.language)}" if co.language else "")]
+        lines += [f"    {named(w)}" for w in co.why]
         lines += [f"      {m['name']} ({m['country_code']})  fit {m['fit']:.3f}"
-                  + (f"  mentor: {m['mentor_why']}" if m["mentor"] else "") for m in co.members]
+                  + (f"  mentor: {named(m['mentor_why'])}" if m["mentor"] else "") for m in co.members]
     return "\n".join(lines)
 
 
@@ -95,7 +100,7 @@ def board_matches_text(matches) -> str:
         lines += ["", f"{heading} ({result.mode})"] + (["    none"] if not result.matches else [])
         for m in result.matches:
             lines.append(f"  {m.rank}. {m.title}" + (f" ({m.by})" if m.by else "") + f"  score {m.score:.3f}")
-            lines += [f"      {t.name:<10} {t.contribution:+.3f}  {t.detail}" for t in m.explanation]
+            lines += [f"      {t.name:<10} {t.contribution:+.3f}  {named(t.detail)}" for t in m.explanation]
     lines += ["", cases_text(matches.case_studies)]
 
 

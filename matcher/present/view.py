@@ -18,7 +18,7 @@ _FACET_LABEL = {f.name: f.label for f in FACETS} | {"mentor": N_("Ahead of you")
 SURVEY_FIELDS = ("barriers", "priority_sectors", "co_benefits", "funding_gaps", "maturity")
 
 __all__ = ["cohort_view", "compare_view", "country_name", "detail", "error_text", "facet_label", "language_name",
-           "plain", "profile_view", "readable_source", "reasons_text", "reviews_view", "rule_fix", "rule_lines",
+           "named", "plain", "profile_view", "readable_source", "reasons_text", "reviews_view", "rule_fix", "rule_lines",
            "rules_text", "shown", "survey_terms", "twins_view"]
 
 
@@ -62,6 +62,12 @@ def detail(reason, locale: str = "en") -> str:
     """A reason in full (with its technical figures) in the interface language: the technical
     detail's wording. In English it is the library's own text."""
     return translator(locale).reason(reason)
+
+
+def named(reason, locale: str = "en") -> str:
+    """A reason in full (technical figures kept) with language and country names instead of
+    their codes ('no common language (German vs English)'): the command line's wording."""
+    return translator(locale).reason(reason, names=True)
 
 
 def reasons_text(reasons, locale: str = "en", limit: int | None = None) -> str:
