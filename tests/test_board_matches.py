@@ -74,3 +74,17 @@ def test_both_ways_hidden_posts_and_pending_organisations(board):
                                sectors=["Built environment"], description="heat pumps for social housing")
     listed = {x.title for x in m.board_matches(posts[need["key"]], k=50).organisations.matches}
     assert pending.name not in listed and "Regional Energy Agency Network" in listed
+
+
+def test_the_terminal_text_lists_each_kind_with_its_terms(board):
+    """`matcher workspace board matches N` prints the matches (it printed "None")."""
+    from matcher.present.text import board_matches_text
+
+    m, ws, admin, labelled, posts, orgs = board
+    result = m.board_matches(posts[labelled["needs"][0]["key"]], k=3)
+    text = board_matches_text(result)
+    assert text.startswith(f"Matches for post #{posts[labelled['needs'][0]['key']]}")
+    for heading in ("Posts", "Organisations", "Cities that have done it"):
+        assert f"\n{heading} (" in text
+    top = result.posts.matches[0]
+    assert top.title in text and f"score {top.score:.3f}" in text

@@ -102,6 +102,7 @@ def board_matches_text(matches) -> str:
             lines.append(f"  {m.rank}. {m.title}" + (f" ({m.by})" if m.by else "") + f"  score {m.score:.3f}")
             lines += [f"      {t.name:<10} {t.contribution:+.3f}  {named(t.detail)}" for t in m.explanation]
     lines += ["", cases_text(matches.case_studies)]
+    return "\n".join(lines)
 
 
 def _metric_rows(metrics: dict, ks, width: int = 36) -> list[str]:
