@@ -56,7 +56,7 @@ from .cohort_themes import cohorts_per_theme, parse_theme, theme_allowed, theme_
 from .cohort_search import (CohortState, CountRule, Layout, candidate_arcs, cohort_sums, flow_assign, ils,
                             repair, top_candidates)
 from .protocols import TwinSpace
-from .wording import Num, R_, Reason, Terms, country_code, joined, language_code, survey_term
+from .wording import Num, R_, Reason, Terms, country_code, joined, language_code, plural, survey_term
 
 __all__ = ["CohortRules", "Cohort", "CohortPlan", "plan_cohorts", "cohort_bounds",
            "within_objective", "InfeasibleRulesError"]
@@ -156,7 +156,7 @@ class CohortPlan:
 
 def _cohorts(k: int) -> Reason:
     """'1 cohort', '3 cohorts'."""
-    return Reason("{k} cohort", k=k) if k == 1 else Reason("{k} cohorts", k=k)
+    return plural(k, R_("{k} cohort"), R_("{k} cohorts"), k=k)
 
 
 def _sizes(lo: int, hi: int) -> Reason:
@@ -490,9 +490,8 @@ class _Problem:
         if have >= r.min_mentors * G:
             return []
         names = [self.label[i] for i in np.flatnonzero(self.mentor)]
-        values = dict(k=r.min_mentors, mentors=Reason("{n} mentor", n=have) if have == 1 else
-                      Reason("{n} mentors", n=have), G=G, need=r.min_mentors * G, more=r.min_mentors * G - have,
-                      rule=mentor_rule_words(r.mentor_target_year))
+        values = dict(k=r.min_mentors, mentors=plural(have, R_("{n} mentor"), R_("{n} mentors"), n=have), G=G,
+                      need=r.min_mentors * G, more=r.min_mentors * G - have, rule=mentor_rule_words(r.mentor_target_year))
         why = Reason("at least {k} mentor(s) per cohort: only {mentors} for {G} cohorts (at least {k} each needs "
                      "{need}, {more} more): {names}; a mentor has {rule}", names=join_names(names), **values) if names \
             else Reason("at least {k} mentor(s) per cohort: only {mentors} for {G} cohorts (at least {k} each needs "
@@ -568,9 +567,8 @@ class _Problem:
         lonely = [i for i in range(self.N) if not (self.langs[i] & set(self.cohort_langs))]
         out = []
         for i in lonely[:20]:
-            spoken = [Reason("{language} ({n} city)", language=language_code(L), n=1) if self.lang_counts[L] == 1 else
-                      Reason("{language} ({n} cities)", language=language_code(L), n=self.lang_counts[L])
-                      for L in sorted(self.langs[i])]
+            spoken = [plural(self.lang_counts[L], R_("{language} ({n} city)"), R_("{language} ({n} cities)"),
+                             language=language_code(L), n=self.lang_counts[L]) for L in sorted(self.langs[i])]
             most = max((self.lang_counts[L] for L in self.langs[i]), default=0)
             city = self.label[i]
             out.append((Reason("{city} speaks {languages}; a cohort with a shared language needs at least {lo} cities "
