@@ -6,8 +6,9 @@ Standard gettext catalogues, one per language and domain, under matcher/locale:
 - `survey.po`: the NetZeroCities survey vocabulary (barriers, priority sectors, co-benefits,
   funding gaps, case-study sectors, maturity levels). What is stored and compared stays the
   English survey wording; only what is shown is translated, with the English one hover away;
-- `reasons.po`: the templates of the reasons behind each match (matcher.wording.Reason: the
-  library keeps the English text and how it was made; `t.reason(r)` shows it in a language).
+- `reasons.po`: the templates of the reasons behind each match and of the workspace's errors
+  (matcher.wording.Reason: the library keeps the English text and how it was made; `t.reason(r)`
+  shows it in a language).
 
 The .po files are the only source: they are compiled into gettext catalogues in memory the first
 time a language is used (Babel's reader and writer; no .mo build step, nothing to keep in sync).
@@ -27,7 +28,7 @@ from dataclasses import dataclass
 from functools import lru_cache
 from importlib import resources
 
-from ..wording import Num, Reason, Technical, Terms
+from ..wording import City, Num, Reason, Technical, Terms
 
 # The languages offered, each in its own name (what the chooser shows).
 LANGUAGES: dict[str, str] = {"en": "English", "de": "Deutsch", "fr": "Français", "es": "Español", "it": "Italiano"}
@@ -117,37 +118,43 @@ class Translator:
 
         return format_decimal(value, format="#,##0" + ("." + "0" * digits if digits else ""), locale=self.lang)
 
-    def reason(self, text, plain: bool = False) -> str:
+    def reason(self, text, plain: bool = False, names: Mapping | None = None) -> str:
         """A reason the library worded (matcher.wording.Reason) in this language: its template from
         the `reasons` catalogue, survey terms from the `survey` one, numbers as this language writes
         them. `plain` leaves out technical figures (a cosine) and names languages instead of giving
-        their codes. In English and not plain it is the library's own text, character for character.
+        their codes; `names` (city id -> name) names the cities a message holds (matcher.wording.City),
+        the library's label for a city it lacks. In English, not plain and without `names` it is the
+        library's own text, character for character.
         Text that is not a Reason (e.g. read back from JSON) comes back as it is."""
-        return self._rendered(text, plain) if isinstance(text, Reason) else ("" if text is None else str(text))
+        if isinstance(text, Reason):
+            return self._rendered(text, plain, names or {})
+        return "" if text is None else str(text)
 
-    def _rendered(self, value, plain: bool) -> str:
+    def _rendered(self, value, plain: bool, names: Mapping) -> str:
         if isinstance(value, Reason):
             template = _compiled(self.lang, "reasons").gettext(value.template) if self.lang != SOURCE_LANGUAGE \
                 else value.template
             if not value.args:
                 return template
-            return template.format(**{k: self._rendered(v, plain) for k, v in value.args.items()})
+            return template.format(**{k: self._rendered(v, plain, names) for k, v in value.args.items()})
         if isinstance(value, Technical):
-            return "" if plain else self._rendered(value.reason, plain)
+            return "" if plain else self._rendered(value.reason, plain, names)
         if isinstance(value, Terms):
-            return value.sep.join(self._item(value.kind, item, plain) for item in value.items)
+            return value.sep.join(self._item(value.kind, item, plain, names) for item in value.items)
         if isinstance(value, Num):
             return local_number(value, self.lang)
+        if isinstance(value, City):
+            return str(names.get(value.city_id) or value.label)
         return str(value)
 
-    def _item(self, kind: str, item, plain: bool) -> str:
+    def _item(self, kind: str, item, plain: bool, names: Mapping) -> str:
         if kind == "survey":
             return self.survey(str(item))
         if kind == "language":
             return self.language_name(item) if plain or self.lang != SOURCE_LANGUAGE else str(item)
         if kind == "country":
             return self.country(item) if plain or self.lang != SOURCE_LANGUAGE else str(item)
-        return self._rendered(item, plain)
+        return self._rendered(item, plain, names)
 
 
 _SPEC = re.compile(r"^(?P<sign>\+)?(?P<group>,)?(?:\.(?P<digits>\d+))?(?P<kind>[dfg%])?$")
