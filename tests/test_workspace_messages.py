@@ -108,7 +108,8 @@ def test_each_error_reads_in_german_with_the_cities_by_name(raised, case):
         if not isinstance(v, City):
             rest = rest.replace(str(v), " ")
     rest = re.sub(r"\S+@\S+|https?://\S*", " ", rest)
-    english_words = {w for t in templates for w in re.findall(r"[A-Za-z][a-z]{2,}", re.sub(r"\{\w+\}|https?://", " ", t))}
+    english_words = {w for t in templates
+                     for w in re.findall(r"[A-Za-z][a-z]{2,}", re.sub(r"\{\w+\}|https?://", " ", t))}
     left = english_words & set(re.findall(r"[A-Za-z][a-z]{2,}", rest))
     assert not left, f"{case}: English left in {german!r}: {left}"
 

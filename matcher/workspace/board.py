@@ -69,7 +69,8 @@ def create_post(ws: Workspace, kind: str, post_text: str, actor: Actor, *, city_
     """A need or an offer for a city (its officer or an admin) or an approved organisation."""
     choice("post", "kind", kind, KINDS)
     post_text = text("post", "text", post_text, max_chars=MAX_TEXT)
-    tags = vocab_list("post", "tags", list(tags or ()), tag_vocabulary(), R_("survey sector, barrier, funding gap or co-benefit"))
+    tags = vocab_list("post", "tags", list(tags or ()), tag_vocabulary(),
+                      R_("survey sector, barrier, funding gap or co-benefit"))
     if (city_id is None) == (org_id is None):
         raise problem("post", "city_id", None, Reason("a post is for exactly one city or one organisation"))
     if city_id is not None and not _city_exists(ws, city_id):

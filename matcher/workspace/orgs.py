@@ -49,9 +49,9 @@ def _codes(field: str, values, allowed, upper: bool) -> list[str]:
         code = str(v).strip().upper() if upper else str(v).strip().lower()
         (out if code in allowed else bad).append(code if code in allowed else v)
     if bad:
-        raise problems("organisation", [(field, v, Reason("'{value}' is not an ISO 3166-1 alpha-2 country code", value=v)
-                                         if upper else Reason("'{value}' is not an ISO 639-1 language code", value=v))
-                                        for v in bad])
+        raise problems("organisation", [
+            (field, v, Reason("'{value}' is not an ISO 3166-1 alpha-2 country code", value=v) if upper
+             else Reason("'{value}' is not an ISO 639-1 language code", value=v)) for v in bad])
     return list(dict.fromkeys(out))
 
 
@@ -110,7 +110,8 @@ def list_organisations(ws: Workspace, *, status: str | None = "approved", kind: 
     with ws.transaction() as s:
         out = [_info(o, email) for o, email in s.execute(stmt)]
     if sector is not None:
-        wanted = vocab_list("organisation", "sector", [sector], vocabularies()["priority_sectors"], R_("priority sector"))[0]
+        wanted = vocab_list("organisation", "sector", [sector], vocabularies()["priority_sectors"],
+                            R_("priority sector"))[0]
         out = [o for o in out if wanted in o.sectors]
     if country is not None:
         out = [o for o in out if country.upper() in o.countries]

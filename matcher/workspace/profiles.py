@@ -196,7 +196,8 @@ def get_version(ws: Workspace, city_id: str, version: int) -> ProfileVersionInfo
     for info in profile_history(ws, city_id):
         if info.version == version:
             return info
-    raise NotFoundError(Reason("profile '{city}' has no version {version}", city=City(city_id, city_id), version=version))
+    raise NotFoundError(Reason("profile '{city}' has no version {version}", city=City(city_id, city_id),
+                               version=version))
 
 
 def compare_versions(ws: Workspace, city_id: str, a: int, b: int) -> dict[str, tuple]:
@@ -216,10 +217,12 @@ def _check_fields(city_id: str, changes: dict) -> None:
     if not isinstance(changes, dict):
         raise problem(f"profile {city_id}", "changes", None, Reason("changes must be a mapping of field to value"))
     if "city_id" in changes and changes["city_id"] != city_id:
-        raise problem(f"profile {city_id}", "city_id", changes["city_id"], Reason("a profile's city_id cannot be changed"))
+        raise problem(f"profile {city_id}", "city_id", changes["city_id"],
+                      Reason("a profile's city_id cannot be changed"))
     derived = [f for f in changes if f in DERIVED]
     if derived:
-        raise problem(f"profile {city_id}", derived[0], None, Reason("'{field}' is computed, not edited", field=derived[0]))
+        raise problem(f"profile {city_id}", derived[0], None,
+                      Reason("'{field}' is computed, not edited", field=derived[0]))
     unknown = [f for f in changes if f not in FIELDS]
     if unknown:
         raise problems(f"profile {city_id}", [

@@ -43,7 +43,8 @@ def _json_dict(field: str, value) -> dict:
     if value is None:
         return {}
     if not isinstance(value, dict):
-        raise problem("saved work", field, None, Reason("{field} must be a JSON object (a dict)", field=field_word(field)))
+        raise problem("saved work", field, None,
+                      Reason("{field} must be a JSON object (a dict)", field=field_word(field)))
     try:
         encoded = json.dumps(value, allow_nan=False)
     except (TypeError, ValueError) as exc:
