@@ -90,9 +90,9 @@ def flash(key: str, message: str | None = None) -> None:
 
 def show_error(exc: Exception, m=None) -> None:
     """A library error as a message in the interface language; with the matcher, the cities it
-    names by their names. E-mail addresses in it are plain text (md_escape)."""
-    names = city_names(m) if m is not None else {}
-    st.error(md_escape(workspace_message(exc, names, tr().lang)), icon=":material/warning:")
+    names as the city pickers do ('Lyon (FR)'). E-mail addresses in it are plain text (md_escape)."""
+    labels = city_labels(m, workspace_url()).by_id if m is not None else {}
+    st.error(md_escape(workspace_message(exc, labels, tr().lang)), icon=":material/warning:")
 
 
 class CityLabels(NamedTuple):

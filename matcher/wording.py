@@ -14,6 +14,8 @@ The values a template takes:
   shown to people) or reasons and plain words (`kind="reason"`);
 - `Technical(reason)`: a figure for the technical detail only (a cosine), left out of the plain
   wording the app shows;
+- `City(city_id, label)`: a city a message names (the workspace's errors): the label in English
+  ('Milton Keynes (GB)'), the name the app knows for the id where it is shown;
 - another `Reason` (a word such as a sector name is a `Reason` without values).
 
 Templates are literal first arguments of `Reason(...)` or marked with `R_(...)` where they are
@@ -66,6 +68,18 @@ class Technical:
 
     def __str__(self) -> str:
         return str(self.reason)
+
+
+@dataclass(frozen=True)
+class City:
+    """A city named in a message: its id, so the present layer can name it, and the library's own
+    words for it ('Milton Keynes (GB)'), which are the English text."""
+
+    city_id: str
+    label: str
+
+    def __str__(self) -> str:
+        return self.label
 
 
 class Reason(str):

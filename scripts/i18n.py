@@ -9,9 +9,10 @@ Three domains, each a template matcher/locale/<domain>.pot and one .po per langu
   matcher/present, plus the facet registry's labels and help and the settings' help the app shows;
 - survey: the NetZeroCities survey vocabulary (barriers, sectors, co-benefits, funding gaps,
   case-study sectors, maturity levels);
-- reasons: the templates of the reasons behind each match, every literal `Reason("...")` and
-  `R_("...")` of the library (matcher/*.py, matcher.wording), plus the words they put in
-  (sector and land-use names, Covenant commitments, what a facet lacks, facet names).
+- reasons: the templates of the reasons behind each match and of the workspace's errors, every
+  literal `Reason("...")` and `R_("...")` of the library (matcher/*.py, matcher/workspace/*.py,
+  matcher.wording), plus the words they put in (sector and land-use names, Covenant
+  commitments, what a facet lacks, facet names).
 New strings arrive with an empty translation: fill them in (tests/test_i18n.py fails until every
 language has them all). A string no longer in the code is dropped from the catalogues.
 """
@@ -87,7 +88,8 @@ def _reason_messages() -> list[tuple[str, str]]:
     from matcher.facets import FACETS
     from matcher.vocab import ACTION_SECTORS, COMMITMENT_WORDS, EMISSION_SECTORS, LAND_USES
 
-    out = [m for path in sorted((REPO / "matcher").glob("*.py")) for m in _literal_reasons(path)]
+    paths = sorted((REPO / "matcher").glob("*.py")) + sorted((REPO / "matcher" / "workspace").glob("*.py"))
+    out = [m for path in paths for m in _literal_reasons(path)]
     out += [(f.unknown, "matcher/facets.py (unknown)") for f in FACETS]
     out += [(f.label.lower(), "matcher/facets.py (label)") for f in FACETS]
     for name, words in (("COMMITMENT_WORDS", COMMITMENT_WORDS), ("EMISSION_SECTORS", EMISSION_SECTORS),

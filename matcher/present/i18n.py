@@ -6,8 +6,9 @@ Standard gettext catalogues, one per language and domain, under matcher/locale:
 - `survey.po`: the NetZeroCities survey vocabulary (barriers, priority sectors, co-benefits,
   funding gaps, case-study sectors, maturity levels). What is stored and compared stays the
   English survey wording; only what is shown is translated, with the English one hover away;
-- `reasons.po`: the templates of the reasons behind each match (matcher.wording.Reason: the
-  library keeps the English text and how it was made; `t.reason(r)` shows it in a language).
+- `reasons.po`: the templates of the reasons behind each match and of the workspace's errors
+  (matcher.wording.Reason: the library keeps the English text and how it was made; `t.reason(r)`
+  shows it in a language).
 
 The .po files are the only source: they are compiled into gettext catalogues in memory the first
 time a language is used (Babel's reader and writer; no .mo build step, nothing to keep in sync).
@@ -26,8 +27,9 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from functools import lru_cache
 from importlib import resources
+from typing import NamedTuple
 
-from ..wording import Num, Reason, Technical, Terms
+from ..wording import City, Num, Reason, Technical, Terms
 
 # The languages offered, each in its own name (what the chooser shows).
 LANGUAGES: dict[str, str] = {"en": "English", "de": "Deutsch", "fr": "Français", "es": "Español", "it": "Italiano"}
@@ -117,40 +119,53 @@ class Translator:
 
         return format_decimal(value, format="#,##0" + ("." + "0" * digits if digits else ""), locale=self.lang)
 
-    def reason(self, text, plain: bool = False, names: bool = False) -> str:
+    def reason(self, text, plain: bool = False, names: bool = False, cities: Mapping | None = None) -> str:
         """A reason the library worded (matcher.wording.Reason) in this language: its template from
         the `reasons` catalogue, survey terms from the `survey` one, numbers as this language writes
         them. `plain` leaves out technical figures (a cosine) and names languages and countries
-        instead of giving their codes; `names` only names them (the figures stay). In English,
-        neither plain nor names, it is the library's own text, character for character.
+        instead of giving their codes; `names` only names them (the figures stay); `cities` (city
+        id -> name) names the cities a message holds (matcher.wording.City), the library's label
+        for a city it lacks. In English, neither plain nor names and without `cities`, it is the
+        library's own text, character for character.
         Text that is not a Reason (e.g. read back from JSON) comes back as it is."""
         if not isinstance(text, Reason):
             return "" if text is None else str(text)
-        return self._rendered(text, plain, plain or names or self.lang != SOURCE_LANGUAGE)
+        return self._rendered(text, _Style(plain, plain or names or self.lang != SOURCE_LANGUAGE, cities or {}))
 
-    def _rendered(self, value, plain: bool, names: bool) -> str:
+    def _rendered(self, value, style: _Style) -> str:
         if isinstance(value, Reason):
             template = _compiled(self.lang, "reasons").gettext(value.template) if self.lang != SOURCE_LANGUAGE \
                 else value.template
             if not value.args:
                 return template
-            return template.format(**{k: self._rendered(v, plain, names) for k, v in value.args.items()})
+            return template.format(**{k: self._rendered(v, style) for k, v in value.args.items()})
         if isinstance(value, Technical):
-            return "" if plain else self._rendered(value.reason, plain, names)
+            return "" if style.plain else self._rendered(value.reason, style)
         if isinstance(value, Terms):
-            return value.sep.join(self._item(value.kind, item, plain, names) for item in value.items)
+            return value.sep.join(self._item(value.kind, item, style) for item in value.items)
         if isinstance(value, Num):
             return local_number(value, self.lang)
+        if isinstance(value, City):
+            return str(style.cities.get(value.city_id) or value.label)
         return str(value)
 
-    def _item(self, kind: str, item, plain: bool, names: bool) -> str:
+    def _item(self, kind: str, item, style: _Style) -> str:
         if kind == "survey":
             return self.survey(str(item))
         if kind == "language":
-            return self.language_name(item) if names else str(item)
+            return self.language_name(item) if style.names else str(item)
         if kind == "country":
-            return self.country(item) if names else str(item)
-        return self._rendered(item, plain, names)
+            return self.country(item) if style.names else str(item)
+        return self._rendered(item, style)
+
+
+class _Style(NamedTuple):
+    """How a reason is rendered: without technical figures (plain), with languages and countries
+    named (names), and the names of the cities it holds (cities)."""
+
+    plain: bool
+    names: bool
+    cities: Mapping
 
 
 _SPEC = re.compile(r"^(?P<sign>\+)?(?P<group>,)?(?:\.(?P<digits>\d+))?(?P<kind>[dfg%])?$")

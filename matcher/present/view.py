@@ -194,8 +194,9 @@ _ID = re.compile(r"\s*\[gn\d+\]|\s*\[[a-z]{1,4}\d{3,}\]")
 _SERVER_PATH = re.compile(r"(?<![\w.])(?:[A-Za-z]:)?[/\\](?:[^\s/\\:'\"]+[/\\])+([^\s/\\:'\"]+)")
 
 
-def error_text(exc: Exception) -> str:
-    """A library error as a person reads it: no internal ids, no server folders."""
+def error_text(exc: Exception | str) -> str:
+    """A library error (or a message worded from one) as a person reads it: no internal ids, no
+    server folders."""
     return _ID.sub("", _SERVER_PATH.sub(r"\1", str(exc)))
 
 

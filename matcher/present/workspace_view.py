@@ -9,17 +9,18 @@ survey terms are translated for showing only, the stored values stay the survey'
 from __future__ import annotations
 
 import math
-
-import re
 from dataclasses import dataclass
+from functools import partial
 
 import pandas as pd
 
 from ..facets import FACETS, has_value, known_facets
 from ..vocab import MATURITY_LEVELS, vocabularies
+from ..wording import Reason
 from .i18n import N_, translator
 from .safe import md_escape
-from .view import SURVEY_FIELDS, UNKNOWN, country_name, facet_label, language_name, reasons_text, shown
+from .view import (SURVEY_FIELDS, UNKNOWN, country_name, error_text, facet_label, language_name, reasons_text,
+                   shown)
 
 ROLE_NAMES = {"admin": N_("network admin"), "officer": N_("city officer"), "viewer": N_("viewer")}
 ORG_KIND_NAMES = {"delivery_partner": N_("delivery partner"), "investor": N_("investor"),
@@ -36,31 +37,26 @@ TERM_LABELS = {"tags": N_("Shared tags"), "text": N_("Meaning of the texts"), "p
                "actions": N_("Actions in these sectors")}
 
 
-def role_name(role: str, locale: str = "en") -> str:
-    return translator(locale)(ROLE_NAMES[role]) if role in ROLE_NAMES else role
+def code_name(table: dict, code, locale: str = "en") -> str:
+    """A stored code (a role, an organisation's kind, a saved item's kind, a status, a post's kind,
+    where a version came from) in people's words, from one of the tables above; a code the table
+    does not know stays as it is."""
+    return translator(locale)(table[code]) if code in table else code
 
 
-def org_kind_name(kind, locale: str = "en") -> str:
-    return translator(locale)(ORG_KIND_NAMES[kind]) if kind in ORG_KIND_NAMES else kind
-
-
-def saved_kind_name(kind: str, locale: str = "en") -> str:
-    return translator(locale)(SAVED_KIND_NAMES[kind]) if kind in SAVED_KIND_NAMES else kind
-
-
-def status_name(status: str, locale: str = "en") -> str:
-    return translator(locale)(STATUS_NAMES[status]) if status in STATUS_NAMES else status
+role_name = partial(code_name, ROLE_NAMES)
+org_kind_name = partial(code_name, ORG_KIND_NAMES)
+saved_kind_name = partial(code_name, SAVED_KIND_NAMES)
+status_name = partial(code_name, STATUS_NAMES)
 
 
 def source_name(source, locale: str = "en") -> str:
     """Where a version came from ('app', 'cli', a survey file, 'revert to version 2') in words."""
     t = translator(locale)
     text = str(source or "")
-    if text in SOURCE_NAMES:
-        return t(SOURCE_NAMES[text])
     if text.startswith("revert to version "):
         return t("revert to version {n}", n=text.removeprefix("revert to version "))
-    return text or t(UNKNOWN)
+    return code_name(SOURCE_NAMES, text, locale) if text else t(UNKNOWN)
 
 
 @dataclass(frozen=True)
@@ -97,14 +93,6 @@ SHORT_LABELS = {"population": N_("population"), "net_zero_target_year": N_("net-
                 "funding_gaps": N_("funding gaps"), "narrative": N_("what the city wants to learn"),
                 "has_climate_profile": N_("has a climate profile")}
 MATURITY_CHOICES = ("unknown", *MATURITY_LEVELS)
-
-
-_QUOTED_ID = re.compile(r"'([a-z]{1,4}\d{3,})'")
-
-
-def with_names(message: str, names: dict) -> str:
-    """A library message with the city ids it quotes replaced by the cities' names."""
-    return _QUOTED_ID.sub(lambda m: f"'{names[m.group(1)]}'" if m.group(1) in names else m.group(0), message)
 
 
 def field_name(field: str, locale: str = "en") -> str:
@@ -228,7 +216,7 @@ def post_label(post, city_names: dict, locale: str = "en") -> str:
     t = translator(locale)
     who = city_names.get(post.city_id, post.city_id) if post.city_id else post.org_name
     first = " ".join(post.text.split())
-    kind = t(POST_KIND_NAMES[post.kind]) if post.kind in POST_KIND_NAMES else post.kind
+    kind = code_name(POST_KIND_NAMES, post.kind, locale)
     return f"#{post.id} {kind}, {who}: {first[:80] + '…' if len(first) > 80 else first}"
 
 
@@ -446,59 +434,11 @@ def post_card(post, city_names: dict, locale: str = "en") -> str:
 
 
 # ---------------------------------------------------------------------------- messages
-# The workspace's messages in the interface language: (the library's English, as a pattern with
-# named parts) -> the message to show. A message none of them words is shown as the library says it.
-ACTIONS = {"edit the profile of": N_("edit the profile of '{city}'"),
-           "post on the board for": N_("post on the board for '{city}'"),
-           "moderate the board": N_("moderate the board"), "approve organisations": N_("approve organisations"),
-           "manage users": N_("manage users"), "register organisations": N_("register organisations"),
-           "save work": N_("save work"), "import surveys": N_("import surveys"),
-           "export or restore the workspace": N_("export or restore the workspace")}
-MESSAGES = (
-    (r"unknown email or wrong password", N_("unknown email or wrong password")),
-    (r"(?P<who>\S+) is the officer of '(?P<city>.*?)' and cannot edit the profile of '(?P<other>.*)'",
-     N_("{who} is the officer of '{city}' and cannot edit the profile of '{other}'")),
-    (r"(?P<who>\S+) is the officer of '(?P<city>.*?)' and cannot post on the board for '(?P<other>.*)'",
-     N_("{who} is the officer of '{city}' and cannot post on the board for '{other}'")),
-    (r"(?P<who>\S+) \((?P<role>\w+)\) is not allowed to (?P<action>" + "|".join(ACTIONS) + r")(?: '(?P<city>.*)')?",
-     N_("{who} ({role}) is not allowed to {action}")),
-    (r"this change needs a signed-in user", N_("this change needs a signed-in user")),
-    (r"user '(?P<who>[^']*)' is unknown or deactivated", N_("user '{who}' is unknown or deactivated")),
-    (r"the password must have at least (?P<n>\d+) characters", N_("the password must have at least {n} characters")),
-    (r"'(?P<value>.*)' is not an email address", N_("'{value}' is not an email address")),
-    (r"a user '(?P<who>[^']*)' exists already", N_("a user '{who}' exists already")),
-    (r"an officer must be given the city they edit", N_("an officer must be given the city they edit")),
-    (r"the workspace has an admin already; an admin adds further users",
-     N_("the workspace has an admin already; an admin adds further users")),
-    (r"organisation '(?P<name>[^']*)' is not approved yet", N_("organisation '{name}' is not approved yet")),
-    (r"(?P<field>text|name) is required", N_("{field} is required")),
-    (r"a website must start with https:// or http://", N_("a website must start with https:// or http://")),
-)
-FIELD_WORDS = {"text": N_("the text"), "name": N_("the name")}
-
-
-def _worded(message: str, locale: str) -> str | None:
-    t = translator(locale)
-    for pattern, words in MESSAGES:
-        found = re.fullmatch(pattern, message.strip())
-        if found is None:
-            continue
-        parts = {k: v or "" for k, v in found.groupdict().items()}
-        if "role" in parts:
-            parts["role"] = role_name(parts["role"], locale)
-        if "action" in parts:
-            parts["action"] = t(ACTIONS[parts["action"]], city=parts.pop("city", ""))
-        if "field" in parts:
-            parts["field"] = t(FIELD_WORDS[parts["field"]])
-        return t(words, **parts)
-    return None
-
-
 def workspace_message(exc: Exception, names: dict, locale: str = "en") -> str:
-    """A workspace error as the user reads it: cities by their names, in the interface language
-    (a conflict with who saved what and when; a refused change or a wrong answer in one line)."""
-    from .view import error_text
-
+    """A workspace error as the user reads it: in the interface language, the cities it names by
+    their `names` (city id -> name; the library's label for a city not in it). A conflict says who
+    saved what and when; a refused change or a wrong answer is one line, worded from the template
+    the library kept (matcher.wording.Reason); a message without one is shown as the library says it."""
     t = translator(locale)
     if hasattr(exc, "expected_version") and hasattr(exc, "attempted"):  # ConflictError
         when_ = exc.changed_at.strftime("%Y-%m-%d %H:%M:%S UTC") if exc.changed_at is not None else t("an unknown time")
@@ -507,10 +447,7 @@ def workspace_message(exc: Exception, names: dict, locale: str = "en") -> str:
                  "{when}. Nothing was saved; your changes ({fields}) are kept: reload the profile and apply them "
                  "again.", city=names.get(exc.city_id, exc.city_id), expected=exc.expected_version,
                  who=exc.changed_by or t("someone"), current=exc.current_version, when=when_, fields=fields)
-    problems = getattr(exc, "problems", None)
-    if problems and len(problems) == 1:
-        worded = _worded(with_names(str(problems[0].get("message", "")), names), locale)
-        if worded is not None:
-            return worded
-    text = with_names(error_text(exc), names)
-    return _worded(text, locale) or text
+    messages = [p.get("message") for p in getattr(exc, "problems", None) or []] or [getattr(exc, "reason", None)]
+    if all(isinstance(m, Reason) for m in messages):
+        return error_text("; ".join(t.reason(m, cities=names) for m in messages))
+    return error_text(exc)

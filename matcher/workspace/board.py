@@ -13,8 +13,9 @@ from sqlalchemy import select
 from ..errors import UnknownCityError
 from ..present.safe import md_escape
 from ..vocab import vocabularies
+from ..wording import R_, Reason
 from . import audit
-from ._validate import choice, existing, problem, text, utc, vocab_list
+from ._validate import NOT_FOUND, choice, existing, problem, text, utc, vocab_list
 from .db import Workspace
 from .errors import NotFoundError, PermissionDeniedError
 from .models import Organisation, Post, User
@@ -68,9 +69,10 @@ def create_post(ws: Workspace, kind: str, post_text: str, actor: Actor, *, city_
     """A need or an offer for a city (its officer or an admin) or an approved organisation."""
     choice("post", "kind", kind, KINDS)
     post_text = text("post", "text", post_text, max_chars=MAX_TEXT)
-    tags = vocab_list("post", "tags", list(tags or ()), tag_vocabulary(), "survey sector, barrier, funding gap or co-benefit")
+    tags = vocab_list("post", "tags", list(tags or ()), tag_vocabulary(),
+                      R_("survey sector, barrier, funding gap or co-benefit"))
     if (city_id is None) == (org_id is None):
-        raise problem("post", "city_id", None, "a post is for exactly one city or one organisation")
+        raise problem("post", "city_id", None, Reason("a post is for exactly one city or one organisation"))
     if city_id is not None and not _city_exists(ws, city_id):
         raise UnknownCityError(city_id)
     with ws.transaction(write=True) as s:
@@ -81,9 +83,10 @@ def create_post(ws: Workspace, kind: str, post_text: str, actor: Actor, *, city_
         else:
             org = existing(s, Organisation, org_id, "organisation")
             if org.status != "approved":
-                raise PermissionDeniedError(f"organisation '{org.name}' is not approved yet")
+                raise PermissionDeniedError(Reason("organisation '{name}' is not approved yet", name=org.name))
             if me.role != "admin" and org.created_by != me.id:
-                raise PermissionDeniedError(f"{me.email} cannot post for organisation '{org.name}'")
+                raise PermissionDeniedError(Reason("{who} cannot post for organisation '{name}'", who=me.email,
+                                                   name=org.name))
             org_name = org.name
         p = Post(kind=kind, author_id=me.id, city_id=city_id, org_id=org_id, tags=tags, text=post_text,
                  status="visible")
@@ -110,7 +113,7 @@ def list_posts(ws: Workspace, *, kind: str | None = None, city_id: str | None = 
     with ws.transaction() as s:
         posts = [_post(p, email, org) for p, email, org in s.execute(stmt)]
     if tag is not None:
-        wanted = vocab_list("post", "tag", [tag], tag_vocabulary(), "tag")[0]
+        wanted = vocab_list("post", "tag", [tag], tag_vocabulary(), R_("tag"))[0]
         posts = [p for p in posts if wanted in p.tags]
     return posts
 
@@ -120,7 +123,7 @@ def get_post(ws: Workspace, post_id: int) -> BoardPost:
         row = s.execute(select(Post, User.email, Organisation.name).join(User, Post.author_id == User.id)
                         .outerjoin(Organisation, Post.org_id == Organisation.id).where(Post.id == post_id)).first()
         if row is None:
-            raise NotFoundError(f"no post {post_id}")
+            raise NotFoundError(Reason(NOT_FOUND["post"], id=post_id))
         return _post(*row)
 
 

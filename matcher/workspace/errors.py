@@ -1,11 +1,22 @@
-"""Errors of the workspace: each says what happened and what to do, to be shown as it is."""
+"""Errors of the workspace: each says what happened and what to do, to be shown as it is.
+
+Their message (and the message of each problem of a ProfileValidationError the workspace raises)
+is a matcher.wording.Reason: the English text, as the CLI prints it, that keeps its template and
+values (the cities it names as matcher.wording.City), so the app words it in the user's language.
+"""
 from __future__ import annotations
 
 from ..errors import MatcherError
+from ..wording import Reason
 
 
 class WorkspaceError(MatcherError):
     """A workspace operation cannot be done (unknown id, restore into a used database, ...)."""
+
+    @property
+    def reason(self) -> Reason | None:
+        """The message with its template and values (None for a message worded elsewhere)."""
+        return self.args[0] if self.args and isinstance(self.args[0], Reason) else None
 
 
 class NotFoundError(WorkspaceError, LookupError):

@@ -9,6 +9,7 @@ from datetime import datetime
 from sqlalchemy import select
 
 from ..vocab import country_codes, language_codes, vocabularies
+from ..wording import R_, Reason
 from . import audit
 from ._validate import choice, existing, problem, problems, text, utc, vocab_list
 from .db import Workspace
@@ -48,8 +49,9 @@ def _codes(field: str, values, allowed, upper: bool) -> list[str]:
         code = str(v).strip().upper() if upper else str(v).strip().lower()
         (out if code in allowed else bad).append(code if code in allowed else v)
     if bad:
-        raise problems("organisation", [(field, v, f"'{v}' is not an ISO {'3166-1 alpha-2 country' if upper else '639-1 language'} code")
-                                        for v in bad])
+        raise problems("organisation", [
+            (field, v, Reason("'{value}' is not an ISO 3166-1 alpha-2 country code", value=v) if upper
+             else Reason("'{value}' is not an ISO 639-1 language code", value=v)) for v in bad])
     return list(dict.fromkeys(out))
 
 
@@ -58,7 +60,7 @@ def add_organisation(ws: Workspace, name: str, kind: str, actor: Actor, *, secto
     """Propose an organisation (status pending until an admin approves it)."""
     name = text("organisation", "name", name, max_chars=300).strip()
     choice("organisation", "kind", kind, KINDS)
-    sectors = vocab_list("organisation", "sectors", sectors, vocabularies()["priority_sectors"], "priority sector")
+    sectors = vocab_list("organisation", "sectors", sectors, vocabularies()["priority_sectors"], R_("priority sector"))
     services = [text("organisation", "services", s, max_chars=200).strip()
                 for s in ([services] if isinstance(services, str) else list(services or ()))]
     countries = _codes("countries", countries, country_codes(), upper=True)
@@ -66,7 +68,7 @@ def add_organisation(ws: Workspace, name: str, kind: str, actor: Actor, *, secto
     description = text("organisation", "description", description, max_chars=5000, required=False)
     website = text("organisation", "website", website, max_chars=500, required=False)
     if website and not website.startswith(("https://", "http://")):
-        raise problem("organisation", "website", website, "a website must start with https:// or http://")
+        raise problem("organisation", "website", website, Reason("a website must start with https:// or http://"))
     with ws.transaction(write=True) as s:
         me = load_actor(s, actor)
         require(me, "add_organisation")
@@ -108,7 +110,8 @@ def list_organisations(ws: Workspace, *, status: str | None = "approved", kind: 
     with ws.transaction() as s:
         out = [_info(o, email) for o, email in s.execute(stmt)]
     if sector is not None:
-        wanted = vocab_list("organisation", "sector", [sector], vocabularies()["priority_sectors"], "priority sector")[0]
+        wanted = vocab_list("organisation", "sector", [sector], vocabularies()["priority_sectors"],
+                            R_("priority sector"))[0]
         out = [o for o in out if wanted in o.sectors]
     if country is not None:
         out = [o for o in out if country.upper() in o.countries]

@@ -27,6 +27,7 @@ from ..lookup import CityLookup
 from ..schema import COLUMNS, validate_profiles
 from . import audit
 from ..vocab import closest
+from ..wording import City, Reason
 from ._validate import problem, problems, utc
 from .db import Workspace
 from .errors import ConflictError, NotFoundError
@@ -195,7 +196,8 @@ def get_version(ws: Workspace, city_id: str, version: int) -> ProfileVersionInfo
     for info in profile_history(ws, city_id):
         if info.version == version:
             return info
-    raise NotFoundError(f"profile '{city_id}' has no version {version}")
+    raise NotFoundError(Reason("profile '{city}' has no version {version}", city=City(city_id, city_id),
+                               version=version))
 
 
 def compare_versions(ws: Workspace, city_id: str, a: int, b: int) -> dict[str, tuple]:
@@ -213,16 +215,19 @@ def _validated(city_id: str, profile: dict) -> dict:
 
 def _check_fields(city_id: str, changes: dict) -> None:
     if not isinstance(changes, dict):
-        raise problem(f"profile {city_id}", "changes", None, "changes must be a mapping of field to value")
+        raise problem(f"profile {city_id}", "changes", None, Reason("changes must be a mapping of field to value"))
     if "city_id" in changes and changes["city_id"] != city_id:
-        raise problem(f"profile {city_id}", "city_id", changes["city_id"], "a profile's city_id cannot be changed")
+        raise problem(f"profile {city_id}", "city_id", changes["city_id"],
+                      Reason("a profile's city_id cannot be changed"))
     derived = [f for f in changes if f in DERIVED]
     if derived:
-        raise problem(f"profile {city_id}", derived[0], None, f"'{derived[0]}' is computed, not edited")
+        raise problem(f"profile {city_id}", derived[0], None,
+                      Reason("'{field}' is computed, not edited", field=derived[0]))
     unknown = [f for f in changes if f not in FIELDS]
     if unknown:
         raise problems(f"profile {city_id}", [
-            (str(f), None, f"unknown field '{f}'" + (f"; did you mean '{g}'?" if (g := closest(str(f), FIELDS)) else ""))
+            (str(f), None, Reason("unknown field '{field}'; did you mean '{guess}'?", field=f, guess=g)
+             if (g := closest(str(f), FIELDS)) else Reason("unknown field '{field}'", field=f))
             for f in unknown])
 
 

@@ -11,8 +11,9 @@ from datetime import datetime
 
 from sqlalchemy import select
 
+from ..wording import Num, Reason
 from . import audit
-from ._validate import choice, existing, problem, text, utc
+from ._validate import NOT_FOUND, choice, existing, field_word, problem, text, utc
 from .db import Workspace
 from .errors import NotFoundError
 from .models import SavedItem, User
@@ -42,13 +43,16 @@ def _json_dict(field: str, value) -> dict:
     if value is None:
         return {}
     if not isinstance(value, dict):
-        raise problem("saved work", field, None, f"{field} must be a JSON object (a dict)")
+        raise problem("saved work", field, None,
+                      Reason("{field} must be a JSON object (a dict)", field=field_word(field)))
     try:
         encoded = json.dumps(value, allow_nan=False)
     except (TypeError, ValueError) as exc:
-        raise problem("saved work", field, None, f"{field} is not JSON: {exc}") from None
+        raise problem("saved work", field, None, Reason("{field} is not JSON: {detail}", field=field_word(field),
+                                                        detail=str(exc))) from None
     if len(encoded) > MAX_PAYLOAD_BYTES:
-        raise problem("saved work", field, None, f"{field} is larger than {MAX_PAYLOAD_BYTES:,} bytes")
+        raise problem("saved work", field, None, Reason("{field} is larger than {n} bytes", field=field_word(field),
+                                                        n=Num(MAX_PAYLOAD_BYTES, ",")))
     return json.loads(encoded)  # a plain copy: tuples become lists as they will when read back
 
 
@@ -86,7 +90,7 @@ def load_saved(ws: Workspace, item_id: int) -> SavedWork:
         row = s.execute(select(SavedItem, User.email).join(User, SavedItem.owner_id == User.id)
                         .where(SavedItem.id == item_id)).first()
         if row is None:
-            raise NotFoundError(f"no saved work {item_id}")
+            raise NotFoundError(Reason(NOT_FOUND["saved work"], id=item_id))
         return _saved(*row)
 
 
@@ -123,7 +127,8 @@ def _members(kind: str, payload: dict) -> set:
             return {(str(r["plan_id"]), str(r["reviewer_id"])) for r in payload["reviews"]}
     except (KeyError, TypeError, ValueError) as exc:
         raise problem("saved work", "payload", None,
-                      f"a {kind} payload needs {_SHAPE[kind]} (could not read it: {exc!r})") from None
+                      Reason("a {kind} payload needs {shape} (could not read it: {detail})", kind=kind,
+                             shape=_SHAPE[kind], detail=repr(exc))) from None
     raise AssertionError(kind)
 
 

@@ -12,6 +12,7 @@ from sqlalchemy.exc import IntegrityError
 from ..errors import AmbiguousCityError, ProfileValidationError, UnknownCityError
 from ..lookup import CityLookup
 from ..survey import SurveyImport, import_survey
+from ..wording import Reason, Terms
 from .db import Workspace
 from .errors import WorkspaceError
 from .profiles import apply_changes, current_version, merged_profiles, row_to_profile
@@ -61,8 +62,9 @@ def import_survey_to_workspace(ws: Workspace, path: str | Path, actor: Actor, *,
             row_no = re.search(r"row (\d+)$", prof.get("provenance") or "")
             problems.append({"file": str(path), "row": int(row_no.group(1)) if row_no else None, "column": "name",
                              "value": prof["name"],
-                             "message": f"'{prof['name']}' matches several cities: {'; '.join(exc.candidates)}. "
-                                        "Add a city_id column giving the id in [brackets]"})
+                             "message": Reason("'{name}' matches several cities: {candidates}. Add a city_id "
+                                               "column giving the id in [brackets]", name=prof["name"],
+                                               candidates=Terms(exc.candidates, "; "))})
             continue
         plan.append((city_id, changes, prof.get("provenance") or f"survey {Path(path).name}"))
     if problems:
@@ -82,8 +84,8 @@ def import_survey_to_workspace(ws: Workspace, path: str | Path, actor: Actor, *,
                 out.versions[city_id] = info.version
                 (out.updated if existed else out.created).append(city_id)
     except IntegrityError:
-        raise WorkspaceError("another session saved profiles during the import; nothing was imported, "
-                             "run it again") from None
+        raise WorkspaceError(Reason("another session saved profiles during the import; nothing was imported, "
+                                    "run it again")) from None
     out.updated = list(dict.fromkeys(c for c in out.updated if c not in out.created))
     return out
 

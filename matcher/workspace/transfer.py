@@ -18,6 +18,7 @@ import pyarrow.parquet as pq
 from sqlalchemy import JSON, Boolean, DateTime, Integer, func, insert, select, text
 
 from ..files import atomic_write_json, atomic_write_parquet, file_sha256
+from ..wording import Reason
 from .db import Workspace, current_revision, head_revision
 from .errors import WorkspaceError
 from .models import TABLES
@@ -104,24 +105,28 @@ def export_workspace(ws: Workspace, folder: str | os.PathLike) -> TransferReport
 def _read_manifest(folder: Path) -> dict:
     path = folder / MANIFEST
     if not path.is_file():
-        raise WorkspaceError(f"{folder} is not a workspace export: {MANIFEST} is missing")
+        raise WorkspaceError(Reason("{folder} is not a workspace export: {manifest} is missing", folder=folder,
+                                    manifest=MANIFEST))
     try:
         manifest = json.loads(path.read_text("utf-8"))
     except (ValueError, OSError) as exc:
-        raise WorkspaceError(f"{path} cannot be read: {exc}") from None
+        raise WorkspaceError(Reason("{path} cannot be read: {detail}", path=path, detail=str(exc))) from None
     if manifest.get("format") != FORMAT or manifest.get("format_version") != FORMAT_VERSION:
-        raise WorkspaceError(f"{path} is not a {FORMAT} export of format version {FORMAT_VERSION}")
+        raise WorkspaceError(Reason("{path} is not a {format} export of format version {version}", path=path,
+                                    format=FORMAT, version=FORMAT_VERSION))
     if manifest.get("schema_revision") != head_revision():
-        raise WorkspaceError(f"the export has schema revision {manifest.get('schema_revision')}, this version of "
-                             f"matcher {head_revision()}: restore it with the matcher version that wrote it")
+        raise WorkspaceError(Reason("the export has schema revision {theirs}, this version of matcher {ours}: "
+                                    "restore it with the matcher version that wrote it",
+                                    theirs=manifest.get("schema_revision"), ours=head_revision()))
     names = {m.__table__.name for m in TABLES}
     if set(manifest.get("tables", {})) != names:
-        raise WorkspaceError(f"{path} lists tables {sorted(manifest.get('tables', {}))}, expected {sorted(names)}")
+        raise WorkspaceError(Reason("{path} lists tables {tables}, expected {expected}", path=path,
+                                    tables=sorted(manifest.get("tables", {})), expected=sorted(names)))
     for name, entry in manifest["tables"].items():
         file = folder / Path(str(entry["file"])).name
         if not file.is_file() or file_sha256(file) != entry["sha256"]:
-            raise WorkspaceError(f"{file} is missing or does not match the manifest's SHA-256: the export is "
-                                 "damaged or was edited")
+            raise WorkspaceError(Reason("{file} is missing or does not match the manifest's SHA-256: the export is "
+                                        "damaged or was edited", file=file))
     return manifest
 
 
@@ -147,18 +152,19 @@ def restore_workspace(ws: Workspace, folder: str | os.PathLike) -> TransferRepor
     with ws.transaction(write=True) as s:
         for model in TABLES:
             if s.scalar(select(func.count()).select_from(model.__table__)):
-                raise WorkspaceError(f"the target workspace is not empty (table {model.__table__.name} has rows); "
-                                     "restore into a new database")
+                raise WorkspaceError(Reason("the target workspace is not empty (table {table} has rows); restore "
+                                            "into a new database", table=model.__table__.name))
         for model in TABLES:
             table = model.__table__
             frame = pq.read_table(folder / manifest["tables"][table.name]["file"]).to_pandas()
             kinds = {c.name: _kind(c) for c in table.columns}
             if set(frame.columns) != set(kinds):
-                raise WorkspaceError(f"{table.name}: columns {sorted(frame.columns)} do not match {sorted(kinds)}")
+                raise WorkspaceError(Reason("{table}: columns {columns} do not match {expected}", table=table.name,
+                                            columns=sorted(frame.columns), expected=sorted(kinds)))
             records = [{c: _value(kinds[c], v) for c, v in rec.items()} for rec in frame.to_dict("records")]
             if len(records) != manifest["tables"][table.name]["rows"]:
-                raise WorkspaceError(f"{table.name}: {len(records)} rows, the manifest says "
-                                     f"{manifest['tables'][table.name]['rows']}")
+                raise WorkspaceError(Reason("{table}: {n} rows, the manifest says {expected}", table=table.name,
+                                            n=len(records), expected=manifest["tables"][table.name]["rows"]))
             if records:
                 s.execute(insert(table), records)
             rows[table.name] = len(records)

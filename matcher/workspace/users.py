@@ -17,6 +17,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from ..errors import ProfileValidationError
+from ..wording import R_, City, Reason
 from . import audit
 from ._validate import choice, problem, text, utc
 from .db import Workspace
@@ -49,23 +50,24 @@ def _email(value) -> str:
     value = text("user", "email", value, max_chars=320)
     value = value.strip().lower()
     if not _EMAIL.match(value):
-        raise problem("user", "email", value, f"'{value}' is not an email address")
+        raise problem("user", "email", value, Reason("'{value}' is not an email address", value=value))
     return value
 
 
 def _check_password(password) -> str:
     if not isinstance(password, str) or len(password) < MIN_PASSWORD_CHARS:
-        raise problem("user", "password", None, f"the password must have at least {MIN_PASSWORD_CHARS} characters")
+        raise problem("user", "password", None, Reason("the password must have at least {n} characters",
+                                                       n=MIN_PASSWORD_CHARS))
     return password
 
 
 def load_actor(session: Session, actor: Actor | None) -> User:
     """The acting user as stored now; refuses a missing or deactivated one."""
     if actor is None:
-        raise PermissionDeniedError("this change needs a signed-in user")
+        raise PermissionDeniedError(Reason("this change needs a signed-in user"))
     user = session.get(User, actor.id)
     if user is None or not user.active or user.email != actor.email:
-        raise PermissionDeniedError(f"user '{actor.email}' is unknown or deactivated")
+        raise PermissionDeniedError(Reason("user '{who}' is unknown or deactivated", who=actor.email))
     return user
 
 
@@ -82,18 +84,28 @@ def require(user: User, action: str, city_id: str | None = None, name=str) -> No
         if action in ("edit_profile", "post"):
             if city_id is not None and city_id == user.city_id:
                 return
-            raise PermissionDeniedError(
-                f"{user.email} is the officer of '{name(user.city_id)}' and cannot {_VERB[action]} '{name(city_id)}'")
+            raise PermissionDeniedError(Reason(_NOT_THEIR_CITY[action], who=user.email,
+                                               city=City(user.city_id, name(user.city_id)),
+                                               other=City(city_id, name(city_id))))
         if action in ("add_organisation", "save_work"):
             return
-    raise PermissionDeniedError(f"{user.email} ({user.role}) is not allowed to {_VERB.get(action, action)}"
-                                + (f" '{name(city_id)}'" if city_id else ""))
+    verb = _VERB.get(action, action)
+    raise PermissionDeniedError(Reason("{who} ({role}) is not allowed to {action}", who=user.email,
+                                       role=Reason(_ROLE_WORDS.get(user.role, user.role)),
+                                       action=Reason(verb, city=City(city_id, name(city_id))) if city_id
+                                       else Reason(verb.removesuffix(" '{city}'"))))
 
 
-_VERB = {"edit_profile": "edit the profile of", "post": "post on the board for", "moderate": "moderate the board",
-         "approve_organisation": "approve organisations", "manage_users": "manage users",
-         "add_organisation": "register organisations", "save_work": "save work", "import": "import surveys",
-         "transfer": "export or restore the workspace"}
+# What each action is, in the refusal's words (the city, where one is named, as '{city}').
+_VERB = {"edit_profile": R_("edit the profile of '{city}'"), "post": R_("post on the board for '{city}'"),
+         "moderate": R_("moderate the board"), "approve_organisation": R_("approve organisations"),
+         "manage_users": R_("manage users"), "add_organisation": R_("register organisations"),
+         "save_work": R_("save work"), "import": R_("import surveys"),
+         "transfer": R_("export or restore the workspace"),
+         "delete others' saved work": R_("delete others' saved work")}
+_NOT_THEIR_CITY = {"edit_profile": R_("{who} is the officer of '{city}' and cannot edit the profile of '{other}'"),
+                   "post": R_("{who} is the officer of '{city}' and cannot post on the board for '{other}'")}
+_ROLE_WORDS = {"admin": R_("admin"), "officer": R_("officer"), "viewer": R_("viewer")}
 
 
 def create_user(ws: Workspace, email: str, password: str, role: str, actor: Actor, *,
@@ -102,7 +114,7 @@ def create_user(ws: Workspace, email: str, password: str, role: str, actor: Acto
     email, password = _email(email), _check_password(password)
     choice("user", "role", role, ROLES)
     if role == "officer" and not city_id:
-        raise problem("user", "city_id", None, "an officer must be given the city they edit")
+        raise problem("user", "city_id", None, Reason("an officer must be given the city they edit"))
     with ws.transaction(write=True) as s:
         me = load_actor(s, actor)
         require(me, "manage_users")
@@ -111,7 +123,7 @@ def create_user(ws: Workspace, email: str, password: str, role: str, actor: Acto
 
 def _insert_user(s: Session, me: User | None, email: str, password: str, role: str, city_id) -> Actor:
     if s.scalar(select(User.id).where(User.email == email)) is not None:
-        raise WorkspaceError(f"a user '{email}' exists already")
+        raise WorkspaceError(Reason("a user '{who}' exists already", who=email))
     user = User(email=email, password_hash=_hasher.hash(password), role=role, city_id=city_id, active=True)
     s.add(user)
     s.flush()
@@ -124,13 +136,13 @@ def create_first_admin(ws: Workspace, email: str, password: str) -> Actor:
     email, password = _email(email), _check_password(password)
     with ws.transaction(write=True) as s:
         if s.scalar(select(func.count()).select_from(User).where(User.role == "admin")):
-            raise WorkspaceError("the workspace has an admin already; an admin adds further users")
+            raise WorkspaceError(Reason("the workspace has an admin already; an admin adds further users"))
         return _insert_user(s, None, email, password, "admin", None)
 
 
 def authenticate(ws: Workspace, email: str, password: str) -> Actor:
     """The actor for a correct email and password; one message for every failure."""
-    fail = AuthenticationError("unknown email or wrong password")
+    fail = AuthenticationError(Reason("unknown email or wrong password"))
     try:
         email = _email(email)
     except ProfileValidationError:  # a malformed email is just a failed login
@@ -154,9 +166,9 @@ def get_user(ws: Workspace, email: str) -> Actor:
     with ws.transaction() as s:
         user = s.scalar(select(User).where(User.email == str(email).strip().lower()))
         if user is None:
-            raise NotFoundError(f"no user '{email}' in this workspace")
+            raise NotFoundError(Reason("no user '{who}' in this workspace", who=email))
         if not user.active:
-            raise PermissionDeniedError(f"user '{email}' is deactivated")
+            raise PermissionDeniedError(Reason("user '{who}' is deactivated", who=email))
         return _actor(user)
 
 
@@ -171,7 +183,7 @@ def set_user_active(ws: Workspace, email: str, active: bool, actor: Actor) -> Ac
         require(me, "manage_users")
         user = s.scalar(select(User).where(User.email == str(email).strip().lower()))
         if user is None:
-            raise NotFoundError(f"no user '{email}' in this workspace")
+            raise NotFoundError(Reason("no user '{who}' in this workspace", who=email))
         user.active = bool(active)
         audit.record(s, me, "activate_user" if active else "deactivate_user", "user", user.id, {"email": user.email})
         return _actor(user)
