@@ -377,15 +377,13 @@ def page_twins() -> None:
     with c2:
         st.markdown(_("**{name}**: score **{score}** = the sum of the bars.", name=md_escape(match.name),
                       score=f"{match.score:.3f}"))
-        for reason in match.reasons:
-            st.markdown(f"- {md_escape(plain(reason, lang))}")
-        for note in match.not_compared:
-            st.caption(md_escape(plain(note, lang)))
+        # One element per list, not one per line: the browser redraws every element on each rerun.
+        st.markdown("\n".join(f"- {md_escape(plain(reason, lang))}" for reason in match.reasons))
+        if match.not_compared:
+            st.caption("  \n".join(md_escape(plain(note, lang)) for note in match.not_compared))
         cases = m.cases_of_city(match.city_id)
         if len(cases):
-            st.markdown("**" + _("Its case studies") + "**")
-            for title in cases["title"]:
-                st.markdown(f"- {md_escape(title)}")
+            st.markdown("**" + _("Its case studies") + "**\n" + "\n".join(f"- {md_escape(t)}" for t in cases["title"]))
     peer = full_profile(m, {"city_id": match.city_id, "name": match.name})
     with st.expander(_("Compare {a} and {b} side by side", a=asker["name"], b=match.name)):
         st.dataframe(compare_view(own, peer, lang), hide_index=True, width="stretch", key="compare_table",
@@ -394,8 +392,8 @@ def page_twins() -> None:
     with st.expander(_("Technical detail")):
         st.caption(_("Each term is the facet weight times a similarity in [0, 1]; text facets are cosine similarities "
                      "of sentence embeddings."))
-        for term in match.explanation:
-            st.caption(f"{md_escape(facet_label(term.name, lang))}: {term.contribution:.4f} {md_escape(tr().reason(term.detail))}")
+        st.caption("  \n".join(f"{md_escape(facet_label(term.name, lang))}: {term.contribution:.4f} "
+                               f"{md_escape(tr().reason(term.detail))}" for term in match.explanation))
 
     twins_map(asker, result)
     downloads(result, twins_table(result), m)
@@ -493,10 +491,9 @@ def technical_detail(hits) -> None:
     if not hits:
         return
     with st.expander(_("Technical detail: how the scores add up")):
-        for hit in hits:
-            st.caption(f"{hit.rank}. {md_escape(hit.title)}: {_('score')} {hit.score:.3f} = " +
-                       " + ".join(f"{md_escape(c.label)} {c.contribution:.3f} ({md_escape(tr().reason(c.detail))})"
-                                  for c in hit.explanation))
+        st.caption("  \n".join(f"{hit.rank}\\. {md_escape(hit.title)}: {_('score')} {hit.score:.3f} = " +
+                               " + ".join(f"{md_escape(c.label)} {c.contribution:.3f} ({md_escape(tr().reason(c.detail))})"
+                                          for c in hit.explanation) for hit in hits))
 
 
 def page_cases() -> None:
