@@ -444,7 +444,7 @@ def twins_map(asker: dict, result) -> None:
         return
     spec = dict(_twins_map_template(tr().lang))
     spec["datasets"] = {"points": pts.astype(object).where(pts.notna(), None).to_dict("records")}
-    spec["projection"] = {"type": "mercator", "fit": map_extent(pts)}
+    spec["projection"] = {"type": "mercator", "fit": map_extent(pts, grid=5.0)}  # the same box for most slider moves
     show_map("twins_map", spec)
     st.caption(_("Hover a city for its score and why. Map: {source}.", source=OUTLINES_SOURCE))
 

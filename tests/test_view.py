@@ -6,7 +6,7 @@ import pandas as pd
 import pytest
 
 from matcher.network import InfeasibleRulesError
-from matcher.present.maps import cohort_colours, country_outlines
+from matcher.present.maps import cohort_colours, country_outlines, map_extent
 from matcher.present.view import (country_name, error_text, facet_label, language_name, plain, profile_view,
                                   readable_source, rule_fix, rule_lines, shown)
 
@@ -120,3 +120,25 @@ def test_outlines_sent_to_the_browser_are_cut_to_the_region_of_the_data(shipped_
     used = {i if i >= 0 else ~i for g in kept for part in json.dumps(g["arcs"]).replace("[", " ").replace("]", " ")
             .replace(",", " ").split() for i in [int(part)]}
     assert used == set(range(len(topo["arcs"])))  # every arc kept is used, every arc used is kept
+
+
+def test_the_twins_map_keeps_its_box_when_a_twin_moves_a_little(real_recommender):
+    """On the grid (the twins map) the box holds every point with its margin, lies on the grid
+    and stays the same when a point shifts a little (the browser then swaps the points instead of
+    redrawing the map); without it (cohorts, reviewers) the box is the points' own, padded."""
+    p = real_recommender.profiles
+    cities = p[p["name"].isin(["Milton Keynes", "Leicester", "Ghent", "Padua"]) & p["has_climate_profile"]]
+    points = cities[["lon", "lat"]].astype(float).reset_index(drop=True)
+    assert len(points) >= 4
+
+    def box(frame, grid=None):
+        (lon0, lat0), (lon1, lat1) = map_extent(frame, grid=grid)["geometry"]["coordinates"]
+        return lon0, lat0, lon1, lat1
+
+    tight, snapped = box(points), box(points, grid=5.0)
+    assert tight == (points["lon"].min() - 2, points["lat"].min() - 2, points["lon"].max() + 2, points["lat"].max() + 2)
+    assert snapped[0] <= tight[0] and snapped[1] <= tight[1] and snapped[2] >= tight[2] and snapped[3] >= tight[3]
+    assert all(v % 5 == 0 for v in snapped)
+    moved = points.copy()
+    moved.loc[moved["lon"].idxmax(), "lon"] -= 0.05  # a twin a little further west
+    assert box(moved, grid=5.0) == snapped and box(moved) != tight

@@ -107,13 +107,15 @@ def cohort_colours(n: int) -> list[str]:
     return out
 
 
-def map_extent(frame: pd.DataFrame, pad: float = 2.0, grid: float = 5.0) -> dict:
-    """A GeoJSON box around the points (the map's projection fits it), padded in degrees and
-    widened to a `grid`-degree grid: a slider move that shifts a twin a little keeps the same
-    box, so the browser swaps the points instead of redrawing the whole map."""
-    lon0 = math.floor((float(frame["lon"].min()) - pad) / grid) * grid
-    lon1 = math.ceil((float(frame["lon"].max()) + pad) / grid) * grid
-    lat0 = math.floor((float(frame["lat"].min()) - pad) / grid) * grid
-    lat1 = math.ceil((float(frame["lat"].max()) + pad) / grid) * grid
+def map_extent(frame: pd.DataFrame, pad: float = 2.0, grid: float | None = None) -> dict:
+    """A GeoJSON box around the points (the map's projection fits it), padded in degrees. With
+    `grid`, the box is widened to a grid of that many degrees: on a map that a slider redraws (the
+    twins), a move that shifts a twin a little then keeps the same box, so the browser swaps the
+    points instead of redrawing the whole map."""
+    lon0, lon1 = float(frame["lon"].min()) - pad, float(frame["lon"].max()) + pad
+    lat0, lat1 = float(frame["lat"].min()) - pad, float(frame["lat"].max()) + pad
+    if grid:
+        lon0, lat0 = math.floor(lon0 / grid) * grid, math.floor(lat0 / grid) * grid
+        lon1, lat1 = math.ceil(lon1 / grid) * grid, math.ceil(lat1 / grid) * grid
     return {"type": "Feature", "properties": {},
             "geometry": {"type": "MultiPoint", "coordinates": [[lon0, lat0], [lon1, lat1]]}}
