@@ -321,6 +321,18 @@ def test_8_the_file_watcher_is_off():
     assert "--server.fileWatcherType none" in (REPO / "scripts" / "run.sh").read_text()
 
 
+def test_the_server_makes_no_network_request_at_start():
+    """A headless Streamlit server looks its external IP address up on the internet to print it
+    in its welcome message; the message is off (run.sh prints the address)."""
+    import tomllib
+
+    from .conftest import REPO
+
+    config = tomllib.loads((REPO / ".streamlit" / "config.toml").read_text())
+    assert config["logger"]["hideWelcomeMessage"] is True and config["browser"]["gatherUsageStats"] is False
+    assert 'echo "Ready: open http://localhost:${port}"' in (REPO / "scripts" / "run.sh").read_text()
+
+
 def test_8_no_full_garbage_collection_after_each_rerun():
     """Streamlit's post-run gc.collect(2) was most of a rerun's time (BENCHMARKS.md): off in the
     config and the run command; what the app loads once is frozen out of Python's collections."""
