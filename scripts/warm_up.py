@@ -65,11 +65,12 @@ async def run_page(url: str, query: str, timeout_s: float) -> list[str]:
 
 def warm_up(url: str, timeout_s: float = 300.0) -> dict[str, float]:
     """Seconds each page took to run for the first time; raises RuntimeError on a page's error."""
+    url = url.rstrip("/")
     wait_until_healthy(url, timeout_s)
     took = {}
     for page, query in PAGES.items():
         start = time.perf_counter()
-        problems = asyncio.run(run_page(url.rstrip("/"), query, timeout_s))
+        problems = asyncio.run(run_page(url, query, timeout_s))
         if problems:
             raise RuntimeError(f"{page} shows an error: {problems[0]}")
         took[page] = round(time.perf_counter() - start, 2)
