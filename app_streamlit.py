@@ -126,7 +126,7 @@ def show_error(exc: Exception) -> None:
         if getattr(exc, "rules", None):
             st.caption(_("Rules in force: {rules}.", rules=md_escape(rules_text(exc.rules, tr().lang))))
         return
-    st.error(md_escape(error_text(exc)), icon=":material/warning:")
+    st.error(md_escape(error_text(exc, tr().lang)), icon=":material/warning:")
 
 
 DEFAULT_CITY = "Milton Keynes (GB)"

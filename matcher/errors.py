@@ -5,9 +5,17 @@ enough context (file, row, column, close matches, how to rebuild) to be shown as
 """
 from __future__ import annotations
 
+from .wording import R_, Reason, Terms
+
 
 class MatcherError(Exception):
     """Base class of every error the library raises on purpose."""
+
+    @property
+    def reason(self) -> Reason | None:
+        """The message with its template and values, for the app to word in the user's language
+        (None for a message worded without one)."""
+        return self.args[0] if self.args and isinstance(self.args[0], Reason) else None
 
 
 class ConfigError(MatcherError, ValueError):
@@ -72,11 +80,13 @@ class UnknownCityError(MatcherError, LookupError):
     def __init__(self, query: str, suggestions: list[str] | None = None, country: str | None = None):
         self.query = query
         self.suggestions = suggestions or []
-        where = f" in {country}" if country else ""
-        msg = f"Unknown city '{query}'{where}."
-        if self.suggestions:
-            msg += " Did you mean: " + "; ".join(self.suggestions) + "?"
-        super().__init__(msg)
+        templates = {(False, False): R_("Unknown city '{query}'."),
+                     (True, False): R_("Unknown city '{query}' in {country}."),
+                     (False, True): R_("Unknown city '{query}'. Did you mean: {suggestions}?"),
+                     (True, True): R_("Unknown city '{query}' in {country}. Did you mean: {suggestions}?")}
+        template = templates[bool(country), bool(self.suggestions)]
+        values = {"query": query, "country": Terms([country], "", "country"), "suggestions": Terms(self.suggestions, "; ")}
+        super().__init__(Reason(template, **{k: v for k, v in values.items() if "{" + k + "}" in template}))
 
 
 class AmbiguousCityError(MatcherError, LookupError):
@@ -85,11 +95,8 @@ class AmbiguousCityError(MatcherError, LookupError):
     def __init__(self, query: str, candidates: list[str]):
         self.query = query
         self.candidates = candidates
-        super().__init__(
-            f"'{query}' matches {len(candidates)} cities: "
-            + "; ".join(candidates)
-            + ". Name the country (--country CC) or pass the city id."
-        )
+        super().__init__(Reason("'{query}' matches {n} cities: {candidates}. Name the country (--country CC) or pass "
+                                "the city id.", query=query, n=len(candidates), candidates=Terms(candidates, "; ")))
 
 
 class IndexMismatchError(MatcherError):

@@ -89,6 +89,14 @@ def test_unknown_typed_city_shows_a_readable_error(app_at_url):
     assert "[gn" not in message and "gn2642465" not in message  # no internal ids in "Did you mean"
 
 
+def test_an_unknown_town_is_worded_in_the_interface_language(app_at_url):
+    """A German page says that a typed town is unknown in German, with the same suggestions."""
+    english = " ".join(e.value for e in app_at_url(twins_city="Miltn Keynes").error)
+    german = " ".join(e.value for e in app_at_url(twins_city="Miltn Keynes", lang="de").error)
+    assert german.startswith("Unbekannte Stadt 'Miltn Keynes'. Meinten Sie: ") and "Unknown" not in german
+    assert german.split("Meinten Sie: ")[1] == english.split("Did you mean: ")[1]  # the same towns
+
+
 # ---------------------------------------------------------------------------- issue 16, item by item
 def _heading(at) -> str:
     return next(h.value for h in at.subheader if h.value.startswith(("Twins for", "Mentors for")))

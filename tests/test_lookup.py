@@ -62,3 +62,25 @@ def test_ambiguous_name_asks_for_the_country():
     assert len(err.value.candidates) == 2
     assert table.at[lookup.resolve("Newtown", "ie"), "country_code"] == "IE"
     assert table.at[lookup.resolve("Bigtown"), "country_code"] == "NO"  # 50x larger: the obvious one
+
+
+def test_lookup_errors_keep_their_wording_for_other_languages(lookup):
+    """The English message is unchanged (the CLI prints it); it also keeps its template, so the
+    app can word it in the user's language, the country by its name."""
+    from matcher.present.view import error_text
+
+    with pytest.raises(UnknownCityError) as unknown:
+        lookup.resolve("Miltn Keynes", "GB")
+    text = str(unknown.value)
+    assert text.startswith("Unknown city 'Miltn Keynes' in GB. Did you mean: ") and unknown.value.reason == text
+    assert error_text(unknown.value) == error_text(text)  # English as the CLI says it, internal ids left out
+    french = error_text(unknown.value, "fr")
+    assert french.startswith("Ville inconnue : 'Miltn Keynes' (Royaume-Uni). Vouliez-vous dire : ")
+    assert french.endswith(" ?") and "[gn" not in french
+    assert french.split("dire : ")[1] == error_text(text).split("Did you mean: ")[1][:-1] + " ?"  # the same towns
+    plain = UnknownCityError("Atlantis")
+    assert str(plain) == "Unknown city 'Atlantis'." and error_text(plain, "it") == "Città sconosciuta: 'Atlantis'."
+    many = AmbiguousCityError("Springfield", ["Springfield (US)", "Springfield (AU)"])
+    assert str(many) == ("'Springfield' matches 2 cities: Springfield (US); Springfield (AU). Name the country "
+                         "(--country CC) or pass the city id.")
+    assert error_text(many, "de").startswith("'Springfield' passt auf 2 Städte: Springfield (US); Springfield (AU).")

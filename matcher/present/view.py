@@ -194,10 +194,13 @@ _ID = re.compile(r"\s*\[gn\d+\]|\s*\[[a-z]{1,4}\d{3,}\]")
 _SERVER_PATH = re.compile(r"(?<![\w.])(?:[A-Za-z]:)?[/\\](?:[^\s/\\:'\"]+[/\\])+([^\s/\\:'\"]+)")
 
 
-def error_text(exc: Exception | str) -> str:
-    """A library error (or a message worded from one) as a person reads it: no internal ids, no
-    server folders."""
-    return _ID.sub("", _SERVER_PATH.sub(r"\1", str(exc)))
+def error_text(exc: Exception | str, locale: str = "en") -> str:
+    """A library error (or a message worded from one) as a person reads it: in the interface
+    language when the error kept its wording (MatcherError.reason), no internal ids, no server
+    folders."""
+    reason = getattr(exc, "reason", None)
+    text = translator(locale).reason(reason) if isinstance(reason, Reason) else str(exc)
+    return _ID.sub("", _SERVER_PATH.sub(r"\1", text))
 
 
 _FIXES = (  # (words in the reason, the smallest change to try), first match wins

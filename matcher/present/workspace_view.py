@@ -450,4 +450,4 @@ def workspace_message(exc: Exception, names: dict, locale: str = "en") -> str:
     messages = [p.get("message") for p in getattr(exc, "problems", None) or []] or [getattr(exc, "reason", None)]
     if all(isinstance(m, Reason) for m in messages):
         return error_text("; ".join(t.reason(m, cities=names) for m in messages))
-    return error_text(exc)
+    return error_text(exc, locale)

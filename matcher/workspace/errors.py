@@ -7,16 +7,10 @@ values (the cities it names as matcher.wording.City), so the app words it in the
 from __future__ import annotations
 
 from ..errors import MatcherError
-from ..wording import Reason
 
 
 class WorkspaceError(MatcherError):
     """A workspace operation cannot be done (unknown id, restore into a used database, ...)."""
-
-    @property
-    def reason(self) -> Reason | None:
-        """The message with its template and values (None for a message worded elsewhere)."""
-        return self.args[0] if self.args and isinstance(self.args[0], Reason) else None
 
 
 class NotFoundError(WorkspaceError, LookupError):
