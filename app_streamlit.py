@@ -29,6 +29,7 @@ from matcher.present import (brief_markdown, brief_pdf, cases_table, cohort_memb
                              md_escape, reviews_table, twins_table)
 from matcher.present.maps import OUTLINES_SOURCE, cohort_colours, country_outlines, map_extent, twins_map_points  # noqa: E402
 import app_workspace as workspace_pages  # noqa: E402  (sign in, My city, Board, save/load panels)
+from app_workspace import CITY_BOX_HELP, tr, translate as _  # noqa: E402  (the session's language)
 from matcher.present.charts import contribution_spec  # noqa: E402
 from matcher.present.i18n import LANGUAGES, N_, URL_KEY, session_translator  # noqa: E402
 from matcher.present.view import (cohort_view, compare_view, error_text, facet_label, plain,  # noqa: E402
@@ -46,16 +47,6 @@ st.set_page_config(page_title=session_translator({URL_KEY: st.session_state.get(
 
 
 # ---------------------------------------------------------------------------- the users' language
-def tr():
-    """This session's translator: the language chosen in the sidebar (kept in the URL)."""
-    return session_translator(st.session_state)
-
-
-def _(message: str, **values) -> str:
-    """A string of the interface in this session's language ({name} placeholders filled after)."""
-    return tr()(message, **values)
-
-
 def country_name(code) -> str:
     return tr().country(code)
 
@@ -96,21 +87,6 @@ def city_choices(everyone: bool = False) -> pd.DataFrame:
 
 
 @st.cache_resource(show_spinner=False)  # shared, read-only: no copy per call
-def town_labels() -> tuple[list[str], dict[str, str]]:
-    """Every town's label, the cities with a climate profile first, and label -> city_id."""
-    towns = city_choices(everyone=True)
-    return towns["label"].tolist(), dict(zip(towns["label"], towns["city_id"]))
-
-
-@st.cache_resource(show_spinner=False)  # shared, read-only: no copy per call
-def listed_labels() -> list[str]:
-    """What the city box lists (the cities with a climate profile of 20,000+ inhabitants and the
-    curated ones); every other town is typed and looked up."""
-    towns = city_choices(everyone=True)
-    return towns.loc[towns["listed"], "label"].tolist()
-
-
-@st.cache_resource(show_spinner=False)  # shared, read-only: no copy per call
 def profile_options() -> dict:
     return load_matcher().filter_options()
 
@@ -135,15 +111,12 @@ DEFAULT_CITY = "Milton Keynes (GB)"
 def city_picker(key: str, label: str = N_("City")) -> str | None:
     """One city input over every European town: the box lists the larger cities with a climate
     profile; any other name typed is looked up (accents, exonyms, typos)."""
-    ids = town_labels()[1]
-    picked = st.selectbox(_(label), listed_labels(), key=f"{key}_city", accept_new_options=True,
-                          placeholder=_("Type a town: Fundão, Cologne, Padua…"),
-                          help=_("The list holds the cities with a climate profile of 20,000+ inhabitants. Any "
-                                 "other town (5,000+ inhabitants, or a Covenant of Mayors signatory): type its "
-                                 "name in any spelling and press Enter."))
+    box = workspace_pages.cities(load_matcher())
+    picked = st.selectbox(_(label), box.listed, key=f"{key}_city", accept_new_options=True,
+                          placeholder=_("Type a town: Fundão, Cologne, Padua…"), help=_(CITY_BOX_HELP))
     if picked is None:
         return None
-    return ids.get(picked, str(picked).strip())
+    return box.ids.get(picked, str(picked).strip())
 
 
 # ---------------------------------------------------------------------------- shareable state
@@ -272,7 +245,8 @@ def size_words(band: str, t=None) -> str:
 def own_city_form() -> dict | None:
     vocab = vocabularies()
     opts = profile_options()
-    labels, ids = town_labels()
+    box = workspace_pages.cities(load_matcher())
+    labels, ids = box.labels, box.ids
     with st.form("own_city"):
         st.caption(_("Describe your city in the survey's words. Leave a field empty when you do not know it: "
                      "it is then not compared."))

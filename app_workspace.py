@@ -20,7 +20,7 @@ import streamlit as st
 from matcher import MatcherError, vocabularies
 from matcher import workspace as wsp
 from matcher.present import brief_markdown, brief_pdf, csv_bytes, md_escape
-from matcher.present.i18n import session_translator
+from matcher.present.i18n import N_, session_translator
 from matcher.present.view import twins_view
 from matcher.present.workspace_view import (EDIT_FIELDS, MATURITY_CHOICES, SURVEY_BARRIERS, board_matches_table,
                                             choices_for, cohort_payload, comparison_lines, completeness, form_changes,
@@ -39,9 +39,13 @@ def tr():
     return session_translator(st.session_state)
 
 
-def _(message: str, **values) -> str:
-    """A string of the interface in this session's language ({name} placeholders filled after)."""
+def translate(message: str, **values) -> str:
+    """A string of the interface in this session's language ({name} placeholders filled after);
+    both app files call it `_` (the name gettext's extraction looks for)."""
     return tr()(message, **values)
+
+
+_ = translate
 
 
 # ---------------------------------------------------------------------------- the workspace
@@ -91,13 +95,14 @@ def flash(key: str, message: str | None = None) -> None:
 def show_error(exc: Exception, m=None) -> None:
     """A library error as a message in the interface language; with the matcher, the cities it
     names as the city pickers do ('Lyon (FR)'). E-mail addresses in it are plain text (md_escape)."""
-    labels = city_labels(m, workspace_url()).by_id if m is not None else {}
+    labels = cities(m).by_id if m is not None else {}
     st.error(md_escape(workspace_message(exc, labels, tr().lang)), icon=":material/warning:")
 
 
 class CityLabels(NamedTuple):
     """How the pages name and pick cities (built once, shared read-only)."""
 
+    labels: list[str]  # every town's label, the cities with a climate profile first
     ids: dict[str, str]  # every town's label -> city_id
     names: dict[str, str]  # city_id -> name
     by_id: dict[str, str]  # city_id -> label
@@ -110,13 +115,24 @@ def city_labels(_m, url: str) -> CityLabels:
     towns = _m.city_options(everyone=True)
     names = dict(zip(_m.twins.profiles["city_id"], _m.twins.profiles["name"]))
     listed = towns.loc[towns["listed"], "label"].tolist()
-    return CityLabels(dict(zip(towns["label"], towns["city_id"])), names,
+    return CityLabels(towns["label"].tolist(), dict(zip(towns["label"], towns["city_id"])), names,
                       dict(zip(towns["city_id"], towns["label"])), listed, frozenset(listed))
+
+
+def cities(m) -> CityLabels:
+    """The city names and pick lists of the workspace's matcher `m`."""
+    return city_labels(m, workspace_url())
 
 
 def city_names(m) -> dict[str, str]:
     """city_id -> name, for messages and captions."""
-    return city_labels(m, workspace_url()).names
+    return cities(m).names
+
+
+# What every city box says of itself (Find twins, My city, the board, the user form).
+CITY_BOX_HELP = N_("The list holds the cities with a climate profile of 20,000+ inhabitants. Any other town "
+                   "(5,000+ inhabitants, or a Covenant of Mayors signatory): type its name in any spelling and "
+                   "press Enter.")
 
 
 # ---------------------------------------------------------------------------- sign in
@@ -180,21 +196,18 @@ def pick_city(m, key: str, default_id: str | None, label: str, start_filled: boo
     """A town, picked as on Find twins: the box lists the larger cities with a climate profile and
     any other town is typed and looked up. It starts on `default_id`, else (start_filled) on the
     city of the Find twins page, so the page never opens empty; else it asks for a town."""
-    cities = city_labels(m, workspace_url())
-    current = cities.by_id.get(default_id)
+    box = cities(m)
+    current = box.by_id.get(default_id)
     if current is None and start_filled:
         twins_city = st.session_state.get("twins_city")
-        current = twins_city if twins_city in cities.ids else cities.listed[0]
-    options = cities.listed if current is None or current in cities.listed_set else [current, *cities.listed]
+        current = twins_city if twins_city in box.ids else box.listed[0]
+    options = box.listed if current is None or current in box.listed_set else [current, *box.listed]
     picked = st.selectbox(label, options, index=None if current is None else options.index(current), key=key,
-                          placeholder=_("Type a town"), accept_new_options=True,
-                          help=_("The list holds the cities with a climate profile of 20,000+ inhabitants. Any "
-                                 "other town (5,000+ inhabitants, or a Covenant of Mayors signatory): type its "
-                                 "name in any spelling and press Enter."))
+                          placeholder=_("Type a town"), accept_new_options=True, help=_(CITY_BOX_HELP))
     if not picked:
         return None
-    if picked in cities.ids:
-        return cities.ids[picked]
+    if picked in box.ids:
+        return box.ids[picked]
     try:
         return str(m.twins.profiles["city_id"].iloc[m.twins.resolve(str(picked).strip())])
     except MatcherError as exc:

@@ -5,7 +5,7 @@ enough context (file, row, column, close matches, how to rebuild) to be shown as
 """
 from __future__ import annotations
 
-from .wording import R_, Reason, Terms
+from .wording import R_, Reason, Terms, worded
 
 
 class MatcherError(Exception):
@@ -84,9 +84,8 @@ class UnknownCityError(MatcherError, LookupError):
                      (True, False): R_("Unknown city '{query}' in {country}."),
                      (False, True): R_("Unknown city '{query}'. Did you mean: {suggestions}?"),
                      (True, True): R_("Unknown city '{query}' in {country}. Did you mean: {suggestions}?")}
-        template = templates[bool(country), bool(self.suggestions)]
-        values = {"query": query, "country": Terms([country], "", "country"), "suggestions": Terms(self.suggestions, "; ")}
-        super().__init__(Reason(template, **{k: v for k, v in values.items() if "{" + k + "}" in template}))
+        super().__init__(worded(templates[bool(country), bool(self.suggestions)], query=query,
+                                country=Terms([country], "", "country"), suggestions=Terms(self.suggestions, "; ")))
 
 
 class AmbiguousCityError(MatcherError, LookupError):

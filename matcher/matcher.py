@@ -45,6 +45,7 @@ REFRESH_OVERLAP = 50  # change ids looked at again on each refresh (out-of-order
 # names; `python -m benchmarks.bench_browser`, BENCHMARKS.md).
 LISTED_MIN_POPULATION = 20_000
 
+
 @dataclass(frozen=True)
 class CohortPlanner:
     """Cohort planning over one twin space (matcher.cohorts)."""

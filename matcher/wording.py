@@ -95,12 +95,17 @@ class Reason(str):
         return made
 
 
+def worded(template: str, /, **values) -> Reason:
+    """A Reason from one of several templates chosen at run time (mark each with `R_`): the values
+    the template does not name are left out of it."""
+    return Reason(template, **{k: v for k, v in values.items() if "{" + k + "}" in template})
+
+
 def plural(count: int, one: str, many: str, /, **values) -> Reason:
     """A reason worded for `count` things: template `one` when it is 1, else `many` (mark both with
-    `R_` for the catalogue). Values the chosen template does not name are left out of it, so
-    the two may name a value differently ('the {rule} rule' / 'the {rules} rules')."""
-    template = one if count == 1 else many
-    return Reason(template, **{k: v for k, v in values.items() if "{" + k + "}" in template})
+    `R_` for the catalogue); the two may name a value differently ('the {rule} rule' / 'the
+    {rules} rules')."""
+    return worded(one if count == 1 else many, **values)
 
 
 def joined(parts: Iterable, sep: str = "; ") -> Reason:
